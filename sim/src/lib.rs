@@ -5,6 +5,7 @@
 //! bytes and timers. The semantics are those of `shared/spec/share-groups.md`; release differences are
 //! consulted through one [`semantics::Semantics`] value.
 
+pub mod coordinator;
 pub mod semantics;
 pub mod share;
 

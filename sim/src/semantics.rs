@@ -86,6 +86,10 @@ pub struct Semantics {
     pub delivery_complete_count: bool,
     /// A connection close releases the member's share sessions (4.1+); 4.0 evicted idle sessions by time.
     pub release_on_disconnect: bool,
+    /// 4.0 only: when the share-session cache is full, a new session may evict the least recently used
+    /// session idle for longer than this (`KafkaServer.MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS`, 120000;
+    /// records are not released). `None` from 4.1, where disconnects release sessions instead.
+    pub share_session_idle_eviction_ms: Option<u64>,
     /// The group config `share.isolation.level` exists (4.1+); before, the group reads uncommitted.
     pub group_isolation_level_supported: bool,
     /// Broker default of `group.share.partition.max.record.locks` (200 in 4.0, 2000 later; spec 1.5).
@@ -114,6 +118,7 @@ impl Semantics {
             record_limit_acquire_mode_supported: at_least_4_2,
             delivery_complete_count: at_least_4_2,
             release_on_disconnect: at_least_4_1,
+            share_session_idle_eviction_ms: if at_least_4_1 { None } else { Some(120_000) },
             group_isolation_level_supported: at_least_4_1,
             default_max_record_locks: if at_least_4_1 { 2_000 } else { 200 },
             share_rpc_version: match release {

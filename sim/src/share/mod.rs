@@ -5,6 +5,7 @@ mod acknowledge_type;
 mod member_id;
 mod persisted_state;
 mod record_state;
+pub mod session;
 
 pub use acknowledge_type::AcknowledgeType;
 pub use member_id::MemberId;

@@ -734,7 +734,10 @@ proptest! {
     /// an accepted write or read had epochs at least the maxima (fencing), errors are Kafka's codes, and
     /// replaying the log from scratch reproduces the live shard.
     #[test]
-    fn random_requests_keep_the_rules(ops in prop::collection::vec(arbitrary_op(), 1..40), budget in 0u32..4) {
+    fn random_requests_keep_the_rules(
+        ops in prop::collection::vec(arbitrary_op(), 1..40),
+        budget in 0u32..4,
+    ) {
         let mut h = Harness::with_budget(budget);
         for op in ops {
             match op {
@@ -799,7 +802,8 @@ proptest! {
                     let _ = h.initialize(&key(partition), state_epoch, start_offset);
                 }
                 Op::Write { partition, state_epoch, leader_epoch, start_offset, batches } => {
-                    let _ = h.write(&key(partition), &write(state_epoch, leader_epoch, start_offset, batches));
+                    let request = write(state_epoch, leader_epoch, start_offset, batches);
+                    let _ = h.write(&key(partition), &request);
                 }
                 Op::Read { partition, leader_epoch } => {
                     let _ = h.read(&key(partition), leader_epoch);

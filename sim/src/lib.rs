@@ -8,6 +8,7 @@
 pub mod coordinator;
 pub mod semantics;
 pub mod share;
+pub mod trace;
 
 /// Kafka's error codes, as the `kafka-protocol` crate names them. Engines return these, never strings.
 pub use kafka_protocol::error::ResponseError;

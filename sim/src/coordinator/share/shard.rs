@@ -72,11 +72,11 @@ struct KeyState {
 }
 
 impl KeyState {
-    /// The latest record of the key is a cold-partition snapshot: such a snapshot keeps the last write
-    /// timestamp and sets a newer create timestamp, and no update followed it.
+    /// The latest snapshot of the key was a cold-partition snapshot, which keeps the create timestamp and
+    /// moves the write timestamp (Kafka's test: `createTimestamp != writeTimestamp`). Updates carry no
+    /// timestamps, so an update after it does not change this.
     fn is_cold_snapshotted(&self) -> bool {
-        self.updates_since_snapshot == 0
-            && self.image.create_timestamp_ms != self.image.write_timestamp_ms
+        self.image.create_timestamp_ms != self.image.write_timestamp_ms
     }
 }
 
@@ -243,6 +243,8 @@ impl ShareCoordinatorShard {
             Ok(state) => state,
             Err(error) => return CoordinatorResult::error(error),
         };
+        // Compared with the image's epoch, not the maximum: after an Initialize (image epoch 0) the current
+        // leader's read writes its epoch back into the image. The spec says "different (higher)".
         if state.image.leader_epoch == leader_epoch {
             return CoordinatorResult {
                 records: Vec::new(),
@@ -379,7 +381,7 @@ impl ShareCoordinatorShard {
                 break;
             }
             self.uncommitted_redundant_offsets.pop_front();
-            debug_assert!(redundant_offset <= log_offset + 1);
+            debug_assert!(redundant_offset <= log_offset.saturating_add(1));
             self.committed_redundant_offset = self.committed_redundant_offset.max(redundant_offset);
         }
     }
@@ -393,9 +395,9 @@ impl ShareCoordinatorShard {
     }
 
     /// Runs the jobs whose deadline passed and re-arms them (spec 3.3):
-    /// * cold-partition snapshots (`share.coordinator.cold.partition.snapshot.interval.ms`): every key
-    ///   whose last write is older than the interval gets a snapshot with SnapshotEpoch+1, unless its
-    ///   latest record already is such a snapshot; the job does nothing when every key is cold-snapshotted;
+    /// * cold-partition snapshots (`share.coordinator.cold.partition.snapshot.interval.ms`): unless every
+    ///   key is already cold-snapshotted, every key whose last snapshot was written more than the interval
+    ///   ago gets a snapshot with SnapshotEpoch+1 (`snapshotColdPartitions`);
     /// * pruning (`share.coordinator.state.topic.prune.interval.ms`): the last redundant offset, when it
     ///   moved since the last prune.
     pub fn handle_timeout(&mut self, now_ms: u64) -> ShardJobs {
@@ -580,13 +582,13 @@ impl ShareCoordinatorShard {
         let mut records = Vec::new();
         for (key, state) in &self.keys {
             let idle_ms = now_timestamp_ms.saturating_sub(state.image.write_timestamp_ms);
-            if state.is_cold_snapshotted() || idle_ms <= interval_ms {
+            if idle_ms <= interval_ms {
                 continue;
             }
             let mut image = state.image.clone();
             image.snapshot_epoch = image.snapshot_epoch.saturating_add(1);
-            // The write timestamp stays the last write; a newer create timestamp marks the snapshot cold.
-            image.create_timestamp_ms = now_timestamp_ms;
+            // The create timestamp stays: a write timestamp that differs from it marks the snapshot cold.
+            image.write_timestamp_ms = now_timestamp_ms;
             debug_assert!(image.create_timestamp_ms != image.write_timestamp_ms);
             records.push(ShareCoordinatorRecord {
                 key: key.clone(),

@@ -564,8 +564,9 @@ fn summary_reports_the_stored_state() {
     );
 }
 
-/// Spec 3.3: the cold-partition job snapshots keys idle for longer than the interval, keeping their write
-/// timestamp; it then does nothing while every key is cold-snapshotted, and again after an update.
+/// Spec 3.3: the cold-partition job snapshots keys whose last snapshot is older than the interval
+/// (keeping the create timestamp, moving the write timestamp), and does nothing while every key is
+/// cold-snapshotted, even after updates, which carry no timestamps (`snapshotColdPartitions`).
 #[test]
 fn cold_partition_snapshots() {
     let mut h = Harness::with_budget(500);
@@ -583,14 +584,8 @@ fn cold_partition_snapshots() {
     assert_eq!(jobs.records.len(), 2);
     h.append(&jobs.records);
     let image = h.shard.image(&key(0)).unwrap();
-    assert_eq!(
-        (
-            image.snapshot_epoch,
-            image.create_timestamp_ms,
-            image.write_timestamp_ms
-        ),
-        (1, 300_001, 0)
-    );
+    let timestamps = (image.create_timestamp_ms, image.write_timestamp_ms);
+    assert_eq!((image.snapshot_epoch, timestamps), (1, (0, 300_001)));
     h.now_ms = 900_000;
     assert!(
         h.shard.handle_timeout(h.now_ms).records.is_empty(),
@@ -602,10 +597,30 @@ fn cold_partition_snapshots() {
     )
     .unwrap();
     h.now_ms = 1_300_000;
+    assert!(
+        h.shard.handle_timeout(h.now_ms).records.is_empty(),
+        "updates carry no time"
+    );
+    h.now_ms = 1_400_000;
+    h.initialize(&key(2), 0, 0).unwrap();
+    h.now_ms = 1_600_000;
     let jobs = h.shard.handle_timeout(h.now_ms);
-    assert_eq!(jobs.records.len(), 1);
-    assert_eq!(jobs.records[0].key, key(1));
+    let keys: Vec<_> = jobs
+        .records
+        .iter()
+        .map(|record| record.key.clone())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![key(0), key(1)],
+        "key 2 was written 200000 ms ago"
+    );
     h.append(&jobs.records);
+    let image = h.shard.image(&key(1)).unwrap();
+    assert_eq!(
+        image.state_batches,
+        vec![batch(0, 0, RecordState::Acknowledged, 1)]
+    );
     h.assert_rebuild_matches();
 }
 

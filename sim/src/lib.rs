@@ -6,6 +6,7 @@
 //! consulted through one [`semantics::Semantics`] value.
 
 pub mod coordinator;
+pub mod log;
 pub mod semantics;
 pub mod share;
 pub mod trace;

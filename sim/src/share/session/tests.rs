@@ -621,3 +621,119 @@ proptest! {
         }
     }
 }
+
+/// Applies one random op and names what happened, for the reachability test below.
+fn drive(cache: &mut ShareSessionCache, now_ms: u64, op: Op) -> &'static str {
+    fn error_label(error: ResponseError) -> &'static str {
+        match error {
+            ResponseError::InvalidRequest => "invalid request",
+            ResponseError::ShareSessionNotFound => "session not found",
+            ResponseError::InvalidShareSessionEpoch => "invalid session epoch",
+            ResponseError::ShareSessionLimitReached => "session limit reached",
+            _ => "other error",
+        }
+    }
+    match op {
+        Op::Fetch {
+            member,
+            epoch,
+            partitions,
+            forgotten,
+            acks,
+            connection,
+        } => {
+            let (partitions, forgotten) = (tps(&partitions), tps(&forgotten));
+            let request = ShareFetchSessionRequest {
+                forgotten: &forgotten,
+                has_acknowledgements: acks,
+                ..fetch(MEMBERS[member], epoch, &partitions, connection)
+            };
+            match cache.handle_share_fetch(now_ms, &request) {
+                Ok(ShareFetchContext::Initial {
+                    evicted: Some(_), ..
+                }) => "fetch opens, evicting",
+                Ok(ShareFetchContext::Initial { replaced: true, .. }) => "fetch replaces",
+                Ok(ShareFetchContext::Initial { .. }) => "fetch opens",
+                Ok(ShareFetchContext::Subsequent { .. }) => "fetch subsequent",
+                Ok(ShareFetchContext::Final) => "fetch final",
+                Err(error) => error_label(error),
+            }
+        }
+        Op::Acknowledge { member, epoch } => {
+            match cache.handle_share_acknowledge(now_ms, GROUP, MEMBERS[member], epoch) {
+                Ok(ShareAcknowledgeContext::Subsequent) => "acknowledge subsequent",
+                Ok(ShareAcknowledgeContext::Final) => "acknowledge final",
+                Err(error) => error_label(error),
+            }
+        }
+        Op::Release { member } => match cache.release_session(GROUP, MEMBERS[member]) {
+            Ok(_) => "release",
+            Err(error) => error_label(error),
+        },
+        Op::Disconnect { connection } => {
+            let outcome = cache.handle_disconnect(ConnectionId(connection));
+            match (outcome.released.is_some(), outcome.group_empty.is_some()) {
+                (true, true) => "disconnect releases, group empty",
+                (true, false) => "disconnect releases",
+                (false, true) => "disconnect reports group empty",
+                (false, false) => "disconnect does nothing",
+            }
+        }
+    }
+}
+
+/// Reachability: the random sequences of the proptests above reach every outcome, on 4.2 and on 4.0.
+#[test]
+fn random_sequences_reach_every_outcome() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let ops = prop::collection::vec(arbitrary_op(), 1..60);
+    for (release, expected) in [
+        (
+            Release::Kafka4_2,
+            &[
+                "fetch opens",
+                "fetch replaces",
+                "fetch subsequent",
+                "fetch final",
+                "acknowledge subsequent",
+                "acknowledge final",
+                "release",
+                "invalid request",
+                "session not found",
+                "invalid session epoch",
+                "session limit reached",
+                "disconnect releases",
+                "disconnect releases, group empty",
+                "disconnect reports group empty",
+                "disconnect does nothing",
+            ][..],
+        ),
+        (
+            Release::Kafka4_0,
+            &["fetch opens, evicting", "session limit reached"][..],
+        ),
+    ] {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            // One session on 4.0, so that full caches (and evictions) are frequent.
+            let mut cache = cache_for(release, if release == Release::Kafka4_0 { 1 } else { 2 });
+            let mut now_ms = 0;
+            for op in ops.new_tree(&mut runner).unwrap().current() {
+                now_ms += 40_000;
+                seen.insert(drive(&mut cache, now_ms, op));
+            }
+        }
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|label| !seen.contains(*label))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{release}: never reached {missing:?}, saw {seen:?}"
+        );
+        assert!(!seen.contains("other error"));
+    }
+}

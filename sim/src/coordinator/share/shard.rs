@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use super::records::{ShareRecordValue, ShareUpdateValue};
 use super::{
     combine_state_batches, ShareCoordinatorConfig, ShareCoordinatorRecord, SharePartitionKey,
-    ShareStateImage,
+    ShareStateImage, TopicId,
 };
 use crate::share::{PersistedShareState, StateBatch, WriteShareGroupState};
 use crate::ResponseError;
@@ -304,6 +304,19 @@ impl ShareCoordinatorShard {
             records,
             response: Ok(()),
         }
+    }
+
+    /// Topics were deleted from the cluster metadata (spec 3.3, `maybeCleanupShareState`): a tombstone
+    /// for every key of those topics, to append like a request's records, with no response.
+    pub fn handle_topics_deleted(&self, topic_ids: &[TopicId]) -> Vec<ShareCoordinatorRecord> {
+        self.keys
+            .keys()
+            .filter(|key| topic_ids.contains(&key.topic_id))
+            .map(|key| ShareCoordinatorRecord {
+                key: key.clone(),
+                value: ShareRecordValue::Tombstone,
+            })
+            .collect()
     }
 
     // ---- log input -----------------------------------------------------------------------------------

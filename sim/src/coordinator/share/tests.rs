@@ -544,6 +544,30 @@ fn delete_writes_a_tombstone() {
     h.assert_rebuild_matches();
 }
 
+/// Spec 3.3: deleting a topic writes a tombstone for every key of that topic, and only those.
+#[test]
+fn topic_deletion_tombstones_its_keys() {
+    let mut h = Harness::with_budget(500);
+    let other_topic = SharePartitionKey::new(
+        "group-b",
+        TopicIdPartition {
+            topic_id: TopicId(8),
+            partition: 0,
+        },
+    );
+    h.initialize(&key(0), 0, 0).unwrap();
+    h.initialize(&key(1), 0, 0).unwrap();
+    h.initialize(&other_topic, 0, 0).unwrap();
+    let records = h.shard.handle_topics_deleted(&[TopicId(7), TopicId(99)]);
+    assert_eq!(records.len(), 2);
+    assert!(records
+        .iter()
+        .all(|record| record.value == ShareRecordValue::Tombstone));
+    h.append(&records);
+    let keys: Vec<_> = h.shard.images().map(|(key, _)| key.clone()).collect();
+    assert_eq!(keys, vec![other_topic]);
+}
+
 /// Spec 5.3: the summary reports start offset, delivery-complete count and epochs; a key never
 /// initialized reports start offset -1.
 #[test]
@@ -723,12 +747,15 @@ fn arbitrary_op() -> impl Strategy<Value = Op> {
     ]);
     let batch =
         (0i64..40, 0i64..6, state, 0u16..4).prop_map(|(f, len, s, c)| batch(f, f + len, s, c));
+    let initial_start_offset = prop_oneof![Just(-1i64), Just(0), -2i64..30];
     prop_oneof![
-        1 => (0i32..2, -1i32..4, prop_oneof![Just(-1i64), Just(0), -2i64..30]).prop_map(|(partition, state_epoch, start_offset)| Op::Initialize {
-            partition,
-            state_epoch,
-            start_offset
-        }),
+        1 => (0i32..2, -1i32..4, initial_start_offset).prop_map(
+            |(partition, state_epoch, start_offset)| Op::Initialize {
+                partition,
+                state_epoch,
+                start_offset
+            }
+        ),
         4 => (0i32..2, -1i32..4, -1i32..6, -1i64..30, prop::collection::vec(batch, 0..3)).prop_map(
             |(partition, state_epoch, leader_epoch, start_offset, batches)| Op::Write {
                 partition,

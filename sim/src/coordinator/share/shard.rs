@@ -137,6 +137,23 @@ impl ShareCoordinatorShard {
         }
     }
 
+    /// A shard rebuilt from its `__share_group_state` partition when the coordinator takes it over
+    /// (failover, restart): every record replayed in log order, records below `committed_end_offset`
+    /// (the high watermark) counted as committed.
+    pub fn load<'a>(
+        now_ms: u64,
+        config: ShareCoordinatorConfig,
+        log: impl IntoIterator<Item = (u64, &'a ShareCoordinatorRecord)>,
+        committed_end_offset: u64,
+    ) -> ShareCoordinatorShard {
+        let mut shard = ShareCoordinatorShard::new(now_ms, config);
+        for (log_offset, record) in log {
+            shard.replay(log_offset, record);
+        }
+        shard.handle_commit(committed_end_offset);
+        shard
+    }
+
     // ---- getters -------------------------------------------------------------------------------------
 
     /// The configuration.

@@ -83,12 +83,9 @@ impl Harness {
 
     /// A fresh shard that replays the whole log, as after a coordinator failover.
     fn rebuilt(&self) -> ShareCoordinatorShard {
-        let mut shard = ShareCoordinatorShard::new(self.now_ms, self.shard.config().clone());
-        for (offset, record) in &self.log {
-            shard.replay(*offset, record);
-        }
-        shard.handle_commit(shard.next_log_offset());
-        shard
+        let log = self.log.iter().map(|(offset, record)| (*offset, record));
+        let config = self.shard.config().clone();
+        ShareCoordinatorShard::load(self.now_ms, config, log, self.shard.next_log_offset())
     }
 
     fn assert_rebuild_matches(&self) {

@@ -8,9 +8,11 @@
 //! * adjacent ranges with equal (state, delivery count) are coalesced;
 //! * the output is sorted and non-overlapping.
 //!
-//! It is computed by a sweep over range boundaries, so its cost depends on the number of batches, never on
-//! the number of offsets they cover (offsets can be far apart).
+//! It is computed over range boundaries, so its cost depends on the number of batches, never on the number
+//! of offsets they cover (offsets can be far apart): a linear merge when both inputs are sorted and
+//! disjoint, a sweep with the set of covering batches otherwise.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::share::{RecordState, StateBatch};
@@ -25,25 +27,102 @@ type Precedence = (u16, i8);
 /// last_offset`) covers no offset and is ignored: it is peer input, so it must not panic. A start offset
 /// of -1 ("not yet decided") clips nothing at or above -1.
 ///
-/// The result is sorted, non-overlapping, coalesced, and starts at or after `start_offset`.
+/// The result is sorted, non-overlapping, coalesced, and starts at or after `start_offset`. The cost is
+/// linear when both inputs are sorted and disjoint (a coordinator image always is), else O(n log n).
 pub fn combine_state_batches(
     current_batches: &[StateBatch],
     new_batches: &[StateBatch],
     start_offset: i64,
 ) -> Vec<StateBatch> {
+    // The winner of an offset is the maximum precedence over all batches covering it, and a maximum can
+    // be taken side by side: first within each input, then between the two.
+    let current_batches = normalized(current_batches, start_offset);
+    let new_batches = normalized(new_batches, start_offset);
+    let merged = merge_sorted_disjoint(&current_batches, &new_batches, start_offset);
+    debug_assert!(is_well_formed(&merged, start_offset));
+    merged
+}
+
+/// The batches as they are when already sorted and disjoint, else through the general sweep.
+fn normalized(batches: &[StateBatch], start_offset: i64) -> Cow<'_, [StateBatch]> {
+    let sorted_and_disjoint = batches.iter().all(|b| b.first_offset <= b.last_offset)
+        && batches
+            .windows(2)
+            .all(|pair| pair[0].last_offset < pair[1].first_offset);
+    if sorted_and_disjoint {
+        Cow::Borrowed(batches)
+    } else {
+        Cow::Owned(sweep(batches, start_offset))
+    }
+}
+
+/// The linear merge of two sorted, disjoint lists: at any offset at most one batch of each covers it.
+fn merge_sorted_disjoint(
+    left: &[StateBatch],
+    right: &[StateBatch],
+    start_offset: i64,
+) -> Vec<StateBatch> {
+    let mut merged = Vec::with_capacity(left.len() + right.len());
+    let (mut left_index, mut right_index) = (0, 0);
+    // Positions are i128 so that `last_offset + 1` cannot overflow at i64::MAX.
+    let mut position = i128::from(start_offset);
+    loop {
+        while left
+            .get(left_index)
+            .is_some_and(|b| i128::from(b.last_offset) < position)
+        {
+            left_index += 1;
+        }
+        while right
+            .get(right_index)
+            .is_some_and(|b| i128::from(b.last_offset) < position)
+        {
+            right_index += 1;
+        }
+        let candidates = [left.get(left_index), right.get(right_index)];
+        let starts = candidates.map(|b| b.map(|b| i128::from(b.first_offset).max(position)));
+        let Some(segment_first) = starts.iter().flatten().min().copied() else {
+            break;
+        };
+        // The segment ends where a covering batch ends or where the other batch starts.
+        let mut segment_last = i128::MAX;
+        let mut winner: Option<Precedence> = None;
+        for (batch, start) in candidates.iter().zip(starts) {
+            let (Some(batch), Some(start)) = (batch, start) else {
+                continue;
+            };
+            if start == segment_first {
+                segment_last = segment_last.min(i128::from(batch.last_offset));
+                winner = winner.max(Some(precedence(batch)));
+            } else {
+                segment_last = segment_last.min(start - 1);
+            }
+        }
+        let winner = winner.expect("the batch that starts the segment covers it");
+        append_coalesced(&mut merged, segment_first, segment_last, winner);
+        position = segment_last + 1;
+    }
+    merged
+}
+
+fn precedence(batch: &StateBatch) -> Precedence {
+    (batch.delivery_count, batch.delivery_state.id())
+}
+
+/// The general rule for any list of batches: a sweep over their boundaries with the set of covering
+/// precedences, clipped at `start_offset`. O(n log n).
+fn sweep(batches: &[StateBatch], start_offset: i64) -> Vec<StateBatch> {
     // Boundaries are kept as i128 so that `last_offset + 1` cannot overflow at i64::MAX.
-    let mut boundaries: Vec<(i128, Boundary)> =
-        Vec::with_capacity(2 * (current_batches.len() + new_batches.len()));
-    for batch in current_batches.iter().chain(new_batches) {
+    let mut boundaries: Vec<(i128, Boundary)> = Vec::with_capacity(2 * batches.len());
+    for batch in batches {
         if batch.first_offset > batch.last_offset || batch.last_offset < start_offset {
             continue;
         }
         let first_offset = batch.first_offset.max(start_offset);
-        let precedence = (batch.delivery_count, batch.delivery_state.id());
-        boundaries.push((i128::from(first_offset), Boundary::Enter(precedence)));
+        boundaries.push((i128::from(first_offset), Boundary::Enter(precedence(batch))));
         boundaries.push((
             i128::from(batch.last_offset) + 1,
-            Boundary::Leave(precedence),
+            Boundary::Leave(precedence(batch)),
         ));
     }
     boundaries.sort_unstable();
@@ -304,6 +383,18 @@ mod tests {
             let merged = combine_state_batches(&current, &new, start_offset);
             prop_assert_eq!(&merged, &reference(&current, &new, start_offset));
             prop_assert!(is_well_formed(&merged, start_offset));
+        }
+
+        /// Spec 3.3 on inputs that are already sorted and disjoint (the linear path, as for an image).
+        #[test]
+        fn linear_merge_matches_per_offset_reference(
+            current in prop::collection::vec(arbitrary_batch(), 0..8),
+            new in prop::collection::vec(arbitrary_batch(), 0..8),
+            start_offset in -1i64..70,
+        ) {
+            let (current, new) = (sweep(&current, i64::MIN), sweep(&new, i64::MIN));
+            let merged = combine_state_batches(&current, &new, start_offset);
+            prop_assert_eq!(&merged, &reference(&current, &new, start_offset));
         }
 
         /// Merging is idempotent: merging the result with nothing changes nothing.

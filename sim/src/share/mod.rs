@@ -3,6 +3,7 @@
 
 mod acknowledge_type;
 mod member_id;
+pub mod partition;
 mod persisted_state;
 mod record_state;
 pub mod session;

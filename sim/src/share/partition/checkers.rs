@@ -174,11 +174,14 @@ impl TerminalTracker {
 }
 
 /// DC-LIMIT: no record is delivered more often than the limit allows. Attempts the engine legitimately
-/// forgets (acquisitions lost at failover, the 4.1 session-release decrement) are forgiven.
+/// forgets are forgiven: acquisitions and in-memory-only counts lost at failover (spec 3.5, "delivery
+/// counts are approximate across leader failover") and the 4.1 session-release decrement (spec 1.2 #6).
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryCounter {
     delivered: BTreeMap<i64, u32>,
     forgiven: BTreeMap<i64, u32>,
+    /// The delivery count each offset was last handed out with, as the engine then counted it.
+    last_count: BTreeMap<i64, u16>,
 }
 
 impl DeliveryCounter {
@@ -196,13 +199,17 @@ impl DeliveryCounter {
                 );
             }
             for offset in range.first_offset..=range.last_offset {
+                self.last_count.insert(offset, range.delivery_count);
                 let delivered = self.delivered.entry(offset).or_insert(0);
                 *delivered += 1;
                 let counted = *delivered - self.forgiven.get(&offset).copied().unwrap_or(0);
                 if counted > u32::from(delivery_count_limit) {
                     return violation(
                         "DC-LIMIT",
-                        format!("offset {offset} delivered {delivered} times (limit {delivery_count_limit})"),
+                        format!(
+                            "offset {offset} delivered {delivered} times, {counted} counted \
+                             (limit {delivery_count_limit})"
+                        ),
                     );
                 }
             }
@@ -210,19 +217,29 @@ impl DeliveryCounter {
         Ok(())
     }
 
-    /// `attempts` deliveries of `offset` no longer count (spec 3.5, 1.2 #6 in 4.1).
+    /// `attempts` deliveries of `offset` no longer count.
     pub fn forgive(&mut self, offset: i64, attempts: u32) {
         *self.forgiven.entry(offset).or_insert(0) += attempts;
     }
 
-    /// Forgives every attempt `before` counted that `after` no longer counts (a failover, a 4.1 session
-    /// release): for each offset cached in `before`, the drop of its delivery count.
-    pub fn forgive_lost_counts(&mut self, before: &SharePartition, after: &SharePartition) {
-        for (offset, record) in records(before) {
-            let now = after.record(offset).map_or(0, |view| view.delivery_count);
-            if record.delivery_count > now {
-                self.forgive(offset, u32::from(record.delivery_count - now));
+    /// After a failover (or a 4.1 session release) to the engine `now`: every delivered offset that `now`
+    /// may still deliver and that it counts lower than when it was last handed out is forgiven the
+    /// difference. Offsets below SPSO and not cached can never be delivered again and are left alone.
+    pub fn forgive_lost_counts(&mut self, now: &SharePartition) {
+        let mut lost = Vec::new();
+        for (&offset, &count) in &self.last_count {
+            let current = match now.record(offset) {
+                Some(record) => record.delivery_count,
+                None if offset >= now.start_offset() => 0,
+                None => continue,
+            };
+            if count > current {
+                lost.push((offset, count, current));
             }
+        }
+        for (offset, count, current) in lost {
+            self.forgive(offset, u32::from(count - current));
+            self.last_count.insert(offset, current);
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod coordinator;
 pub mod log;
+pub mod net;
 pub mod semantics;
 pub mod share;
 pub mod trace;

@@ -30,7 +30,6 @@ struct AckScope<'a> {
     state_batches: Vec<StateBatch>,
     /// Batches as they were before this request touched them, for the undo.
     snapshots: Vec<InFlightBatch>,
-    find_next_fetch_offset: bool,
 }
 
 impl SharePartition {
@@ -75,7 +74,6 @@ impl SharePartition {
             },
             state_batches: Vec::new(),
             snapshots: Vec::new(),
-            find_next_fetch_offset: false,
         };
         let mut outcome = Ok(());
         for batch in batches {
@@ -87,7 +85,6 @@ impl SharePartition {
         let AckScope {
             state_batches,
             snapshots,
-            find_next_fetch_offset,
             ..
         } = scope;
         if let Err(error) = outcome {
@@ -98,7 +95,6 @@ impl SharePartition {
             self.finish_handler(now_ms);
             return Err(error);
         }
-        self.find_next_fetch_offset |= find_next_fetch_offset;
         let ticket = AcknowledgeTicket(self.next_ticket);
         self.next_ticket += 1;
         if state_batches.is_empty() {
@@ -295,7 +291,6 @@ fn acknowledge_unit(
             scope.dlq_enabled,
         )
         .ok_or(ResponseError::InvalidRecordState)?;
-    scope.find_next_fetch_offset |= updated.to == RecordState::Available;
     scope.recorder.transition(
         first,
         last,

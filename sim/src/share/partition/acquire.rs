@@ -2,11 +2,12 @@
 //! `AcquiredRecords` for one member, re-acquiring AVAILABLE cached records and caching new ones.
 
 use super::config::{AcquireMode, AcquireParams, IsolationLevel};
-use super::events::{PartitionEvent, PartitionState, StartOffsetMoveCause};
+use super::events::{PartitionEvent, PartitionState, StartOffsetMoveCause, WritePurpose};
 use super::fetched_log::{push_acquired, AcquiredRecords, FetchedLog};
 use super::in_flight_batch::{BatchStates, InFlightBatch};
 use super::in_flight_state::InFlightState;
 use super::throttle::{is_last_attempt, throttle_for, Throttle};
+use super::two_phase::push_state_batch;
 use super::SharePartition;
 use crate::share::{MemberId, RecordState};
 use crate::ResponseError;
@@ -67,6 +68,20 @@ impl SharePartition {
         let mut acquired = self.acquire(fetch, u64::from(params.max_records));
         if self.config.isolation_level == IsolationLevel::ReadCommitted && !acquired.is_empty() {
             self.archive_aborted_transactions(log, &mut acquired);
+        }
+        if self.semantics.what_if_persist_delivery_count_at_acquisition && !acquired.is_empty() {
+            // Not Kafka: persist the attempt now, so a failover cannot lose it (spec 3.5 says Kafka does).
+            let mut state_batches = Vec::new();
+            for range in &acquired {
+                push_state_batch(
+                    &mut state_batches,
+                    range.first_offset,
+                    range.last_offset,
+                    RecordState::Available,
+                    range.delivery_count,
+                );
+            }
+            self.emit_write(WritePurpose::Acquisition, None, state_batches);
         }
         for range in &acquired {
             self.emit(PartitionEvent::Acquired {

@@ -52,6 +52,9 @@ pub enum StartOffsetMoveCause {
 pub enum WritePurpose {
     /// ACCEPT/RELEASE/REJECT/GAP acknowledgements (two-phase).
     Acknowledge,
+    /// What-if `what_if_persist_delivery_count_at_acquisition`: the new delivery counts of an
+    /// acquisition, written as AVAILABLE (ACQUIRED is never persisted); failure is ignored.
+    Acquisition,
     /// DLQ phase 2: ARCHIVING to ARCHIVED (failure leaves ARCHIVED in memory).
     DeadLetterArchive,
     /// Lock expiry (the transition stands even if the write fails).

@@ -2,7 +2,7 @@
 //! (retention, DeleteRecords) and compaction removing whole cached batches. Both archive AVAILABLE
 //! records in memory only; later writes carry the new SPSO.
 
-use super::events::{StartOffsetMoveCause, TransitionCause};
+use super::events::{PartitionState, StartOffsetMoveCause, TransitionCause};
 use super::in_flight_state::Updated;
 use super::recorder::Recorder;
 use super::SharePartition;
@@ -13,7 +13,7 @@ impl SharePartition {
     /// learns it from an OFFSET_OUT_OF_RANGE fetch). Ignored unless it is past SPSO. AVAILABLE records
     /// below it are archived; ACQUIRED ones are left alone until their lock expires or they are released.
     pub fn handle_log_start_offset(&mut self, now_ms: u64, log_start_offset: i64) {
-        if log_start_offset <= self.start_offset {
+        if self.partition_state != PartitionState::Active || log_start_offset <= self.start_offset {
             return;
         }
         let archive_to = if log_start_offset > self.end_offset {

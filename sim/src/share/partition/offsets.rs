@@ -152,7 +152,7 @@ impl SharePartition {
         if last_acknowledged == last_cached {
             self.cache.clear();
             self.delivery_complete_count = 0;
-            self.set_end_offset(new_start.max(self.end_offset.min(new_start)));
+            self.set_end_offset(new_start);
             return;
         }
         while let Some(entry) = self.cache.first_entry() {

@@ -32,7 +32,6 @@ impl SharePartition {
         };
         let timers = &mut self.timers;
         let mut state_batches = Vec::new();
-        let mut find_next = false;
         for batch in self.cache.values_mut() {
             let owned_whole = batch.whole_state().is_some_and(|state| {
                 state.is_acquired_idle() && state.member.as_ref() == Some(member)
@@ -59,7 +58,6 @@ impl SharePartition {
                     else {
                         return;
                     };
-                    find_next |= updated.to == RecordState::Available;
                     recorder.transition(
                         first,
                         last,
@@ -79,7 +77,6 @@ impl SharePartition {
             );
         }
         // The AVAILABLE records become fetchable when the write commits; Kafka sets the scan flag then.
-        let _ = find_next;
         if !state_batches.is_empty() {
             self.emit_write(WritePurpose::SessionRelease, None, state_batches);
         }

@@ -265,7 +265,7 @@ impl SharePartition {
                     }
                     find_next |= state.state == RecordState::Available;
                     if state.state == RecordState::Archiving {
-                        dead_letters.push((unit_first, unit_last));
+                        super::dead_letter::push_range(&mut dead_letters, unit_first, unit_last);
                     }
                 });
             }

@@ -477,3 +477,42 @@ fn events_serialize_with_stable_field_order() {
         r#"{"event":"transition","first_offset":1,"last_offset":2,"from":"ACQUIRED","to":"ACKNOWLEDGED","delivery_count":1,"limit_reached":false,"member":"m","cause":"acknowledge","ack_type":"ACCEPT"}"#
     );
 }
+
+/// What-if (Semantics::what_if_persist_delivery_count_at_acquisition, not Kafka): the acquisition's count
+/// is written at once, so a new leader reading that image re-delivers with the attempt counted.
+#[test]
+fn what_if_persisting_the_count_at_acquisition() {
+    let semantics = Semantics {
+        what_if_persist_delivery_count_at_acquisition: true,
+        ..Semantics::default()
+    };
+    let mut h = Harness::with_config(SharePartitionConfig::default(), semantics.clone());
+    h.fetch("a", &[(0, 4)], params(500));
+    assert_eq!(h.writes.len(), 1);
+    let written = h.writes[0].1.state_batches.clone();
+    assert_eq!(written, vec![batch(0, 4, RecordState::Available, 1)]);
+    let mut h = Harness::from_image(
+        SharePartitionConfig::default(),
+        semantics,
+        Ok(image(0, written)),
+        reset_at(0),
+    );
+    assert_eq!(h.fetch("b", &[(0, 4)], params(500)), vec![(0, 4, 2)]);
+}
+
+/// Spec 1.2 #6: a session release archives the member's offsets below SPSO (after a log-start move),
+/// splitting a batch SPSO lies inside.
+#[test]
+fn session_release_archives_below_the_start_offset() {
+    let mut h = Harness::new();
+    h.fetch("a", &[(0, 9)], params(500));
+    h.sp.handle_log_start_offset(h.now_ms, 4);
+    h.pump();
+    h.sp.handle_release_session(h.now_ms, &member("a"));
+    h.pump();
+    assert_eq!(h.state(3), RecordState::Archived);
+    assert_eq!(h.state(4), RecordState::Available);
+    h.complete_writes(Ok(()));
+    assert_eq!(h.sp.start_offset(), 4);
+    assert_eq!(h.sp.next_fetch_offset(), 4);
+}

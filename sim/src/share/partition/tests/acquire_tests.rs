@@ -280,3 +280,59 @@ fn malformed_log_read_is_an_error() {
     let result = h.sp.handle_fetch(h.now_ms, &member("a"), &bad, params(10));
     assert_eq!(result, Err(crate::ResponseError::UnknownServerError));
 }
+
+/// Spec 1.3: acquisition stops before a throttled batch when something was already acquired in the
+/// fetch; the next fetch gets the throttled share of it.
+#[test]
+fn acquisition_stops_before_a_throttled_batch() {
+    let mut h = Harness::new();
+    h.fetch("a", &[(0, 9)], params(500));
+    h.fetch("a", &[(10, 19)], params(500));
+    for _ in 0..2 {
+        h.ack_committed("a", 10, 19, AcknowledgeType::Release);
+        h.fetch("a", &[(10, 19)], params(500));
+    }
+    h.ack_committed("a", 10, 19, AcknowledgeType::Release);
+    assert_eq!(h.count(10), 3, "at the threshold T = 3");
+    h.ack_committed("a", 0, 9, AcknowledgeType::Release);
+    assert_eq!(
+        h.fetch("b", &[(0, 9), (10, 19)], params(500)),
+        vec![(0, 9, 2)]
+    );
+    assert_eq!(h.fetch("b", &[(10, 19)], params(500)), vec![(10, 14, 4)]);
+}
+
+/// Spec 1.5, 3.5: acquiring records that fill an initial-read gap does not move SPEO.
+#[test]
+fn filling_an_initial_gap_does_not_move_the_end_offset() {
+    let persisted = crate::share::PersistedShareState {
+        state_epoch: 1,
+        start_offset: 0,
+        state_batches: vec![
+            crate::share::StateBatch {
+                first_offset: 0,
+                last_offset: 4,
+                delivery_state: RecordState::Available,
+                delivery_count: 1,
+            },
+            crate::share::StateBatch {
+                first_offset: 10,
+                last_offset: 14,
+                delivery_state: RecordState::Available,
+                delivery_count: 1,
+            },
+        ],
+        ..Default::default()
+    };
+    let mut h = Harness::from_image(
+        SharePartitionConfig::default(),
+        Semantics::default(),
+        Ok(persisted),
+        reset_at(0),
+    );
+    assert_eq!(h.fetch("a", &[(0, 4)], params(5)), vec![(0, 4, 2)]);
+    assert_eq!(h.sp.next_fetch_offset(), 5, "the gap comes next");
+    assert_eq!(h.fetch("a", &[(5, 9)], params(5)), vec![(5, 9, 1)]);
+    assert_eq!(h.sp.end_offset(), 14);
+    assert_eq!(h.sp.next_fetch_offset(), 10);
+}

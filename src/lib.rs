@@ -1,5 +1,7 @@
 //! sharesim: the command-line tool's library. It ties the spec models (`sharesim-model`) to the system
 //! under test (`sharesim-sim`): scenario runner, oracle, conformance and reports live here.
 
+pub mod check_command;
+
 pub use sharesim_model as model;
 pub use sharesim_sim as sim;

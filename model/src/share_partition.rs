@@ -1,0 +1,1349 @@
+//! The spec model of one share partition (KIP-932), as a stateright [`Model`].
+//!
+//! One share-partition leader holds the in-memory record states of a small log; consumer members
+//! acquire records (whole log batches or a record limit), acknowledge them (ACCEPT, RELEASE, REJECT,
+//! GAP, RENEW), lose their locks, close sessions and leave. Every acknowledgement and release is a
+//! two-phase transition: the in-memory state changes at once with a rollback snapshot, and commits or
+//! rolls back when the persister write to the share coordinator completes (spec 3.2). Lock expiry is
+//! one-phase: the new state stands even if its write fails (spec 1.2 transition 5). The leader may fail
+//! over: everything ACQUIRED and every pending transition is lost, the new leader restores the
+//! persisted image under a higher leader epoch, and the old leader's late writes are fenced (spec
+//! 3.4-3.5). The log start offset may move (spec 1.6, 6), a group offset reset bumps the state epoch
+//! (spec 5.3), a corrupt batch makes the client REJECT the batch (spec 7.6) and a deserialization
+//! error makes it RELEASE the record (spec 7.5).
+//!
+//! Time is abstracted: any held lock may expire at any step, and writes complete in any order.
+//! A request that changes nothing (a refused ack, RENEW, an ack below SPSO) is not a transition; its
+//! response code is checked by the unit tests on [`ShareModel::step`].
+//!
+//! Not modelled: the DLQ (ARCHIVING), delivery throttling (KAFKA-17541; it only shrinks acquisitions),
+//! compaction and transactions (both end in GAP acks or archives, which the model has), and ack ranges
+//! with per-offset types (single-offset acks, plus the whole-batch REJECT of a corrupt batch).
+
+use serde::{Deserialize, Serialize};
+use stateright::{Model, Property};
+
+use crate::config::{AcquireMode, SessionReleaseRule, ShareModelCfg, SpecMutation};
+use crate::state::{
+    event, violation, Budgets, Coordinator, Ghost, Lock, Member, MemberStatus, OffsetMask,
+    PendingWrite, PersistedRecord, PersistedState, Record, RecordState, Rollback, ShareState,
+    WriteKind, MEMBERS_MAX, PENDING_WRITES_MAX, RECORDS_MAX,
+};
+use crate::symmetry::canonicalize;
+
+/// An acknowledge type (spec 2.1), with Kafka's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AckType {
+    /// 0: no data record at the offset; ARCHIVED.
+    Gap,
+    /// 1: ACKNOWLEDGED.
+    Accept,
+    /// 2: AVAILABLE again, or ARCHIVED at the delivery-count limit.
+    Release,
+    /// 3: ARCHIVED.
+    Reject,
+    /// 4: lock renewal (4.2+); no state change.
+    Renew,
+}
+
+impl AckType {
+    /// Every type, in wire-id order.
+    pub const ALL: [AckType; 5] = [
+        AckType::Gap,
+        AckType::Accept,
+        AckType::Release,
+        AckType::Reject,
+        AckType::Renew,
+    ];
+}
+
+/// A step of the model. Each names the member, offsets or write it concerns, so a counterexample can
+/// be replayed in the simulator (see `counterexample.rs` for the JSON form).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShareAction {
+    /// The producer appends the next log batch.
+    Produce,
+    /// A ShareFetch by `member` acquires records.
+    Acquire {
+        /// The fetching member.
+        member: Member,
+        /// `share.acquire.mode`.
+        mode: AcquireMode,
+    },
+    /// A ShareAcknowledge (or piggybacked ack) for one offset.
+    Acknowledge {
+        /// The acknowledging member.
+        member: Member,
+        /// The offset.
+        offset: u8,
+        /// The ack type.
+        ack_type: AckType,
+    },
+    /// The client finds a CRC failure in a log batch and REJECTs every offset of it it acquired.
+    CorruptBatch {
+        /// The consuming member.
+        member: Member,
+        /// The log batch index (`offset / log_batch_size`).
+        log_batch: u8,
+    },
+    /// The client fails to deserialize a record and RELEASEs it.
+    DeserializationError {
+        /// The consuming member.
+        member: Member,
+        /// The offset.
+        offset: u8,
+    },
+    /// The acquisition lock of an offset expires. The handler's write is modelled inside the step
+    /// (it is one-phase and nothing waits for it): it reaches the coordinator, or fails.
+    LockExpiry {
+        /// The offset.
+        offset: u8,
+        /// Whether the lock-timeout write succeeds (a failure uses the write-failure budget).
+        persisted: bool,
+    },
+    /// The member's share session closes (FINAL epoch or disconnect): its records are released.
+    SessionClose {
+        /// The member.
+        member: Member,
+    },
+    /// The member closes and leaves the group for good.
+    MemberLeave {
+        /// The member.
+        member: Member,
+    },
+    /// The share coordinator answers a pending write (it may fence it).
+    WriteSucceeds {
+        /// Index into `ShareState::writes`.
+        slot: u8,
+    },
+    /// A pending write fails (e.g. COORDINATOR_NOT_AVAILABLE after retries).
+    WriteFails {
+        /// Index into `ShareState::writes`.
+        slot: u8,
+    },
+    /// Partition leadership moves: a new leader initializes from the persisted image.
+    LeaderFailover,
+    /// Retention or DeleteRecords moves the log start offset.
+    LogStartMove {
+        /// The new log start offset.
+        log_start: u8,
+    },
+    /// AlterShareGroupOffsets: a fresh persisted image at a new state epoch.
+    OffsetReset {
+        /// The new start offset.
+        start_offset: u8,
+    },
+}
+
+/// The immediate response of a step, with Kafka's error names; `NotEnabled` means the step cannot
+/// happen in this state (a model precondition, not a Kafka response).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Response {
+    /// Accepted (for an ack: the transition started; the final answer comes with the write).
+    None,
+    /// INVALID_RECORD_STATE (121).
+    InvalidRecordState,
+    /// INVALID_REQUEST (42).
+    InvalidRequest,
+    /// The step's precondition does not hold (not a Kafka response).
+    NotEnabled,
+}
+
+/// What the share coordinator did with a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    /// Merged into the persisted image.
+    Applied,
+    /// Rejected with FENCED_LEADER_EPOCH or FENCED_STATE_EPOCH.
+    Fenced,
+}
+
+/// The spec model of one share partition. Build it with [`ShareModelCfg::into_model`].
+#[derive(Clone, Debug)]
+pub struct ShareModel {
+    /// The bounds.
+    pub cfg: ShareModelCfg,
+}
+
+/// Property names, as phrases led by the oracle's code.
+pub mod names {
+    /// EXCLUSIVE.
+    pub const EXCLUSIVE: &str = "EXCLUSIVE: an acquired record has one owner and a live lock";
+    /// TERMINAL-FINAL.
+    pub const TERMINAL_FINAL: &str = "TERMINAL-FINAL: a terminal record is never deliverable again";
+    /// DC-LIMIT.
+    pub const DC_LIMIT: &str = "DC-LIMIT: deliveries within the delivery-count limit";
+    /// SPSO-SAFE.
+    pub const SPSO_SAFE: &str = "SPSO-SAFE: SPSO only passes committed terminal records";
+    /// DURABLE.
+    pub const DURABLE: &str = "DURABLE: confirmed acks survive and persisted state never regresses";
+    /// FENCING.
+    pub const FENCING: &str = "FENCING: stale-epoch writes never change the persisted image";
+    /// INFLIGHT-CAP.
+    pub const INFLIGHT_CAP: &str = "INFLIGHT-CAP: in-flight records within the record-lock limit";
+    /// OWNER.
+    pub const OWNER: &str = "OWNER: requests touch only the member's own records";
+    /// ACK-OUTCOME.
+    pub const ACK_OUTCOME: &str = "ACK-OUTCOME: every ack is answered once, after its write";
+    /// Every `always` property.
+    pub const ALWAYS: [&str; 9] = [
+        EXCLUSIVE,
+        TERMINAL_FINAL,
+        DC_LIMIT,
+        SPSO_SAFE,
+        DURABLE,
+        FENCING,
+        INFLIGHT_CAP,
+        OWNER,
+        ACK_OUTCOME,
+    ];
+    /// Sometimes: archived at the limit.
+    pub const ARCHIVED_AT_LIMIT: &str = "reached: record archived at the delivery-count limit";
+    /// Sometimes: redelivery after expiry.
+    pub const REDELIVERED_AFTER_EXPIRY: &str = "reached: record redelivered after lock expiry";
+    /// Sometimes: delivered more often than the limit, across failover.
+    pub const DELIVERIES_EXCEED_LIMIT: &str =
+        "reached: deliveries exceed the limit across failover";
+    /// Sometimes: a rollback.
+    pub const ROLLED_BACK: &str = "reached: failed write rolled a transition back";
+    /// Sometimes: a fenced write.
+    pub const WRITE_FENCED: &str = "reached: stale write fenced by the coordinator";
+    /// Sometimes: all done.
+    pub const SPSO_PAST_EVERYTHING: &str = "reached: SPSO advanced past every record";
+    /// Eventually.
+    pub const EVERY_RECORD_TERMINAL: &str = "LIVENESS: every record eventually terminal";
+}
+
+impl ShareModel {
+    /// The model for `cfg`; prefer [`ShareModelCfg::into_model`], which validates.
+    pub fn new(cfg: ShareModelCfg) -> ShareModel {
+        debug_assert!(
+            cfg.validate().is_ok(),
+            "ShareModel::new needs a valid config"
+        );
+        ShareModel { cfg }
+    }
+
+    fn mutation(&self, mutation: SpecMutation) -> bool {
+        self.cfg.mutation == Some(mutation)
+    }
+
+    fn limit(&self) -> u8 {
+        self.cfg.delivery_count_limit
+    }
+
+    /// The initial state: nothing produced, the group initialized at offset 0 (earliest), state and
+    /// leader epoch 0.
+    pub fn initial_state(&self) -> ShareState {
+        let mut members = [MemberStatus::Absent; MEMBERS_MAX];
+        for status in members.iter_mut().take(self.cfg.members as usize) {
+            *status = MemberStatus::Active;
+        }
+        ShareState {
+            records: [Record::FRESH; RECORDS_MAX],
+            members,
+            writes: [None; PENDING_WRITES_MAX],
+            produced: 0,
+            log_start: 0,
+            spso: 0,
+            window_end: 0,
+            leader_epoch: 0,
+            state_epoch: 0,
+            coordinator: Coordinator {
+                start_offset: 0,
+                state_epoch: 0,
+                leader_epoch: 0,
+            },
+            budgets: Budgets::default(),
+            ghost: Ghost::default(),
+        }
+    }
+
+    fn is_active(&self, state: &ShareState, member: Member) -> bool {
+        state.members[member.0 as usize] == MemberStatus::Active
+    }
+
+    fn has_write_room(&self, state: &ShareState) -> bool {
+        state.write_count() < self.cfg.pending_writes_max as usize
+    }
+
+    fn log_batch_offsets(&self, log_batch: u8) -> std::ops::Range<u8> {
+        let first = log_batch * self.cfg.log_batch_size;
+        first..(first + self.cfg.log_batch_size).min(self.cfg.records)
+    }
+
+    /// Takes one step. Returns the next state and the immediate response; a refused or disabled step
+    /// returns the state unchanged.
+    pub fn step(&self, state: &ShareState, action: ShareAction) -> (ShareState, Response) {
+        if let ShareAction::Acknowledge {
+            member,
+            offset,
+            ack_type,
+        } = action
+        {
+            let response = self.ack_check(state, member, offset, ack_type);
+            let changes_nothing = ack_type == AckType::Renew || offset < state.spso;
+            if response != Response::None || changes_nothing {
+                return (state.clone(), response);
+            }
+        }
+        let response = self.precheck(state, action);
+        if response != Response::None {
+            return (state.clone(), response);
+        }
+        let mut next = state.clone();
+        next.ghost.events = 0;
+        self.apply(&mut next, action);
+        (next, Response::None)
+    }
+
+    /// Whether `action` can happen and is accepted; cheap, no clone.
+    fn precheck(&self, state: &ShareState, action: ShareAction) -> Response {
+        let enabled = |ok: bool| {
+            if ok {
+                Response::None
+            } else {
+                Response::NotEnabled
+            }
+        };
+        match action {
+            ShareAction::Produce => enabled(state.produced < self.cfg.records),
+            ShareAction::Acquire { member, mode } => enabled(
+                self.is_active(state, member)
+                    && self.cfg.acquire_modes.includes(mode)
+                    && self.acquirable(state, member, mode) != 0,
+            ),
+            ShareAction::Acknowledge {
+                member,
+                offset,
+                ack_type,
+            } => {
+                if !self.is_active(state, member) {
+                    return Response::NotEnabled;
+                }
+                match self.ack_check(state, member, offset, ack_type) {
+                    // RENEW and acks below SPSO succeed without changing anything.
+                    Response::None if ack_type == AckType::Renew || offset < state.spso => {
+                        Response::NotEnabled
+                    }
+                    Response::None => enabled(self.has_write_room(state)),
+                    refused => refused,
+                }
+            }
+            ShareAction::CorruptBatch { member, log_batch } => enabled(
+                self.is_active(state, member)
+                    && state.budgets.corrupt_batches < self.cfg.corrupt_batches_max
+                    && self.corrupt_batch_offsets(state, member, log_batch) != 0
+                    && self.has_write_room(state),
+            ),
+            ShareAction::DeserializationError { member, offset } => enabled(
+                self.is_active(state, member)
+                    && state.budgets.deserialization_errors < self.cfg.deserialization_errors_max
+                    && offset >= state.spso
+                    && offset < state.window_end
+                    && state.record(offset).is_held()
+                    && state.record(offset).owner == Some(member)
+                    && self.has_write_room(state),
+            ),
+            ShareAction::LockExpiry { offset, persisted } => {
+                let record = state.record(offset);
+                let budget_left = self
+                    .cfg
+                    .lock_expiries_max
+                    .is_none_or(|max| state.budgets.lock_expiries < max);
+                let failure_left =
+                    persisted || state.budgets.write_failures < self.cfg.write_failures_max;
+                let expirable = record.is_held()
+                    || (persisted && record.pending.is_some() && record.lock == Lock::Held);
+                enabled(offset < self.cfg.records && budget_left && failure_left && expirable)
+            }
+            ShareAction::SessionClose { member } => enabled(
+                self.is_active(state, member)
+                    && self.released_offsets(state, member) != 0
+                    && self.has_write_room(state),
+            ),
+            ShareAction::MemberLeave { member } => {
+                let others_active = (0..self.cfg.members)
+                    .any(|m| m != member.0 && state.members[m as usize] == MemberStatus::Active);
+                let room = self.released_offsets(state, member) == 0 || self.has_write_room(state);
+                // Liveness needs a consumer: the last member never leaves (a model bound).
+                enabled(self.is_active(state, member) && others_active && room)
+            }
+            ShareAction::WriteSucceeds { slot } => enabled(state.writes[slot as usize].is_some()),
+            ShareAction::WriteFails { slot } => enabled(
+                state.budgets.write_failures < self.cfg.write_failures_max
+                    && state.writes[slot as usize].is_some_and(|w| self.is_live(state, &w)),
+            ),
+            ShareAction::LeaderFailover => {
+                enabled(state.budgets.failovers < self.cfg.failovers_max)
+            }
+            ShareAction::LogStartMove { log_start } => enabled(
+                state.budgets.log_start_moves < self.cfg.log_start_moves_max
+                    && log_start > state.spso
+                    && log_start <= state.produced,
+            ),
+            ShareAction::OffsetReset { start_offset } => enabled(
+                state.budgets.offset_resets < self.cfg.offset_resets_max
+                    && start_offset >= state.log_start
+                    && start_offset <= state.produced,
+            ),
+        }
+    }
+
+    fn apply(&self, state: &mut ShareState, action: ShareAction) {
+        match action {
+            ShareAction::Produce => {
+                state.produced = (state.produced + self.cfg.log_batch_size).min(self.cfg.records);
+            }
+            ShareAction::Acquire { member, mode } => self.acquire(state, member, mode),
+            ShareAction::Acknowledge {
+                member,
+                offset,
+                ack_type,
+            } => {
+                self.begin_ack(state, member, offset, ack_type);
+                self.issue_write(state, WriteKind::Acknowledge(member), 1 << offset);
+            }
+            ShareAction::CorruptBatch { member, log_batch } => {
+                state.budgets.corrupt_batches += 1;
+                let offsets = self.corrupt_batch_offsets(state, member, log_batch);
+                for offset in self.log_batch_offsets(log_batch) {
+                    if offsets & (1 << offset) != 0 {
+                        self.begin_ack(state, member, offset, AckType::Reject);
+                    }
+                }
+                self.issue_write(state, WriteKind::Acknowledge(member), offsets);
+            }
+            ShareAction::DeserializationError { member, offset } => {
+                state.budgets.deserialization_errors += 1;
+                self.begin_ack(state, member, offset, AckType::Release);
+                self.issue_write(state, WriteKind::Acknowledge(member), 1 << offset);
+            }
+            ShareAction::LockExpiry { offset, persisted } => {
+                self.expire_lock(state, offset, persisted)
+            }
+            ShareAction::SessionClose { member } => self.release_session(state, member),
+            ShareAction::MemberLeave { member } => {
+                if self.released_offsets(state, member) != 0 {
+                    self.release_session(state, member);
+                }
+                state.members[member.0 as usize] = MemberStatus::Left;
+            }
+            ShareAction::WriteSucceeds { slot } => self.complete_write(state, slot),
+            ShareAction::WriteFails { slot } => self.fail_write(state, slot),
+            ShareAction::LeaderFailover => self.fail_over(state),
+            ShareAction::LogStartMove { log_start } => {
+                state.budgets.log_start_moves += 1;
+                state.log_start = log_start;
+                self.move_log_start(state, log_start);
+            }
+            ShareAction::OffsetReset { start_offset } => self.reset_offsets(state, start_offset),
+        }
+        self.forget_irrelevant_history(state);
+        debug_assert!(state.spso <= state.window_end, "SPSO never passes SPEO + 1");
+        debug_assert!(
+            state.window_end <= self.cfg.records,
+            "the window stays inside the log"
+        );
+    }
+
+    /// Forgets what can no longer matter, so histories that differ only there share one state.
+    ///
+    /// - A committed terminal record below SPSO is never deliverable again, and nobody reads its
+    ///   in-memory count or kind of terminal state again (a new leader restores from the persisted
+    ///   image). The price: DC-LIMIT's cross-failover ghost forgets its deliveries if a failover later
+    ///   brings it back (possible only when its terminal state was never persisted).
+    /// - A record terminal both in memory and in the persisted image stays terminal in every future
+    ///   incarnation, and no live write can name it again (one pending write per offset; stale
+    ///   writes are fenced), so its counts are never read again either.
+    fn forget_irrelevant_history(&self, state: &mut ShareState) {
+        for offset in 0..self.cfg.records {
+            let passed = offset < state.spso;
+            let record = state.record_mut(offset);
+            if !record.is_terminal_committed() {
+                continue;
+            }
+            let durable = matches!(
+                record.persisted.state,
+                Some(PersistedState::Acknowledged | PersistedState::Archived)
+            );
+            if passed {
+                record.state = RecordState::Archived;
+            }
+            if passed || durable {
+                record.delivery_count = 0;
+                record.lock = Lock::None;
+                record.deliveries = 0;
+                record.attempt_lost = false;
+            }
+            if durable {
+                record.persisted.delivery_count = 0;
+            }
+        }
+    }
+
+    // ----- acquisition (spec 1.2 transition 1, 1.5, 2.6) -----
+
+    /// The first offset a fetch would acquire from (`nextFetchOffset` with `findNextFetchOffset`).
+    fn next_fetch_offset(&self, state: &ShareState) -> Option<u8> {
+        (state.spso..state.produced).find(|&offset| {
+            let record = state.record(offset);
+            record.state == RecordState::Available && record.pending.is_none()
+        })
+    }
+
+    /// The offsets an acquire would take, as a mask (0: nothing).
+    fn acquirable(&self, state: &ShareState, _member: Member, mode: AcquireMode) -> OffsetMask {
+        let Some(first) = self.next_fetch_offset(state) else {
+            return 0;
+        };
+        let ignore_limit = self.mutation(SpecMutation::InFlightLimitIgnored);
+        let limit = self.cfg.max_in_flight_records;
+        // canAcquireRecords: AVAILABLE records inside the window, or room to grow it (spec 1.5).
+        if first >= state.window_end && state.in_flight() >= limit && !ignore_limit {
+            return 0;
+        }
+        let mut new_budget = if ignore_limit {
+            u8::MAX
+        } else {
+            limit.saturating_sub(state.in_flight())
+        };
+        let max_records = self.cfg.max_records_per_acquire;
+        let batch_size = self.cfg.log_batch_size;
+        let mut acquired: OffsetMask = 0;
+        let mut count = 0u8;
+        let mut batch_may_grow_window = false;
+        for offset in first..state.produced {
+            let at_batch_start = offset % batch_size == 0 || offset == first;
+            match mode {
+                AcquireMode::BatchOptimized => {
+                    // Whole log batches: the budget is checked only between log batches.
+                    if at_batch_start {
+                        if count >= max_records {
+                            break;
+                        }
+                        batch_may_grow_window = new_budget > 0;
+                    }
+                    if offset >= state.window_end && !batch_may_grow_window {
+                        break;
+                    }
+                }
+                AcquireMode::RecordLimit => {
+                    if count >= max_records || (offset >= state.window_end && new_budget == 0) {
+                        break;
+                    }
+                }
+            }
+            let record = state.record(offset);
+            if record.state == RecordState::Available && record.pending.is_none() {
+                acquired |= 1 << offset;
+                count += 1;
+                if offset >= state.window_end {
+                    new_budget = new_budget.saturating_sub(1);
+                }
+            }
+        }
+        acquired
+    }
+
+    fn acquire(&self, state: &mut ShareState, member: Member, mode: AcquireMode) {
+        let acquired = self.acquirable(state, member, mode);
+        let saturation = self.limit() + 1;
+        for offset in 0..self.cfg.records {
+            if acquired & (1 << offset) == 0 {
+                continue;
+            }
+            let record = state.record_mut(offset);
+            debug_assert_eq!(
+                record.state,
+                RecordState::Available,
+                "only AVAILABLE records are acquired"
+            );
+            // Spec 1.2 transition 1: no limit check at acquisition; dc += 1, owner, lock timer.
+            record.state = RecordState::Acquired;
+            record.delivery_count = record.delivery_count.saturating_add(1).min(15);
+            record.owner = Some(member);
+            if record.lock == Lock::ExpiredLast {
+                self.witness(state, event::REDELIVERED_AFTER_EXPIRY);
+            }
+            let record = state.record_mut(offset);
+            record.lock = Lock::Held;
+            record.deliveries = (record.deliveries + 1).min(saturation);
+            state.window_end = state.window_end.max(offset + 1);
+        }
+    }
+
+    // ----- acknowledgement (spec 1.2 transitions 2-4, 2.2) -----
+
+    /// Spec 2.2: the SharePartition-level checks of a single-offset ack. `None` means accepted; an
+    /// offset below SPSO is accepted and silently skipped.
+    pub fn ack_check(
+        &self,
+        state: &ShareState,
+        member: Member,
+        offset: u8,
+        ack_type: AckType,
+    ) -> Response {
+        if ack_type == AckType::Renew && !self.cfg.profile.renew_supported() {
+            return Response::InvalidRequest;
+        }
+        if offset >= state.window_end {
+            // Past the last cached offset: never acquired.
+            return Response::InvalidRequest;
+        }
+        if offset < state.spso {
+            // Silently skipped (success, no change).
+            return Response::None;
+        }
+        let record = state.record(offset);
+        if record.pending.is_some() || record.state != RecordState::Acquired {
+            return Response::InvalidRecordState;
+        }
+        let foreign_release_accepted =
+            ack_type == AckType::Release && self.mutation(SpecMutation::ReleaseFromNonOwner);
+        if record.owner != Some(member) && !foreign_release_accepted {
+            return Response::InvalidRecordState;
+        }
+        Response::None
+    }
+
+    /// The target of a return to AVAILABLE: ARCHIVED below SPSO or at the limit (spec 1.2, 1.3).
+    fn available_or_archived(
+        &self,
+        state: &mut ShareState,
+        offset: u8,
+        delivery_count: u8,
+    ) -> RecordState {
+        if offset < state.spso {
+            RecordState::Archived
+        } else if delivery_count >= self.limit() {
+            self.witness(state, event::ARCHIVED_AT_LIMIT);
+            RecordState::Archived
+        } else {
+            RecordState::Available
+        }
+    }
+
+    /// Starts the two-phase transition of one held offset.
+    fn begin_ack(&self, state: &mut ShareState, member: Member, offset: u8, ack_type: AckType) {
+        let record = *state.record(offset);
+        debug_assert!(record.is_held(), "acks apply only to held records");
+        if record.owner != Some(member) {
+            state.ghost.violations |= violation::FOREIGN_RECORD_TOUCHED;
+        }
+        let target = match ack_type {
+            AckType::Accept => RecordState::Acknowledged,
+            AckType::Reject | AckType::Gap => RecordState::Archived,
+            AckType::Release => self.available_or_archived(state, offset, record.delivery_count),
+            AckType::Renew => unreachable!("RENEW changes nothing and is filtered by precheck"),
+        };
+        let owner = record.owner.unwrap_or(member);
+        let record = state.record_mut(offset);
+        record.pending = Some(Rollback {
+            owner,
+            delivery_count: record.delivery_count,
+        });
+        record.state = target;
+        record.owner = None;
+    }
+
+    fn corrupt_batch_offsets(
+        &self,
+        state: &ShareState,
+        member: Member,
+        log_batch: u8,
+    ) -> OffsetMask {
+        let mut offsets = 0;
+        for offset in self.log_batch_offsets(log_batch) {
+            let record = state.record(offset);
+            if offset >= state.spso && record.is_held() && record.owner == Some(member) {
+                offsets |= 1 << offset;
+            }
+        }
+        offsets
+    }
+
+    // ----- lock expiry (spec 1.2 transition 5, 1.4) -----
+
+    fn expire_lock(&self, state: &mut ShareState, offset: u8, persisted: bool) {
+        if self.cfg.lock_expiries_max.is_some() {
+            state.budgets.lock_expiries += 1;
+        }
+        let record = *state.record(offset);
+        if record.pending.is_some() {
+            // The handler skips a record in transition; a failed write rolls back to AVAILABLE.
+            state.record_mut(offset).lock = Lock::ExpiredDuringWrite;
+            return;
+        }
+        let target =
+            if self.mutation(SpecMutation::ExpiryIgnoresDeliveryLimit) && offset >= state.spso {
+                RecordState::Available
+            } else {
+                self.available_or_archived(state, offset, record.delivery_count)
+            };
+        let record = state.record_mut(offset);
+        record.state = target;
+        record.owner = None;
+        record.lock = if target == RecordState::Available && self.cfg.witnesses {
+            Lock::ExpiredLast
+        } else {
+            Lock::None
+        };
+        if target.is_terminal() {
+            state.ghost.terminal |= 1 << offset;
+        }
+        // The handler persists the new state (failure ignored), then advances SPSO (spec 1.4).
+        if persisted {
+            let write = self.make_write(state, WriteKind::LockExpiry, 1 << offset);
+            if self.deliver(state, &write) == Delivery::Fenced {
+                // A state-epoch bump fenced the live leader: it re-reads the image (spec 3.4).
+                self.reinitialize(state);
+                return;
+            }
+        } else {
+            state.budgets.write_failures += 1;
+        }
+        self.advance_spso(state);
+    }
+
+    // ----- session release (spec 1.2 transition 6, 2.5) -----
+
+    fn released_offsets(&self, state: &ShareState, member: Member) -> OffsetMask {
+        let everyone = self.mutation(SpecMutation::SessionReleasesOthers);
+        let mut offsets = 0;
+        for offset in 0..self.cfg.records {
+            let record = state.record(offset);
+            if record.is_held() && (record.owner == Some(member) || everyone) {
+                offsets |= 1 << offset;
+            }
+        }
+        offsets
+    }
+
+    fn release_session(&self, state: &mut ShareState, member: Member) {
+        let offsets = self.released_offsets(state, member);
+        for offset in 0..self.cfg.records {
+            if offsets & (1 << offset) == 0 {
+                continue;
+            }
+            let record = *state.record(offset);
+            if record.owner != Some(member) {
+                state.ghost.violations |= violation::FOREIGN_RECORD_TOUCHED;
+            }
+            let (target, delivery_count) = match self.cfg.profile.session_release_rule() {
+                SessionReleaseRule::KeepAndArchiveAtLimit => (
+                    self.available_or_archived(state, offset, record.delivery_count),
+                    record.delivery_count,
+                ),
+                SessionReleaseRule::DecrementNeverArchive => {
+                    let target = if offset < state.spso {
+                        RecordState::Archived
+                    } else {
+                        RecordState::Available
+                    };
+                    (target, record.delivery_count.saturating_sub(1))
+                }
+            };
+            let record = state.record_mut(offset);
+            record.pending = Some(Rollback {
+                owner: record.owner.unwrap_or(member),
+                delivery_count: record.delivery_count,
+            });
+            record.state = target;
+            record.delivery_count = delivery_count;
+            record.owner = None;
+        }
+        self.issue_write(state, WriteKind::SessionRelease(member), offsets);
+    }
+
+    // ----- persister writes (spec 3.2-3.4) -----
+
+    fn issue_write(&self, state: &mut ShareState, kind: WriteKind, offsets: OffsetMask) {
+        let write = self.make_write(state, kind, offsets);
+        state.push_write(write);
+    }
+
+    fn make_write(&self, state: &ShareState, kind: WriteKind, offsets: OffsetMask) -> PendingWrite {
+        let mut entries = [PersistedRecord::default(); RECORDS_MAX];
+        for offset in 0..self.cfg.records {
+            if offsets & (1 << offset) != 0 {
+                let record = state.record(offset);
+                entries[offset as usize] = PersistedRecord {
+                    state: PersistedState::of(record.state),
+                    delivery_count: record.delivery_count,
+                };
+                debug_assert!(
+                    record.state != RecordState::Acquired,
+                    "ACQUIRED is never persisted"
+                );
+            }
+        }
+        let answered_early = self.mutation(SpecMutation::EarlyAckResponse)
+            && matches!(kind, WriteKind::Acknowledge(_));
+        PendingWrite {
+            kind,
+            offsets,
+            entries,
+            start_offset: state.spso,
+            leader_epoch: state.leader_epoch,
+            state_epoch: state.state_epoch,
+            answered: answered_early,
+        }
+    }
+
+    /// The coordinator handles a write: fence it (spec 3.4) or merge it into the image (spec 3.3).
+    fn deliver(&self, state: &mut ShareState, write: &PendingWrite) -> Delivery {
+        let stale = write.leader_epoch < state.coordinator.leader_epoch
+            || write.state_epoch < state.coordinator.state_epoch;
+        if stale && !self.mutation(SpecMutation::FencingSkipped) {
+            // FENCED_LEADER_EPOCH / FENCED_STATE_EPOCH; an acking client sees NOT_LEADER_OR_FOLLOWER.
+            self.witness(state, event::WRITE_FENCED);
+            return Delivery::Fenced;
+        }
+        if stale {
+            state.ghost.violations |= violation::STALE_WRITE_APPLIED;
+        }
+        self.merge_into_image(state, write);
+        Delivery::Applied
+    }
+
+    /// Records a reachability event (only with `witnesses`, since every flag splits states).
+    fn witness(&self, state: &mut ShareState, flag: u8) {
+        if self.cfg.witnesses {
+            state.ghost.events |= flag;
+        }
+    }
+
+    /// A write of the current leader incarnation (its in-memory transitions still exist).
+    fn is_live(&self, state: &ShareState, write: &PendingWrite) -> bool {
+        write.leader_epoch == state.leader_epoch && write.state_epoch == state.state_epoch
+    }
+
+    fn take_write(&self, state: &mut ShareState, slot: u8) -> PendingWrite {
+        let write = state.writes[slot as usize]
+            .take()
+            .expect("precheck: the slot holds a write");
+        state.normalize_writes();
+        write
+    }
+
+    /// The client gets its one answer when the write completes (spec 3.2).
+    fn answer(&self, state: &mut ShareState, write: &PendingWrite) {
+        if matches!(write.kind, WriteKind::Acknowledge(_)) && write.answered {
+            state.ghost.violations |= violation::ACK_ANSWERED_TWICE;
+        }
+    }
+
+    fn complete_write(&self, state: &mut ShareState, slot: u8) {
+        let write = self.take_write(state, slot);
+        let live = self.is_live(state, &write);
+        if self.deliver(state, &write) == Delivery::Fenced {
+            self.answer(state, &write);
+            if live {
+                // Only a state-epoch bump fences the live leader: it drops the share partition and
+                // re-reads the new image (spec 3.4).
+                self.reinitialize(state);
+            }
+            return;
+        }
+        if live {
+            for offset in 0..self.cfg.records {
+                if write.offsets & (1 << offset) == 0 {
+                    continue;
+                }
+                let record = state.record_mut(offset);
+                if write.kind.is_two_phase() && record.pending.is_some() {
+                    // Commit: the rollback snapshot and the timer go (spec 3.2).
+                    record.pending = None;
+                    record.lock = Lock::None;
+                    if record.state.is_terminal() {
+                        state.ghost.terminal |= 1 << offset;
+                        if matches!(write.kind, WriteKind::Acknowledge(_)) {
+                            state.ghost.confirmed_terminal |= 1 << offset;
+                        }
+                    }
+                }
+            }
+            self.advance_spso(state);
+        }
+        self.answer(state, &write);
+    }
+
+    /// Spec 3.3: start offset = max (never regresses), union clipped at the start, the entry with the
+    /// higher delivery count wins, then the higher state id.
+    fn merge_into_image(&self, state: &mut ShareState, write: &PendingWrite) {
+        let coordinator = &mut state.coordinator;
+        let new_start = if self.mutation(SpecMutation::PersistedStartRegresses) {
+            write.start_offset
+        } else {
+            write.start_offset.max(coordinator.start_offset)
+        };
+        if new_start < coordinator.start_offset {
+            state.ghost.violations |= violation::PERSISTED_REGRESSED;
+        }
+        coordinator.start_offset = new_start;
+        coordinator.leader_epoch = coordinator.leader_epoch.max(write.leader_epoch);
+        for offset in 0..self.cfg.records {
+            let persisted = &mut state.records[offset as usize].persisted;
+            if offset < new_start {
+                *persisted = PersistedRecord::default();
+                continue;
+            }
+            if write.offsets & (1 << offset) == 0 {
+                continue;
+            }
+            let candidate = write.entries[offset as usize];
+            let rank = |p: &PersistedRecord| p.state.map(|s| (p.delivery_count, s.restored().id()));
+            if rank(&candidate) > rank(persisted) {
+                *persisted = candidate;
+            }
+        }
+    }
+
+    fn fail_write(&self, state: &mut ShareState, slot: u8) {
+        let write = self.take_write(state, slot);
+        debug_assert!(
+            self.is_live(state, &write),
+            "precheck: only live writes fail"
+        );
+        state.budgets.write_failures += 1;
+        self.answer(state, &write);
+        if !write.kind.is_two_phase() {
+            // Lock expiry: the transition stands; SPSO advancement runs anyway (spec 1.6).
+            self.advance_spso(state);
+            return;
+        }
+        for offset in 0..self.cfg.records {
+            if write.offsets & (1 << offset) == 0 {
+                continue;
+            }
+            let Some(rollback) = state.record(offset).pending else {
+                continue;
+            };
+            self.witness(state, event::ROLLED_BACK);
+            let lock = state.record(offset).lock;
+            if lock == Lock::Held {
+                let record = state.record_mut(offset);
+                record.state = RecordState::Acquired;
+                record.owner = Some(rollback.owner);
+                record.delivery_count = rollback.delivery_count;
+                record.pending = None;
+            } else {
+                // Spec 1.4: the lock expired meanwhile: AVAILABLE, or ARCHIVED if the previous count
+                // reached the limit; never back to ACQUIRED.
+                self.witness(state, event::ROLLED_BACK_AFTER_EXPIRY);
+                let target = if rollback.delivery_count >= self.limit() {
+                    self.witness(state, event::ARCHIVED_AT_LIMIT);
+                    RecordState::Archived
+                } else {
+                    RecordState::Available
+                };
+                if target.is_terminal() {
+                    state.ghost.terminal |= 1 << offset;
+                }
+                let record = state.record_mut(offset);
+                record.state = target;
+                record.owner = None;
+                record.delivery_count = rollback.delivery_count;
+                record.pending = None;
+                record.lock = Lock::None;
+            }
+        }
+    }
+
+    // ----- SPSO and the log start (spec 1.5, 1.6) -----
+
+    fn advance_spso(&self, state: &mut ShareState) {
+        let passes_pending = self.mutation(SpecMutation::SpsoPassesPendingWrite);
+        let mut offset = state.spso;
+        while offset < state.window_end {
+            let record = state.record(offset);
+            let passable =
+                record.is_terminal_committed() || (passes_pending && record.state.is_terminal());
+            if !passable {
+                break;
+            }
+            offset += 1;
+        }
+        self.set_spso(state, offset);
+    }
+
+    fn set_spso(&self, state: &mut ShareState, spso: u8) {
+        if spso < state.spso {
+            state.ghost.violations |= violation::SPSO_REGRESSED;
+        }
+        state.spso = spso;
+    }
+
+    /// `updateCacheAndOffsets(lso)`: SPSO jumps, AVAILABLE records below are archived, ACQUIRED ones
+    /// are left to their release or expiry; nothing is persisted now.
+    fn move_log_start(&self, state: &mut ShareState, log_start: u8) {
+        if log_start <= state.spso {
+            return;
+        }
+        for offset in state.spso..log_start {
+            let record = state.record_mut(offset);
+            if record.state == RecordState::Available && record.pending.is_none() {
+                record.state = RecordState::Archived;
+                record.lock = Lock::None;
+                state.ghost.terminal |= 1 << offset;
+            }
+        }
+        state.window_end = state.window_end.max(log_start);
+        self.set_spso(state, log_start);
+    }
+
+    // ----- failover, initialization, offset reset (spec 3.4, 3.5, 5.3) -----
+
+    fn fail_over(&self, state: &mut ShareState) {
+        state.budgets.failovers += 1;
+        let kept = state.records;
+        state.leader_epoch += 1;
+        // The new leader's Read raises the coordinator's leader epoch, fencing the old leader.
+        state.coordinator.leader_epoch = state.coordinator.leader_epoch.max(state.leader_epoch);
+        self.reinitialize(state);
+        if self.mutation(SpecMutation::FailoverKeepsAcquired) {
+            for offset in 0..self.cfg.records {
+                let old = kept[offset as usize];
+                if old.is_held() {
+                    let record = state.record_mut(offset);
+                    record.state = RecordState::Acquired;
+                    record.owner = old.owner;
+                    record.delivery_count = old.delivery_count;
+                    // The timer belonged to the old leader.
+                    record.lock = Lock::None;
+                    state.window_end = state.window_end.max(offset + 1);
+                }
+            }
+        }
+    }
+
+    /// `maybeInitialize` from the persisted image: ACQUIRED state and pending transitions are gone,
+    /// holes come back as fresh records (dc 0, acquired as new with dc 1).
+    fn reinitialize(&self, state: &mut ShareState) {
+        let new_state_epoch = state.state_epoch != state.coordinator.state_epoch;
+        state.state_epoch = state.coordinator.state_epoch;
+        state.spso = state.coordinator.start_offset;
+        state.window_end = state.spso;
+        let mut terminal: OffsetMask = 0;
+        for offset in 0..self.cfg.records {
+            let old = *state.record(offset);
+            let mut record = Record {
+                persisted: old.persisted,
+                ..Record::FRESH
+            };
+            if !new_state_epoch {
+                record.deliveries = old.deliveries;
+                record.attempt_lost = old.attempt_lost;
+            }
+            if offset < state.spso {
+                record.state = RecordState::Archived;
+                terminal |= 1 << offset;
+            } else if let Some(persisted) = old.persisted.state {
+                record.state = persisted.restored();
+                record.delivery_count = old.persisted.delivery_count;
+                if record.state.is_terminal() {
+                    terminal |= 1 << offset;
+                    if self.mutation(SpecMutation::TerminalMadeAvailable) {
+                        record.state = RecordState::Available;
+                    }
+                }
+                state.window_end = offset + 1;
+            }
+            if !new_state_epoch
+                && offset >= state.spso
+                && old.delivery_count > record.delivery_count
+            {
+                // Spec 3.5: the attempt in progress (or released without a durable write) is not counted.
+                record.attempt_lost = true;
+            }
+            state.records[offset as usize] = record;
+        }
+        state.ghost.terminal = terminal;
+        if new_state_epoch {
+            state.ghost.confirmed_terminal = 0;
+        }
+        // The first fetch gets OFFSET_OUT_OF_RANGE and moves SPSO to the log start (spec 6).
+        if state.log_start > state.spso {
+            self.move_log_start(state, state.log_start);
+        }
+        self.advance_spso(state);
+    }
+
+    fn reset_offsets(&self, state: &mut ShareState, start_offset: u8) {
+        state.budgets.offset_resets += 1;
+        state.coordinator.state_epoch += 1;
+        state.coordinator.start_offset = start_offset;
+        for record in state.records.iter_mut() {
+            record.persisted = PersistedRecord::default();
+        }
+        state.ghost.confirmed_terminal = 0;
+    }
+}
+
+// ----- properties -----
+
+fn exclusive(_: &ShareModel, state: &ShareState) -> bool {
+    state.records.iter().all(|record| {
+        if record.pending.is_some() {
+            return record.owner.is_none();
+        }
+        if record.state == RecordState::Acquired {
+            record.owner.is_some() && record.lock == Lock::Held
+        } else {
+            record.owner.is_none() && matches!(record.lock, Lock::None | Lock::ExpiredLast)
+        }
+    })
+}
+
+fn terminal_final(_: &ShareModel, state: &ShareState) -> bool {
+    (0..RECORDS_MAX as u8)
+        .filter(|offset| state.ghost.terminal & (1 << offset) != 0)
+        .all(|offset| state.record(offset).state.is_terminal())
+}
+
+fn dc_limit(model: &ShareModel, state: &ShareState) -> bool {
+    let limit = model.limit();
+    let counts_every_delivery =
+        model.cfg.profile.session_release_rule() == SessionReleaseRule::KeepAndArchiveAtLimit;
+    state.records.iter().all(|record| {
+        record.delivery_count <= limit
+            && (!counts_every_delivery || record.deliveries <= limit || record.attempt_lost)
+    })
+}
+
+fn spso_safe(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.violations & violation::SPSO_REGRESSED == 0
+        && (state.log_start..state.spso).all(|offset| state.record(offset).is_terminal_committed())
+}
+
+fn durable(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.violations & violation::PERSISTED_REGRESSED == 0
+        && (0..RECORDS_MAX as u8)
+            .filter(|offset| state.ghost.confirmed_terminal & (1 << offset) != 0)
+            .all(|offset| {
+                let record = state.record(offset);
+                let persisted_terminal = matches!(
+                    record.persisted.state,
+                    Some(PersistedState::Acknowledged | PersistedState::Archived)
+                );
+                (offset < state.coordinator.start_offset || persisted_terminal)
+                    && (offset < state.spso || record.state.is_terminal())
+            })
+}
+
+fn fencing(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.violations & violation::STALE_WRITE_APPLIED == 0
+}
+
+fn inflight_cap(model: &ShareModel, state: &ShareState) -> bool {
+    let overshoot = if model
+        .cfg
+        .acquire_modes
+        .includes(AcquireMode::BatchOptimized)
+    {
+        model.cfg.log_batch_size - 1
+    } else {
+        0
+    };
+    state.in_flight() <= model.cfg.max_in_flight_records + overshoot
+}
+
+fn owner(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.violations & violation::FOREIGN_RECORD_TOUCHED == 0
+}
+
+fn ack_outcome(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.violations & violation::ACK_ANSWERED_TWICE == 0
+        && state.writes.iter().flatten().all(|write| !write.answered)
+}
+
+fn archived_at_limit(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.events & event::ARCHIVED_AT_LIMIT != 0
+}
+
+fn redelivered_after_expiry(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.events & event::REDELIVERED_AFTER_EXPIRY != 0
+}
+
+fn deliveries_exceed_limit(model: &ShareModel, state: &ShareState) -> bool {
+    state
+        .records
+        .iter()
+        .any(|record| record.deliveries > model.limit())
+}
+
+fn rolled_back(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.events & event::ROLLED_BACK != 0
+}
+
+fn write_fenced(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.events & event::WRITE_FENCED != 0
+}
+
+fn spso_past_everything(model: &ShareModel, state: &ShareState) -> bool {
+    state.produced == model.cfg.records && state.spso == model.cfg.records
+}
+
+fn every_record_terminal(model: &ShareModel, state: &ShareState) -> bool {
+    state.produced == model.cfg.records
+        && (state.log_start..model.cfg.records)
+            .all(|offset| state.record(offset).is_terminal_committed())
+}
+
+impl Model for ShareModel {
+    type State = ShareState;
+    type Action = ShareAction;
+
+    fn init_states(&self) -> Vec<ShareState> {
+        vec![self.initial_state()]
+    }
+
+    fn actions(&self, state: &ShareState, actions: &mut Vec<ShareAction>) {
+        if state.produced < self.cfg.records {
+            actions.push(ShareAction::Produce);
+        }
+        let active: Vec<Member> = (0..self.cfg.members)
+            .map(Member)
+            .filter(|&member| self.is_active(state, member))
+            .collect();
+        for &member in &active {
+            for mode in [AcquireMode::BatchOptimized, AcquireMode::RecordLimit] {
+                if self.cfg.acquire_modes.includes(mode) {
+                    actions.push(ShareAction::Acquire { member, mode });
+                }
+            }
+        }
+        for &member in &active {
+            for offset in state.spso..state.window_end {
+                for ack_type in AckType::ALL {
+                    actions.push(ShareAction::Acknowledge {
+                        member,
+                        offset,
+                        ack_type,
+                    });
+                }
+            }
+        }
+        if state.budgets.corrupt_batches < self.cfg.corrupt_batches_max {
+            let batches = state.window_end.div_ceil(self.cfg.log_batch_size);
+            for &member in &active {
+                for log_batch in 0..batches {
+                    actions.push(ShareAction::CorruptBatch { member, log_batch });
+                }
+            }
+        }
+        if state.budgets.deserialization_errors < self.cfg.deserialization_errors_max {
+            for &member in &active {
+                for offset in state.spso..state.window_end {
+                    actions.push(ShareAction::DeserializationError { member, offset });
+                }
+            }
+        }
+        let failure_left = state.budgets.write_failures < self.cfg.write_failures_max;
+        for offset in 0..state.window_end {
+            actions.push(ShareAction::LockExpiry {
+                offset,
+                persisted: true,
+            });
+            if failure_left {
+                actions.push(ShareAction::LockExpiry {
+                    offset,
+                    persisted: false,
+                });
+            }
+        }
+        for &member in &active {
+            actions.push(ShareAction::SessionClose { member });
+            actions.push(ShareAction::MemberLeave { member });
+        }
+        for slot in 0..state.write_count() as u8 {
+            actions.push(ShareAction::WriteSucceeds { slot });
+            actions.push(ShareAction::WriteFails { slot });
+        }
+        if state.budgets.failovers < self.cfg.failovers_max {
+            actions.push(ShareAction::LeaderFailover);
+        }
+        if state.budgets.log_start_moves < self.cfg.log_start_moves_max {
+            for log_start in state.spso + 1..=state.produced {
+                actions.push(ShareAction::LogStartMove { log_start });
+            }
+        }
+        if state.budgets.offset_resets < self.cfg.offset_resets_max {
+            for start_offset in state.log_start..=state.produced {
+                actions.push(ShareAction::OffsetReset { start_offset });
+            }
+        }
+    }
+
+    fn next_state(&self, state: &ShareState, action: ShareAction) -> Option<ShareState> {
+        if self.precheck(state, action) != Response::None {
+            return None;
+        }
+        let mut next = state.clone();
+        // Events mark the step that caused them only; kept longer, every flag would split the state
+        // space in two.
+        next.ghost.events = 0;
+        self.apply(&mut next, action);
+        if self.cfg.symmetry {
+            canonicalize(&mut next);
+        }
+        (next != *state).then_some(next)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        let mut properties = vec![
+            Property::always(names::EXCLUSIVE, exclusive),
+            Property::always(names::TERMINAL_FINAL, terminal_final),
+            Property::always(names::DC_LIMIT, dc_limit),
+            Property::always(names::SPSO_SAFE, spso_safe),
+            Property::always(names::DURABLE, durable),
+            Property::always(names::FENCING, fencing),
+            Property::always(names::INFLIGHT_CAP, inflight_cap),
+            Property::always(names::OWNER, owner),
+            Property::always(names::ACK_OUTCOME, ack_outcome),
+            Property::sometimes(names::SPSO_PAST_EVERYTHING, spso_past_everything),
+        ];
+        // Only the `sometimes` properties this configuration can reach, so an unreached one is news.
+        let witnesses = self.cfg.witnesses;
+        if witnesses {
+            properties.push(Property::sometimes(
+                names::ARCHIVED_AT_LIMIT,
+                archived_at_limit,
+            ));
+        }
+        if witnesses && self.cfg.lock_expiries_max != Some(0) && self.cfg.delivery_count_limit >= 2
+        {
+            properties.push(Property::sometimes(
+                names::REDELIVERED_AFTER_EXPIRY,
+                redelivered_after_expiry,
+            ));
+        }
+        if self.cfg.failovers_max >= 1
+            && self.cfg.delivery_count_limit >= 2
+            && self.cfg.is_acyclic()
+        {
+            properties.push(Property::sometimes(
+                names::DELIVERIES_EXCEED_LIMIT,
+                deliveries_exceed_limit,
+            ));
+        }
+        if witnesses && self.cfg.write_failures_max >= 1 {
+            properties.push(Property::sometimes(names::ROLLED_BACK, rolled_back));
+        }
+        if witnesses && (self.cfg.failovers_max >= 1 || self.cfg.offset_resets_max >= 1) {
+            properties.push(Property::sometimes(names::WRITE_FENCED, write_fenced));
+        }
+        // stateright reports an `eventually` violation only at a state without successors; a cycle
+        // hides one, so liveness is checked only where every path is acyclic.
+        if self.cfg.liveness_checkable() {
+            properties.push(Property::eventually(
+                names::EVERY_RECORD_TERMINAL,
+                every_record_terminal,
+            ));
+        }
+        properties
+    }
+}

@@ -1,0 +1,104 @@
+//! Symmetry reduction over members: members are interchangeable, so a state and any renaming of its
+//! members behave alike. The canonical representative renames members in the order of a signature
+//! that holds everything the state says about a member (status, the records it holds, the records it
+//! would get back on rollback, its pending writes). Members with equal signatures play identical roles,
+//! so the representative is unique per symmetry class; it is always a renaming, so the reduction is
+//! sound even if it were not unique.
+
+use stateright::Representative;
+
+use crate::state::PENDING_WRITES_MAX;
+use crate::state::{
+    Member, MemberStatus, OffsetMask, PendingWrite, ShareState, WriteKind, MEMBERS_MAX,
+};
+
+type Signature = (
+    MemberStatus,
+    OffsetMask,
+    OffsetMask,
+    [Option<PendingWrite>; PENDING_WRITES_MAX],
+);
+
+fn signature(state: &ShareState, member: Member) -> Signature {
+    let mut held = 0;
+    let mut rollback = 0;
+    for (offset, record) in state.records.iter().enumerate() {
+        if record.owner == Some(member) {
+            held |= 1 << offset;
+        }
+        if record.pending.is_some_and(|r| r.owner == member) {
+            rollback |= 1 << offset;
+        }
+    }
+    let mut writes = [None; PENDING_WRITES_MAX];
+    for (slot, write) in state.writes.iter().flatten().enumerate() {
+        if write.kind.member() == Some(member) {
+            let anonymous = PendingWrite {
+                kind: rename_kind(write.kind, &[Member(0); MEMBERS_MAX]),
+                ..*write
+            };
+            writes[slot] = Some(anonymous);
+        }
+    }
+    writes.sort_unstable();
+    (state.members[member.0 as usize], held, rollback, writes)
+}
+
+fn rename_kind(kind: WriteKind, new_name: &[Member; MEMBERS_MAX]) -> WriteKind {
+    match kind {
+        WriteKind::Acknowledge(m) => WriteKind::Acknowledge(new_name[m.0 as usize]),
+        WriteKind::SessionRelease(m) => WriteKind::SessionRelease(new_name[m.0 as usize]),
+        WriteKind::LockExpiry => WriteKind::LockExpiry,
+    }
+}
+
+/// The renaming that makes `state` canonical: `new_name[old]`.
+pub fn canonical_renaming(state: &ShareState) -> [Member; MEMBERS_MAX] {
+    let signatures: [Signature; MEMBERS_MAX] =
+        std::array::from_fn(|m| signature(state, Member(m as u8)));
+    let mut order: [usize; MEMBERS_MAX] = std::array::from_fn(|m| m);
+    order.sort_by(|&a, &b| signatures[a].cmp(&signatures[b]));
+    let mut new_name = [Member(0); MEMBERS_MAX];
+    for (position, &old) in order.iter().enumerate() {
+        new_name[old] = Member(position as u8);
+    }
+    new_name
+}
+
+/// Renames every member of `state` (`new_name[old]`) and re-sorts the writes.
+pub fn rename_members(state: &mut ShareState, new_name: &[Member; MEMBERS_MAX]) {
+    let statuses = state.members;
+    for (old, status) in statuses.iter().enumerate() {
+        state.members[new_name[old].0 as usize] = *status;
+    }
+    for record in state.records.iter_mut() {
+        record.owner = record.owner.map(|m| new_name[m.0 as usize]);
+        if let Some(rollback) = record.pending.as_mut() {
+            rollback.owner = new_name[rollback.owner.0 as usize];
+        }
+    }
+    for write in state.writes.iter_mut().flatten() {
+        write.kind = rename_kind(write.kind, new_name);
+    }
+    state.normalize_writes();
+}
+
+/// Replaces `state` by its canonical representative.
+pub fn canonicalize(state: &mut ShareState) {
+    let new_name = canonical_renaming(state);
+    if new_name
+        .iter()
+        .enumerate()
+        .any(|(old, new)| new.0 as usize != old)
+    {
+        rename_members(state, &new_name);
+    }
+}
+
+impl Representative for ShareState {
+    fn representative(&self) -> Self {
+        let mut representative = self.clone();
+        canonicalize(&mut representative);
+        representative
+    }
+}

@@ -1,0 +1,402 @@
+//! `sharesim check` and `sharesim explore`: model-check one share partition with stateright.
+//!
+//! The model is chosen with `--model`; only `spec` (the `sharesim-model` spec) exists today. A second
+//! model (the engine-backed one) plugs in as another [`ModelKind`] arm of [`run_check`] and
+//! [`run_explore`], reusing [`print_report`] with its own path-to-counterexample function.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use sharesim_model::check::{check_spec, CheckOptions, CheckReport, Strategy, Verdict};
+use sharesim_model::counterexample::{counterexample, Counterexample};
+use sharesim_model::{AcquireModes, Profile, ShareModel, ShareModelCfg, SpecMutation};
+use stateright::{Expectation, Model, Path};
+
+/// Which model to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// The spec model (`sharesim-model`).
+    Spec,
+}
+
+impl ModelKind {
+    fn parse(name: &str) -> Result<ModelKind, String> {
+        match name {
+            "spec" => Ok(ModelKind::Spec),
+            "implementation" => {
+                Err("--model implementation is not available yet; use --model spec".into())
+            }
+            other => Err(format!("unknown model `{other}`; valid: spec")),
+        }
+    }
+}
+
+/// The bounds of the share-partition model, shared by `check` and `explore`.
+#[derive(Args, Debug, Clone)]
+pub struct BoundsArgs {
+    /// Which model: `spec` (the engine-backed `implementation` model is not there yet).
+    #[arg(long, default_value = "spec")]
+    pub model: String,
+    /// Behaviour profile: kafka-4.0, kafka-4.1, kafka-4.2.
+    #[arg(long, default_value = "kafka-4.2")]
+    pub profile: String,
+    /// Records produced in total (1..=8).
+    #[arg(long, default_value_t = 2)]
+    pub records: u8,
+    /// Records per log batch (each produce appends one log batch).
+    #[arg(long, default_value_t = 1)]
+    pub log_batch_size: u8,
+    /// Consumer members (1..=4).
+    #[arg(long, default_value_t = 2)]
+    pub members: u8,
+    /// group.share.delivery.count.limit.
+    #[arg(long, default_value_t = 2)]
+    pub delivery_count_limit: u8,
+    /// group.share.partition.max.record.locks.
+    #[arg(long, default_value_t = 4)]
+    pub max_in_flight: u8,
+    /// max.poll.records (MaxRecords per acquire).
+    #[arg(long, default_value_t = 2)]
+    pub max_records: u8,
+    /// share.acquire.mode: batch_optimized, record_limit or both.
+    #[arg(long, default_value = "batch_optimized")]
+    pub acquire_mode: String,
+    /// Leader failovers allowed.
+    #[arg(long, default_value_t = 0)]
+    pub failovers: u8,
+    /// Persister write failures allowed.
+    #[arg(long, default_value_t = 0)]
+    pub write_failures: u8,
+    /// Lock expiries allowed (default: unbounded).
+    #[arg(long)]
+    pub lock_expiries: Option<u8>,
+    /// Log-start-offset moves allowed.
+    #[arg(long, default_value_t = 0)]
+    pub log_start_moves: u8,
+    /// Corrupt batches allowed.
+    #[arg(long, default_value_t = 0)]
+    pub corrupt_batches: u8,
+    /// Deserialization errors allowed.
+    #[arg(long, default_value_t = 0)]
+    pub deserialization_errors: u8,
+    /// Group offset resets allowed.
+    #[arg(long, default_value_t = 0)]
+    pub offset_resets: u8,
+    /// Persister writes in flight at once (1..=4).
+    #[arg(long, default_value_t = 2)]
+    pub pending_writes: u8,
+    /// A deliberately wrong variant of the spec (see `sharesim check --list-mutations`).
+    #[arg(long)]
+    pub mutation: Option<String>,
+    /// Do not record reachability events: smaller state space, fewer `sometimes` properties.
+    #[arg(long)]
+    pub no_witnesses: bool,
+}
+
+impl BoundsArgs {
+    /// The model configuration, or one line saying which flag is wrong.
+    pub fn to_cfg(&self) -> Result<ShareModelCfg, String> {
+        let profile: Profile = self.profile.parse()?;
+        let acquire_modes: AcquireModes = self.acquire_mode.parse()?;
+        let mutation = self
+            .mutation
+            .as_deref()
+            .map(str::parse::<SpecMutation>)
+            .transpose()?;
+        let cfg = ShareModelCfg {
+            profile,
+            records: self.records,
+            log_batch_size: self.log_batch_size,
+            members: self.members,
+            delivery_count_limit: self.delivery_count_limit,
+            max_in_flight_records: self.max_in_flight,
+            max_records_per_acquire: self.max_records,
+            acquire_modes,
+            failovers_max: self.failovers,
+            write_failures_max: self.write_failures,
+            lock_expiries_max: self.lock_expiries,
+            log_start_moves_max: self.log_start_moves,
+            corrupt_batches_max: self.corrupt_batches,
+            deserialization_errors_max: self.deserialization_errors,
+            offset_resets_max: self.offset_resets,
+            pending_writes_max: self.pending_writes,
+            mutation,
+            witnesses: !self.no_witnesses,
+            symmetry: false,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// `sharesim check`.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub bounds: BoundsArgs,
+    /// Breadth-first search (the default; shortest counterexamples with one thread).
+    #[arg(long, conflicts_with = "dfs")]
+    pub bfs: bool,
+    /// Depth-first search.
+    #[arg(long)]
+    pub dfs: bool,
+    /// Checker threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Symmetry reduction over members.
+    #[arg(long)]
+    pub symmetry: bool,
+    /// Explore only this deep (the check is then incomplete).
+    #[arg(long)]
+    pub target_max_depth: Option<usize>,
+    /// Stop after this many seconds (the check is then incomplete).
+    #[arg(long)]
+    pub timeout_secs: Option<u64>,
+    /// Write the first counterexample (or, with none, nothing) as JSON to this file.
+    #[arg(long)]
+    pub counterexample_json: Option<PathBuf>,
+    /// Also print the example path of every reached `sometimes` property.
+    #[arg(long)]
+    pub examples: bool,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// List the mutations and exit.
+    #[arg(long)]
+    pub list_mutations: bool,
+}
+
+/// `sharesim explore`.
+#[derive(Args, Debug, Clone)]
+pub struct ExploreArgs {
+    #[command(flatten)]
+    pub bounds: BoundsArgs,
+    /// Port on 127.0.0.1 for stateright's Explorer.
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+}
+
+fn fail(message: impl AsRef<str>) -> ExitCode {
+    eprintln!("sharesim: {}", message.as_ref());
+    ExitCode::from(2)
+}
+
+/// Runs `sharesim check`: exit 0 when every property holds and every `sometimes` is reached, 1 on a
+/// violation or an unreached `sometimes`, 2 on bad flags.
+pub fn run_check(args: &CheckArgs) -> ExitCode {
+    if args.list_mutations {
+        for mutation in SpecMutation::ALL {
+            println!("{mutation}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let kind = match ModelKind::parse(&args.bounds.model) {
+        Ok(kind) => kind,
+        Err(message) => return fail(message),
+    };
+    let cfg = match args.bounds.to_cfg() {
+        Ok(cfg) => cfg,
+        Err(message) => return fail(message),
+    };
+    if args.threads == 0 || args.threads > 256 {
+        return fail(format!("--threads must be 1..=256, got {}", args.threads));
+    }
+    let options = CheckOptions {
+        strategy: if args.dfs {
+            Strategy::Dfs
+        } else {
+            Strategy::Bfs
+        },
+        threads: args.threads,
+        symmetry: args.symmetry,
+        target_max_depth: args.target_max_depth,
+        timeout: args.timeout_secs.map(Duration::from_secs),
+        progress: !args.quiet,
+    };
+    match kind {
+        ModelKind::Spec => {
+            println!("model: spec, {}", describe_cfg(&cfg));
+            println!(
+                "search: {}, threads {}, symmetry {}",
+                if args.dfs { "dfs" } else { "bfs" },
+                options.threads,
+                if options.symmetry { "on" } else { "off" }
+            );
+            // The model as `check_spec` builds it: BFS symmetry canonicalizes inside the model.
+            let model_symmetry = options.symmetry && options.strategy == Strategy::Bfs;
+            let model = ShareModel::new(ShareModelCfg {
+                symmetry: model_symmetry,
+                ..cfg.clone()
+            });
+            let report = match check_spec(cfg, &options) {
+                Ok(report) => report,
+                Err(message) => return fail(message),
+            };
+            print_report(&report, args, |name, path| {
+                counterexample(&model, name, path)
+            })
+        }
+    }
+}
+
+fn describe_cfg(cfg: &ShareModelCfg) -> String {
+    format!(
+        "profile {}, records {}, log batch {}, members {}, delivery limit {}, max in-flight {}, \
+         max records {}, acquire {:?}, failovers {}, write failures {}, lock expiries {}, \
+         log-start moves {}, corrupt batches {}, deserialization errors {}, offset resets {}, \
+         pending writes {}, witnesses {}, mutation {}",
+        cfg.profile,
+        cfg.records,
+        cfg.log_batch_size,
+        cfg.members,
+        cfg.delivery_count_limit,
+        cfg.max_in_flight_records,
+        cfg.max_records_per_acquire,
+        cfg.acquire_modes,
+        cfg.failovers_max,
+        cfg.write_failures_max,
+        cfg.lock_expiries_max
+            .map_or("unbounded".to_string(), |n| n.to_string()),
+        cfg.log_start_moves_max,
+        cfg.corrupt_batches_max,
+        cfg.deserialization_errors_max,
+        cfg.offset_resets_max,
+        cfg.pending_writes_max,
+        cfg.witnesses,
+        cfg.mutation.map_or("none".to_string(), |m| m.to_string()),
+    )
+}
+
+/// Prints the figures and verdicts, the failing paths as numbered steps and JSON, and returns the
+/// exit code. `to_counterexample` names a path's steps.
+pub fn print_report<M>(
+    report: &CheckReport<M>,
+    args: &CheckArgs,
+    to_counterexample: impl Fn(&str, Path<M::State, M::Action>) -> Counterexample,
+) -> ExitCode
+where
+    M: Model,
+    M::State: Clone + Debug + Hash + PartialEq,
+    M::Action: Clone + Debug + PartialEq,
+{
+    println!("unique states: {}", report.unique_states);
+    println!("total states: {}", report.total_states);
+    println!("max depth: {}", report.max_depth);
+    println!("seconds: {:.2}", report.elapsed.as_secs_f64());
+    println!(
+        "unique states per second: {:.0}",
+        report.states_per_second()
+    );
+    println!(
+        "complete: {}",
+        if report.complete {
+            "yes"
+        } else {
+            "no (depth bound or timeout)"
+        }
+    );
+    println!("properties:");
+    for result in &report.results {
+        let verdict = match result.verdict {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "VIOLATED",
+            Verdict::Reached => "reached",
+            Verdict::Unreached => "UNREACHED",
+        };
+        let expectation = match result.expectation {
+            Expectation::Always => "always",
+            Expectation::Sometimes => "sometimes",
+            Expectation::Eventually => "eventually",
+        };
+        println!("  {verdict:<9} {expectation:<10} {}", result.name);
+    }
+    let mut json_written = false;
+    for result in &report.results {
+        let show = result.verdict == Verdict::Violated
+            || (args.examples && result.verdict == Verdict::Reached);
+        let Some(path) = result.path.clone().filter(|_| show) else {
+            continue;
+        };
+        let example = to_counterexample(result.name, path);
+        let heading = if result.verdict == Verdict::Violated {
+            "counterexample"
+        } else {
+            "example"
+        };
+        println!(
+            "\n{heading} for \"{}\" ({} steps):",
+            result.name,
+            example.steps.len()
+        );
+        print!("{}", example.numbered_steps());
+        let json = serde_json::to_string_pretty(&example).expect("counterexamples serialize");
+        println!("json:\n{json}");
+        if result.verdict == Verdict::Violated && !json_written {
+            if let Some(file) = &args.counterexample_json {
+                if let Err(error) = std::fs::write(file, format!("{json}\n")) {
+                    eprintln!("sharesim: cannot write {}: {error}", file.display());
+                    return ExitCode::from(2);
+                }
+                json_written = true;
+            }
+        }
+    }
+    let violated: Vec<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Violated)
+        .map(|r| r.name)
+        .collect();
+    let unreached: Vec<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Unreached)
+        .map(|r| r.name)
+        .collect();
+    if violated.is_empty() && unreached.is_empty() {
+        println!("\nresult: ok");
+        return ExitCode::SUCCESS;
+    }
+    let mut reasons = Vec::new();
+    if !violated.is_empty() {
+        reasons.push(format!("violated: {}", violated.join("; ")));
+    }
+    if !unreached.is_empty() {
+        reasons.push(format!("unreached: {}", unreached.join("; ")));
+    }
+    println!("\nresult: FAILED ({})", reasons.join(" | "));
+    ExitCode::from(1)
+}
+
+/// Runs `sharesim explore`: serves stateright's Explorer on 127.0.0.1 until interrupted.
+pub fn run_explore(args: &ExploreArgs) -> ExitCode {
+    let kind = match ModelKind::parse(&args.bounds.model) {
+        Ok(kind) => kind,
+        Err(message) => return fail(message),
+    };
+    let cfg = match args.bounds.to_cfg() {
+        Ok(cfg) => cfg,
+        Err(message) => return fail(message),
+    };
+    let address = ("127.0.0.1", args.port);
+    // stateright's server panics on a bind error; check the port first to fail with one line.
+    if let Err(error) = TcpListener::bind(address) {
+        return fail(format!("cannot listen on 127.0.0.1:{}: {error}", args.port));
+    }
+    match kind {
+        ModelKind::Spec => {
+            let model = match cfg.into_model() {
+                Ok(model) => model,
+                Err(message) => return fail(message),
+            };
+            eprintln!("serving the Explorer on http://127.0.0.1:{}/", args.port);
+            let _ = model.checker().serve(address);
+        }
+    }
+    ExitCode::SUCCESS
+}

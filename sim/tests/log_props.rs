@@ -7,6 +7,7 @@ use sharesim_sim::log::{
     consume_fetched, encode_data_batch, ConsumedBatchKind, ControlType, FetchIsolation, LogConfig,
     PartitionLog, ProducerIdentity, ProducerRecord, RawBatch,
 };
+use sharesim_sim::ResponseError;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -25,6 +26,9 @@ enum Op {
     Truncate {
         pick: u16,
     },
+    DeleteRecords {
+        pick: u16,
+    },
     Flush,
     Crash,
 }
@@ -36,6 +40,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(offset_pick, max_bytes, min_one)| Op::Read { offset_pick, max_bytes, min_one }),
         2 => any::<u16>().prop_map(|pick| Op::HighWatermark { pick }),
         1 => any::<u16>().prop_map(|pick| Op::Truncate { pick }),
+        1 => any::<u16>().prop_map(|pick| Op::DeleteRecords { pick }),
         1 => Just(Op::Flush),
         1 => Just(Op::Crash),
     ]
@@ -61,6 +66,11 @@ fn pick(range_end: i64, pick: u16) -> i64 {
     }
 }
 
+/// An offset in `[start, end]`.
+fn pick_in(start: i64, end: i64, p: u16) -> i64 {
+    start + pick(end - start, p)
+}
+
 /// The model: batch ranges and sizes, and the flushed prefix length.
 #[derive(Default)]
 struct Model {
@@ -84,14 +94,15 @@ proptest! {
                         .map(|i| ProducerRecord::new(Some(&[i as u8]), Some(b"value"), 0))
                         .collect();
                     let bytes = encode_data_batch(producer, next_sequence(&log), false, &rs).unwrap();
+                    // The log end (checked against the model after every step) is where the batch goes.
+                    let expected_base = log.log_end_offset();
                     let info = log.append_as_leader(&bytes, 0, 0).unwrap();
-                    let expected_base = model.batches.last().map_or(0, |b| b.1 + 1);
                     prop_assert_eq!(info.first_offset, expected_base);
                     prop_assert_eq!(info.last_offset, expected_base + records as i64 - 1);
                     model.batches.push((info.first_offset, info.last_offset, bytes.len()));
                 }
                 Op::Read { offset_pick, max_bytes, min_one } => {
-                    let offset = pick(log.log_end_offset(), offset_pick);
+                    let offset = pick_in(log.log_start_offset(), log.log_end_offset(), offset_pick);
                     let read = log.read(offset, max_bytes, FetchIsolation::HighWatermark, min_one).unwrap();
                     let got: Vec<(i64, i64)> = RawBatch::split_all(&read.records).unwrap()
                         .iter().map(|b| (b.header.base_offset, b.header.last_offset())).collect();
@@ -109,9 +120,25 @@ proptest! {
                         prop_assert!(batch.verify_crc().is_ok());
                     }
                 }
-                Op::HighWatermark { pick: p } => log.update_high_watermark(pick(log.log_end_offset(), p)),
+                Op::HighWatermark { pick: p } => {
+                    log.update_high_watermark(pick_in(log.log_start_offset(), log.log_end_offset(), p))
+                }
+                Op::DeleteRecords { pick: p } => {
+                    let start_before = log.log_start_offset();
+                    let target = pick_in(start_before, log.high_watermark(), p);
+                    prop_assert_eq!(log.delete_records_before(target), Ok(target.max(start_before)));
+                    let before = model.batches.len();
+                    model.batches.retain(|b| b.1 >= target);
+                    model.flushed = model.flushed.saturating_sub(before - model.batches.len());
+                    if target > 0 {
+                        prop_assert_eq!(
+                            log.read(target - 1, 100, FetchIsolation::LogEnd, true).err(),
+                            (target - 1 < log.log_start_offset()).then_some(ResponseError::OffsetOutOfRange)
+                        );
+                    }
+                }
                 Op::Truncate { pick: p } => {
-                    let offset = pick(log.log_end_offset(), p);
+                    let offset = pick_in(log.log_start_offset(), log.log_end_offset(), p);
                     log.truncate_to(offset);
                     model.batches.retain(|b| b.1 < offset);
                     model.flushed = model.flushed.min(model.batches.len());
@@ -137,7 +164,10 @@ proptest! {
             for w in ranges.windows(2) {
                 prop_assert_eq!(w[0].1 + 1, w[1].0, "contiguous offsets");
             }
-            prop_assert_eq!(log.log_end_offset(), ranges.last().map_or(0, |r| r.1 + 1));
+            if let Some(last) = ranges.last() {
+                prop_assert_eq!(log.log_end_offset(), last.1 + 1);
+            }
+            prop_assert!(log.log_start_offset() <= log.high_watermark());
             prop_assert!(log.high_watermark() <= log.log_end_offset());
             prop_assert!(log.flushed_offset() <= log.log_end_offset());
         }
@@ -192,6 +222,60 @@ proptest! {
                     prop_assert!(record.offset < lso);
                 }
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Spec 6: compaction keeps, for every key, its latest record; never moves a surviving record's offset;
+    /// keeps every batch's offset range (gaps appear only inside or between batches); keeps CRCs valid.
+    #[test]
+    fn compaction_keeps_latest_per_key(
+        batches in prop::collection::vec(prop::collection::vec(0u8..6, 1..5), 1..20),
+        compact_every in 1usize..6,
+    ) {
+        let config = LogConfig { cleanup_policy: sharesim_sim::log::CleanupPolicy::Compact, ..LogConfig::default() };
+        let mut log = PartitionLog::new(config);
+        let mut ranges = Vec::new();
+        for (i, keys) in batches.iter().enumerate() {
+            let rs: Vec<ProducerRecord> = keys
+                .iter()
+                .map(|k| ProducerRecord::new(Some(&[*k]), Some(&[i as u8]), 0))
+                .collect();
+            let bytes = encode_data_batch(ProducerIdentity::NONE, 0, false, &rs).unwrap();
+            let info = log.append_as_leader(&bytes, 0, 0).unwrap();
+            ranges.push((info.first_offset, info.last_offset, keys.clone()));
+            log.update_high_watermark(log.log_end_offset());
+            log.flush();
+            if i % compact_every == 0 {
+                log.compact();
+            }
+        }
+        log.compact();
+        let read = log.read(0, usize::MAX, FetchIsolation::HighWatermark, true).unwrap();
+        let mut surviving = std::collections::BTreeMap::new();
+        for batch in RawBatch::split_all(&read.records).unwrap() {
+            prop_assert!(batch.verify_crc().is_ok());
+            let range = (batch.header.base_offset, batch.header.last_offset());
+            prop_assert!(ranges.iter().any(|r| (r.0, r.1) == range), "batch range kept");
+            for record in batch.decode_records().unwrap() {
+                surviving.insert(record.offset, record.key.unwrap()[0]);
+            }
+        }
+        let mut latest = std::collections::BTreeMap::new();
+        for (first, _, keys) in &ranges {
+            for (i, key) in keys.iter().enumerate() {
+                latest.insert(*key, first + i as i64);
+            }
+        }
+        for (key, offset) in &latest {
+            prop_assert_eq!(surviving.get(offset), Some(key), "latest record of a key survives");
+        }
+        for (offset, key) in &surviving {
+            let original = ranges.iter().find(|r| r.0 <= *offset && *offset <= r.1).unwrap();
+            prop_assert_eq!(original.2[(offset - original.0) as usize], *key, "offsets never move");
         }
     }
 }

@@ -422,6 +422,40 @@ async fn closes_on_time_late_and_on_kill() {
     drop(third_connection);
 }
 
+/// Client::call keeps one connection per broker and reconnects after the broker closed it.
+#[madsim::test]
+async fn cached_connection_reconnects_after_close() {
+    let (faults, log) = (NetFaults::new(), ServerLog::default());
+    spawn_broker(&faults, &log);
+    let client_faults = faults.clone();
+    let done = client_node().spawn(async move {
+        sleep(Duration::from_millis(100)).await;
+        let client = Client::new("c", client_faults);
+        for _ in 0..3 {
+            assert!(client
+                .call(broker_addr(), 3, api_versions(), TIMEOUT)
+                .await
+                .is_ok());
+        }
+        // An unsupported Metadata version is encoded locally and refused before sending.
+        let refused = client.call(broker_addr(), 99, metadata(), TIMEOUT).await;
+        assert!(matches!(refused, Err(TransportError::Encode(_))));
+        client.disconnect(broker_addr());
+        assert!(client
+            .call(broker_addr(), 12, metadata(), TIMEOUT)
+            .await
+            .is_ok());
+    });
+    done.await.unwrap();
+    let opened = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Opened(_)))
+        .count();
+    assert_eq!(opened, 2);
+}
+
 /// Determinism: the same seed gives the same transport events twice (random drop, duplicate, delay and
 /// reorder on every API key, plus a reconnect); another seed gives other events.
 #[test]

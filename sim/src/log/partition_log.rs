@@ -315,7 +315,8 @@ impl PartitionLog {
 
     /// Time and size retention (`retention.ms`, `retention.bytes`; -1 disables either). Each batch stands
     /// for a segment: the oldest batches wholly below the high watermark go while their max timestamp is
-    /// older than `now_ms - retention_ms` or the log exceeds `retention_bytes`. Returns the log start.
+    /// older than `now_ms - retention_ms`, or while the log without them still holds at least
+    /// `retention_bytes` (Kafka's `size - segment.size >= retention.bytes`). Returns the log start.
     pub fn apply_retention(&mut self, now_ms: i64, retention_ms: i64, retention_bytes: i64) -> i64 {
         let mut size = self.size_bytes() as i64;
         let mut new_start = self.log_start_offset;
@@ -325,11 +326,12 @@ impl PartitionLog {
             }
             let expired =
                 retention_ms >= 0 && stored.batch.header.max_timestamp_ms < now_ms - retention_ms;
-            let oversized = retention_bytes >= 0 && size > retention_bytes;
+            let size_bytes = stored.batch.bytes.len() as i64;
+            let oversized = retention_bytes >= 0 && size - size_bytes >= retention_bytes;
             if !(expired || oversized) {
                 break;
             }
-            size -= stored.batch.bytes.len() as i64;
+            size -= size_bytes;
             new_start = stored.last_offset() + 1;
         }
         if new_start > self.log_start_offset {

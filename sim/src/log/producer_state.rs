@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use kafka_protocol::messages::fetch_response::AbortedTransaction;
+use kafka_protocol::messages::ProducerId;
+
 use super::batch::{increment_sequence, BatchHeader};
 use super::builder::ControlType;
 use crate::ResponseError;
@@ -63,6 +66,15 @@ pub struct AbortedTxn {
     pub last_offset: i64,
     /// The last stable offset when the abort was written.
     pub last_stable_offset: i64,
+}
+
+impl AbortedTxn {
+    /// The entry as a FetchResponse carries it (producer id and first offset).
+    pub fn to_fetch_response(&self) -> AbortedTransaction {
+        AbortedTransaction::default()
+            .with_producer_id(ProducerId(self.producer_id))
+            .with_first_offset(self.first_offset)
+    }
 }
 
 /// How an append relates to what the producer already wrote.

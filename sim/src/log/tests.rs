@@ -339,10 +339,15 @@ fn retention_by_time_and_size() {
         2,
         "never past the high watermark"
     );
-    log.update_high_watermark(3);
-    let one = log.batches()[0].batch.bytes.len() as i64;
-    assert_eq!(log.apply_retention(0, -1, one), 2);
-    assert_eq!(log.apply_retention(0, -1, 0), 3);
+    let mut sized = log_with(&[1, 1, 1]);
+    let one = sized.batches()[0].batch.bytes.len() as i64;
+    assert_eq!(
+        sized.apply_retention(0, -1, 2 * one + 1),
+        0,
+        "keeps at least retention.bytes"
+    );
+    assert_eq!(sized.apply_retention(0, -1, 2 * one), 1);
+    assert_eq!(sized.apply_retention(0, -1, 0), 3);
 }
 
 /// Spec 6: an open transaction holds the LSO; read_committed stops there; the marker releases it once the

@@ -19,12 +19,14 @@ use super::frame::{
 };
 use super::{ConnectionId, EncodeError, TransportError, Wire};
 
-/// A client process's transport: names its connections and shares the fault controller.
+/// A client process's transport: names its connections, keeps one cached connection per broker for
+/// [`Client::call`] (as Kafka's `NetworkClient` does), and shares the fault controller.
 #[derive(Debug)]
 pub struct Client {
     client_id: String,
     faults: NetFaults,
     next_serial: AtomicU64,
+    cached: Mutex<BTreeMap<SocketAddr, Arc<Connection>>>,
 }
 
 impl Client {
@@ -34,6 +36,58 @@ impl Client {
             client_id: client_id.into(),
             faults,
             next_serial: AtomicU64::new(1),
+            cached: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Calls a broker on its cached connection, opening one (with `timeout` for the handshake) when there
+    /// is none or the last one closed. A closed connection is forgotten so the next call reconnects.
+    pub async fn call(
+        &self,
+        server: SocketAddr,
+        api_version: i16,
+        request: RequestKind,
+        timeout: Duration,
+    ) -> Result<ResponseKind, TransportError> {
+        let cached = self.cached_connection(server);
+        let connection = match cached {
+            Some(connection) => connection,
+            None => {
+                let connection = Arc::new(self.connect(server, timeout).await?);
+                lock_map(&self.cached).insert(server, connection.clone());
+                connection
+            }
+        };
+        let result = connection.call(api_version, request, timeout).await;
+        if connection.is_closed() {
+            self.forget(server, &connection);
+        }
+        result
+    }
+
+    /// Closes the cached connection to a broker, if any.
+    pub fn disconnect(&self, server: SocketAddr) {
+        lock_map(&self.cached).remove(&server);
+    }
+
+    fn cached_connection(&self, server: SocketAddr) -> Option<Arc<Connection>> {
+        let mut cached = lock_map(&self.cached);
+        match cached.get(&server) {
+            Some(connection) if connection.is_closed() => {
+                cached.remove(&server);
+                None
+            }
+            other => other.cloned(),
+        }
+    }
+
+    fn forget(&self, server: SocketAddr, connection: &Arc<Connection>) {
+        let mut cached = lock_map(&self.cached);
+        if cached
+            .get(&server)
+            .is_some_and(|c| Arc::ptr_eq(c, connection))
+        {
+            cached.remove(&server);
         }
     }
 
@@ -336,6 +390,10 @@ async fn read_responses(
             Wire::Hello { .. } | Wire::Welcome { .. } => {}
         }
     }
+}
+
+fn lock_map<K, V>(map: &Mutex<BTreeMap<K, V>>) -> MutexGuard<'_, BTreeMap<K, V>> {
+    map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {

@@ -51,9 +51,13 @@ impl SharePartition {
             // The broker removed the partition from its cache (spec 2.2, "other partition errors").
             return Err(ResponseError::UnknownTopicOrPartition);
         }
-        // The engine accepts RENEW whenever the profile's request version has it; the node checks the
-        // request's IsRenewAck flag itself with `validate_acknowledgement_batches`.
-        validate_acknowledgement_batches(batches, self.semantics.share_rpc_version, true)?;
+        // The engine accepts RENEW whenever the profile supports it (as if `IsRenewAck` were set); the node
+        // checks the request's real IsRenewAck flag itself with `validate_acknowledgement_batches`.
+        validate_acknowledgement_batches(
+            batches,
+            self.semantics.share_rpc_version,
+            self.semantics.renew_supported,
+        )?;
         let effects_mark = self.effects.len();
         let saved_find_next = self.find_next_fetch_offset;
         let saved_complete_count = self.delivery_complete_count;

@@ -83,7 +83,9 @@ pub enum PartitionState {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum PartitionEvent {
-    /// `[first_offset, last_offset]` was acquired by `member` (spec 1.2 #1).
+    /// `[first_offset, last_offset]` was acquired by `member` and handed out (spec 1.2 #1). Offsets a
+    /// read_committed fetch archives as aborted are not handed out and get no `Acquired` event, only
+    /// their ACQUIRED → ARCHIVED transition (cause `aborted_transaction`), emitted just before.
     Acquired {
         /// The fetching member.
         member: MemberId,

@@ -199,6 +199,13 @@ pub enum GroupConfigError {
         /// The allowed range, from the broker's `group.share.min.*`/`group.share.max.*` configs.
         range: ConfigRange,
     },
+    /// Two broker configs contradict each other (checked by [`GroupCoordinatorConfig::validate`]).
+    Conflict {
+        /// The config that must change.
+        name: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
     /// The config does not exist in the profile's release.
     Unsupported {
         /// The config.
@@ -232,6 +239,9 @@ impl fmt::Display for GroupConfigError {
                     f,
                     "invalid value {value} for config `{name}`: must be in the range {range}"
                 )
+            }
+            GroupConfigError::Conflict { name, reason } => {
+                write!(f, "invalid config `{name}`: {reason}")
             }
             GroupConfigError::Unsupported { name, reason } => {
                 write!(f, "config `{name}` is not supported: {reason}")
@@ -378,7 +388,7 @@ impl ShareGroupConfig {
     }
 }
 
-fn invalid(name: &str, value: &str, expected: &str) -> GroupConfigError {
+pub(super) fn invalid(name: &str, value: &str, expected: &str) -> GroupConfigError {
     GroupConfigError::InvalidValue {
         name: name.to_string(),
         value: value.to_string(),
@@ -387,7 +397,11 @@ fn invalid(name: &str, value: &str, expected: &str) -> GroupConfigError {
 }
 
 /// An int config (Kafka's `ConfigDef.Type.INT`) inside `range`.
-fn parse_bounded(name: &str, value: &str, range: ConfigRange) -> Result<u32, GroupConfigError> {
+pub(super) fn parse_bounded(
+    name: &str,
+    value: &str,
+    range: ConfigRange,
+) -> Result<u32, GroupConfigError> {
     let parsed: i32 = value
         .parse()
         .map_err(|_| invalid(name, value, &format!("an integer in the range {range}")))?;
@@ -429,11 +443,16 @@ fn parse_auto_offset_reset(name: &str, value: &str) -> Result<AutoOffsetReset, G
     }
 }
 
-/// The valid config name closest to `name` by Levenshtein distance (ties: alphabetical order).
+/// The valid group config name closest to `name` by Levenshtein distance (ties: alphabetical order).
 pub fn nearest_config_name(name: &str) -> &'static str {
-    let mut best = SHARE_GROUP_CONFIG_NAMES[0];
+    nearest_name(name, &SHARE_GROUP_CONFIG_NAMES)
+}
+
+/// The name in `candidates` closest to `name` by Levenshtein distance (ties: the earlier candidate).
+pub(super) fn nearest_name(name: &str, candidates: &[&'static str]) -> &'static str {
+    let mut best = candidates.first().copied().unwrap_or("");
     let mut best_distance = usize::MAX;
-    for candidate in SHARE_GROUP_CONFIG_NAMES {
+    for &candidate in candidates {
         let distance = edit_distance(name, candidate);
         if distance < best_distance {
             best = candidate;

@@ -39,8 +39,9 @@ pub struct TopicMetadata {
 /// Methods come in the quinn families:
 /// * getters: [`group`](Self::group), [`groups`](Self::groups), [`config`](Self::config),
 ///   [`session_deadline_ms`](Self::session_deadline_ms), ...;
-/// * inputs: [`handle_heartbeat`](Self::handle_heartbeat), [`handle_metadata_update`]
-///   (Self::handle_metadata_update), [`handle_initialize_result`](Self::handle_initialize_result),
+/// * inputs: [`handle_heartbeat`](Self::handle_heartbeat),
+///   [`handle_metadata_update`](Self::handle_metadata_update),
+///   [`handle_initialize_result`](Self::handle_initialize_result),
 ///   [`handle_delete_state_result`](Self::handle_delete_state_result), the admin APIs
 ///   (`handle_alter_offsets`, `handle_delete_offsets`, `handle_delete_groups`, `describe_*`),
 ///   [`set_group_config`](Self::set_group_config), and [`handle_timeout`](Self::handle_timeout);

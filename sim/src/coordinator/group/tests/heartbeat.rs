@@ -468,3 +468,121 @@ proptest! {
         h.assert_replay_reproduces_state();
     }
 }
+
+/// Spec 4.1: a rack change is recorded (member metadata) but does not bump the group epoch; a
+/// subscription change does.
+#[test]
+fn rack_change_is_recorded_without_epoch_bump() {
+    let mut h = Harness::new();
+    let epoch = h.join("g", "m1", &["orders"]);
+    let group_epoch = h.group("g").group_epoch;
+    let request = ShareGroupHeartbeatRequest {
+        group_id: "g".into(),
+        member_id: "m1".into(),
+        member_epoch: epoch,
+        rack_id: Some("rack-a".into()),
+        subscribed_topic_names: None,
+    };
+    let before = h.records.len();
+    let response = h.coordinator.handle_heartbeat(h.now_ms, &request);
+    h.drain();
+    assert_eq!((response.error, response.member_epoch), (None, epoch));
+    assert_eq!(h.group("g").group_epoch, group_epoch);
+    assert_eq!(h.member("g", "m1").rack_id.as_deref(), Some("rack-a"));
+    assert!(matches!(
+        h.records[before..],
+        [GroupCoordinatorRecord::MemberMetadata { value: Some(_), .. }]
+    ));
+    // Unchanged rack (None = unchanged) writes nothing.
+    let before = h.records.len();
+    h.heartbeat("g", "m1", epoch, None);
+    assert_eq!(
+        h.records.len(),
+        before,
+        "a plain heartbeat writes no record"
+    );
+    assert_eq!(h.member("g", "m1").rack_id.as_deref(), Some("rack-a"));
+}
+
+/// Spec 4.1: when the last member leaves or expires the group is Empty and no timer is armed.
+#[test]
+fn empty_group_has_no_timer() {
+    let mut h = Harness::new();
+    assert_eq!(h.coordinator.poll_timeout(), None);
+    h.join("g", "m1", &["orders"]);
+    h.join("g", "m2", &["audit"]);
+    h.heartbeat("g", "m1", -1, None);
+    assert!(h.coordinator.poll_timeout().is_some());
+    h.advance(45_000);
+    h.coordinator.handle_timeout(h.now_ms);
+    h.drain();
+    assert_eq!(h.coordinator.poll_timeout(), None);
+    assert_eq!(h.group("g").state(), ShareGroupState::Empty);
+    assert!(
+        h.group("g").target_assignment.is_empty(),
+        "targets of removed members are tombstoned"
+    );
+}
+
+/// Spec 4.1, 5.1: the trace says why each epoch was bumped and when an assignment changed.
+#[test]
+fn trace_explains_epochs_and_assignments() {
+    let mut h = Harness::new();
+    h.join("g", "m1", &["orders"]);
+    let causes: Vec<EpochBumpCause> = h
+        .traces
+        .iter()
+        .filter_map(|t| match t {
+            GroupTraceEvent::GroupEpochBumped { cause, .. } => Some(*cause),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        causes,
+        vec![
+            EpochBumpCause::SubscriptionChanged,
+            EpochBumpCause::PartitionsInitialized
+        ]
+    );
+    let assigned: Vec<&BTreeSet<TopicIdPartition>> = h
+        .traces
+        .iter()
+        .filter_map(|t| match t {
+            GroupTraceEvent::AssignmentChanged {
+                partitions,
+                member_epoch: 2,
+                ..
+            } => Some(partitions),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        assigned,
+        vec![&partitions(&[(ORDERS, 0), (ORDERS, 1), (ORDERS, 2)])]
+    );
+}
+
+/// Spec 4.2 through the engine: more members than partitions share them, ceil(M/P) per partition.
+#[test]
+fn more_members_than_partitions_all_get_work() {
+    let mut h = Harness::new();
+    for member in ["m1", "m2", "m3", "m4", "m5"] {
+        h.join("g", member, &["audit"]);
+    }
+    let mut holders: BTreeMap<i32, usize> = BTreeMap::new();
+    for member in ["m1", "m2", "m3", "m4", "m5"] {
+        let epoch = h.member("g", member).member_epoch;
+        let response = h.heartbeat("g", member, epoch, None);
+        assert_eq!(response.error, None);
+        let assigned = &h.member("g", member).assigned_partitions;
+        assert!(!assigned.is_empty(), "{member} gets a partition");
+        for tp in assigned {
+            *holders.entry(tp.partition).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        holders,
+        BTreeMap::from([(0, 3), (1, 3)]),
+        "ceil(5/2) = 3 members per partition"
+    );
+}

@@ -292,6 +292,12 @@ where
         "unique states per second: {:.0}",
         report.states_per_second()
     );
+    if let Some(cpu_seconds) = process_cpu_seconds() {
+        // On a shared machine wall-clock rates say little; CPU time shows the checker's own cost.
+        let per_cpu_second = report.unique_states as f64 / cpu_seconds.max(1e-9);
+        println!("cpu seconds: {cpu_seconds:.2}");
+        println!("unique states per cpu second: {per_cpu_second:.0}");
+    }
     println!(
         "complete: {}",
         if report.complete {
@@ -306,6 +312,7 @@ where
             Verdict::Holds => "holds",
             Verdict::Violated => "VIOLATED",
             Verdict::Reached => "reached",
+            Verdict::Unreached if !report.complete => "UNREACHED (search incomplete)",
             Verdict::Unreached => "UNREACHED",
         };
         let expectation = match result.expectation {
@@ -373,6 +380,18 @@ where
     ExitCode::from(1)
 }
 
+/// User plus system CPU time of this process so far, from `/proc/self/stat` (Linux; `None` elsewhere).
+/// Assumes the usual 100 clock ticks per second.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// Runs `sharesim explore`: serves stateright's Explorer on 127.0.0.1 until interrupted.
 pub fn run_explore(args: &ExploreArgs) -> ExitCode {
     let kind = match ModelKind::parse(&args.bounds.model) {
@@ -399,4 +418,96 @@ pub fn run_explore(args: &ExploreArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct TestCli {
+        #[command(flatten)]
+        check: CheckArgs,
+    }
+
+    fn args(flags: &[&str]) -> CheckArgs {
+        let mut argv = vec!["sharesim"];
+        argv.extend_from_slice(flags);
+        TestCli::try_parse_from(argv).expect("flags parse").check
+    }
+
+    fn code(exit: ExitCode) -> String {
+        format!("{exit:?}")
+    }
+
+    #[test]
+    fn bad_bounds_are_one_line_errors() {
+        for (flags, needle) in [
+            (&["--profile", "kafka-3.9"][..], "unknown profile"),
+            (&["--records", "0"][..], "--records"),
+            (&["--records", "9"][..], "--records"),
+            (&["--mutation", "nope"][..], "unknown mutation"),
+            (
+                &["--profile", "kafka-4.1", "--acquire-mode", "record_limit"][..],
+                "record_limit",
+            ),
+            (&["--acquire-mode", "fast"][..], "unknown acquire mode"),
+            (&["--pending-writes", "0"][..], "--pending-writes"),
+        ] {
+            let message = args(flags).bounds.to_cfg().expect_err("invalid bounds");
+            assert!(message.contains(needle), "{flags:?}: {message}");
+            assert!(!message.contains('\n'), "one line: {message}");
+        }
+        assert!(ModelKind::parse("implementation").is_err());
+    }
+
+    #[test]
+    fn a_passing_check_exits_zero_and_a_mutation_exits_one() {
+        let small = [
+            "--records",
+            "1",
+            "--members",
+            "1",
+            "--delivery-count-limit",
+            "1",
+            "--quiet",
+        ];
+        assert_eq!(code(run_check(&args(&small))), code(ExitCode::SUCCESS));
+        let mut mutated = small.to_vec();
+        mutated.extend_from_slice(&["--mutation", "expiry-ignores-delivery-limit"]);
+        assert_eq!(code(run_check(&args(&mutated))), code(ExitCode::from(1)));
+        let mut bad = small.to_vec();
+        bad.extend_from_slice(&["--threads", "0"]);
+        assert_eq!(code(run_check(&args(&bad))), code(ExitCode::from(2)));
+    }
+
+    #[test]
+    fn the_counterexample_file_holds_the_json() {
+        let file = std::env::temp_dir().join(format!("sharesim-cx-{}.json", std::process::id()));
+        let path = file.to_str().expect("utf-8 temp path");
+        let flags = [
+            "--records",
+            "1",
+            "--members",
+            "1",
+            "--delivery-count-limit",
+            "1",
+            "--quiet",
+            "--dfs",
+            "--mutation",
+            "early-ack-response",
+            "--counterexample-json",
+            path,
+        ];
+        assert_eq!(code(run_check(&args(&flags))), code(ExitCode::from(1)));
+        let json = std::fs::read_to_string(&file).expect("written");
+        let example: Counterexample = serde_json::from_str(&json).expect("a counterexample");
+        assert_eq!(
+            example.property,
+            sharesim_model::share_partition::names::ACK_OUTCOME
+        );
+        let _ = std::fs::remove_file(&file);
+    }
 }

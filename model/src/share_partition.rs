@@ -1205,20 +1205,27 @@ impl Model for ShareModel {
         if state.produced < self.cfg.records {
             actions.push(ShareAction::Produce);
         }
-        let active: Vec<Member> = (0..self.cfg.members)
+        let active = (0..self.cfg.members)
             .map(Member)
-            .filter(|&member| self.is_active(state, member))
-            .collect();
-        for &member in &active {
+            .filter(|&member| self.is_active(state, member));
+        for member in active.clone() {
             for mode in [AcquireMode::BatchOptimized, AcquireMode::RecordLimit] {
                 if self.cfg.acquire_modes.includes(mode) {
                     actions.push(ShareAction::Acquire { member, mode });
                 }
             }
         }
-        for &member in &active {
+        // Acks by every member for every cached offset, so the wrong member's and stale acks are
+        // tried too (refused, they are not transitions). RENEW is left out: without time an accepted
+        // RENEW changes nothing, and its refusals are those of the other types (unit-tested).
+        for member in active.clone() {
             for offset in state.spso..state.window_end {
-                for ack_type in AckType::ALL {
+                for ack_type in [
+                    AckType::Gap,
+                    AckType::Accept,
+                    AckType::Release,
+                    AckType::Reject,
+                ] {
                     actions.push(ShareAction::Acknowledge {
                         member,
                         offset,
@@ -1229,14 +1236,14 @@ impl Model for ShareModel {
         }
         if state.budgets.corrupt_batches < self.cfg.corrupt_batches_max {
             let batches = state.window_end.div_ceil(self.cfg.log_batch_size);
-            for &member in &active {
+            for member in active.clone() {
                 for log_batch in 0..batches {
                     actions.push(ShareAction::CorruptBatch { member, log_batch });
                 }
             }
         }
         if state.budgets.deserialization_errors < self.cfg.deserialization_errors_max {
-            for &member in &active {
+            for member in active.clone() {
                 for offset in state.spso..state.window_end {
                     actions.push(ShareAction::DeserializationError { member, offset });
                 }
@@ -1244,24 +1251,29 @@ impl Model for ShareModel {
         }
         let failure_left = state.budgets.write_failures < self.cfg.write_failures_max;
         for offset in 0..state.window_end {
-            actions.push(ShareAction::LockExpiry {
-                offset,
-                persisted: true,
-            });
-            if failure_left {
+            let record = state.record(offset);
+            if record.state == RecordState::Acquired || record.pending.is_some() {
                 actions.push(ShareAction::LockExpiry {
                     offset,
-                    persisted: false,
+                    persisted: true,
                 });
+                if failure_left {
+                    actions.push(ShareAction::LockExpiry {
+                        offset,
+                        persisted: false,
+                    });
+                }
             }
         }
-        for &member in &active {
+        for member in active {
             actions.push(ShareAction::SessionClose { member });
             actions.push(ShareAction::MemberLeave { member });
         }
         for slot in 0..state.write_count() as u8 {
             actions.push(ShareAction::WriteSucceeds { slot });
-            actions.push(ShareAction::WriteFails { slot });
+            if failure_left {
+                actions.push(ShareAction::WriteFails { slot });
+            }
         }
         if state.budgets.failovers < self.cfg.failovers_max {
             actions.push(ShareAction::LeaderFailover);
@@ -1347,3 +1359,7 @@ impl Model for ShareModel {
         properties
     }
 }
+
+#[cfg(test)]
+#[path = "share_partition_tests.rs"]
+mod tests;

@@ -300,8 +300,10 @@ pub struct Ghost {
     pub events: u8,
 }
 
-/// The whole model state.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The whole model state. `Hash` packs the fields into 19 words first (injectively: stateright keeps
+/// only fingerprints, so a collision would lose states), which is much cheaper than hashing field by
+/// field.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareState {
     /// Per offset; entries at or past the configured record count stay [`Record::FRESH`].
     pub records: [Record; RECORDS_MAX],
@@ -365,5 +367,124 @@ impl ShareState {
         let slot = self.writes.iter_mut().find(|w| w.is_none());
         *slot.expect("caller checks pending_writes_max <= PENDING_WRITES_MAX") = Some(write);
         self.normalize_writes();
+    }
+}
+
+fn record_state_code(state: RecordState) -> u64 {
+    match state {
+        RecordState::Available => 0,
+        RecordState::Acquired => 1,
+        RecordState::Acknowledged => 2,
+        RecordState::Archived => 3,
+    }
+}
+
+fn persisted_code(persisted: PersistedRecord) -> u64 {
+    let state = match persisted.state {
+        None => 0,
+        Some(PersistedState::Available) => 1,
+        Some(PersistedState::Acknowledged) => 2,
+        Some(PersistedState::Archived) => 3,
+    };
+    state << 4 | u64::from(persisted.delivery_count & 0xF)
+}
+
+fn member_code(member: Option<Member>) -> u64 {
+    member.map_or(0, |m| u64::from(m.0) + 1)
+}
+
+impl Record {
+    fn packed(&self) -> u64 {
+        let lock = match self.lock {
+            Lock::None => 0,
+            Lock::Held => 1,
+            Lock::ExpiredDuringWrite => 2,
+            Lock::ExpiredLast => 3,
+        };
+        let (rollback_owner, rollback_count) = self.pending.map_or((0, 0), |r| {
+            (u64::from(r.owner.0) + 1, u64::from(r.delivery_count))
+        });
+        record_state_code(self.state)
+            | u64::from(self.delivery_count) << 8
+            | member_code(self.owner) << 16
+            | lock << 24
+            | rollback_owner << 32
+            | rollback_count << 40
+            | persisted_code(self.persisted) << 48
+            | u64::from(self.deliveries) << 56
+            | u64::from(self.attempt_lost) << 63
+    }
+}
+
+impl PendingWrite {
+    fn packed(&self) -> [u64; 2] {
+        let (tag, member) = match self.kind {
+            WriteKind::Acknowledge(m) => (1, u64::from(m.0)),
+            WriteKind::SessionRelease(m) => (2, u64::from(m.0)),
+            WriteKind::LockExpiry => (3, 0),
+        };
+        let header = tag
+            | member << 8
+            | u64::from(self.offsets) << 16
+            | u64::from(self.start_offset) << 24
+            | u64::from(self.leader_epoch) << 32
+            | u64::from(self.state_epoch) << 40
+            | u64::from(self.answered) << 48;
+        let mut entries = 0;
+        for (offset, entry) in self.entries.iter().enumerate() {
+            entries |= persisted_code(*entry) << (8 * offset);
+        }
+        [header, entries]
+    }
+}
+
+impl std::hash::Hash for ShareState {
+    fn hash<H: std::hash::Hasher>(&self, hasher: &mut H) {
+        debug_assert!(self
+            .records
+            .iter()
+            .all(|r| r.delivery_count < 16 && r.deliveries < 16));
+        let mut words = [0u64; 19];
+        for (word, record) in words.iter_mut().zip(&self.records) {
+            *word = record.packed();
+        }
+        for (slot, write) in self.writes.iter().enumerate() {
+            if let Some(write) = write {
+                let [header, entries] = write.packed();
+                words[RECORDS_MAX + 2 * slot] = header;
+                words[RECORDS_MAX + 2 * slot + 1] = entries;
+            }
+        }
+        let mut members = 0;
+        for (index, status) in self.members.iter().enumerate() {
+            members |= (*status as u64) << (8 * index);
+        }
+        words[16] = members
+            | u64::from(self.produced) << 32
+            | u64::from(self.log_start) << 40
+            | u64::from(self.spso) << 48
+            | u64::from(self.window_end) << 56;
+        words[17] = u64::from(self.leader_epoch)
+            | u64::from(self.state_epoch) << 8
+            | u64::from(self.coordinator.start_offset) << 16
+            | u64::from(self.coordinator.state_epoch) << 24
+            | u64::from(self.coordinator.leader_epoch) << 32
+            | u64::from(self.ghost.terminal) << 40
+            | u64::from(self.ghost.confirmed_terminal) << 48
+            | u64::from(self.ghost.violations) << 56;
+        let budgets = &self.budgets;
+        words[18] = u64::from(self.ghost.events)
+            | u64::from(budgets.failovers) << 8
+            | u64::from(budgets.write_failures) << 16
+            | u64::from(budgets.lock_expiries) << 24
+            | u64::from(budgets.log_start_moves) << 32
+            | u64::from(budgets.corrupt_batches) << 40
+            | u64::from(budgets.deserialization_errors) << 48
+            | u64::from(budgets.offset_resets) << 56;
+        let mut bytes = [0u8; 19 * 8];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        hasher.write(&bytes);
     }
 }

@@ -1,0 +1,537 @@
+//! Unit tests of the step functions, each naming the spec section it checks.
+
+use super::*;
+use crate::config::{AcquireModes, Profile};
+
+const M0: Member = Member(0);
+const M1: Member = Member(1);
+
+fn model(change: impl FnOnce(&mut ShareModelCfg)) -> ShareModel {
+    let mut cfg = ShareModelCfg {
+        records: 3,
+        members: 2,
+        delivery_count_limit: 2,
+        ..ShareModelCfg::default()
+    };
+    change(&mut cfg);
+    cfg.into_model().expect("valid test bounds")
+}
+
+/// Takes steps that must all be accepted.
+fn run(model: &ShareModel, actions: &[ShareAction]) -> ShareState {
+    let mut state = model.initial_state();
+    for &action in actions {
+        let (next, response) = model.step(&state, action);
+        assert_eq!(response, Response::None, "{action:?} refused in {state:?}");
+        state = next;
+    }
+    state
+}
+
+fn produce_all(model: &ShareModel) -> Vec<ShareAction> {
+    vec![ShareAction::Produce; model.cfg.records.div_ceil(model.cfg.log_batch_size) as usize]
+}
+
+fn acquire(member: Member) -> ShareAction {
+    ShareAction::Acquire {
+        member,
+        mode: AcquireMode::BatchOptimized,
+    }
+}
+
+fn ack(member: Member, offset: u8, ack_type: AckType) -> ShareAction {
+    ShareAction::Acknowledge {
+        member,
+        offset,
+        ack_type,
+    }
+}
+
+fn with(mut actions: Vec<ShareAction>, more: &[ShareAction]) -> Vec<ShareAction> {
+    actions.extend_from_slice(more);
+    actions
+}
+
+const SUCCEED: ShareAction = ShareAction::WriteSucceeds { slot: 0 };
+const FAIL: ShareAction = ShareAction::WriteFails { slot: 0 };
+
+/// Spec 1.2 transition 1: acquisition sets the owner, starts a lock and adds one delivery.
+#[test]
+fn acquire_takes_available_records_with_one_more_delivery() {
+    let model = model(|c| c.max_records_per_acquire = 2);
+    let state = run(&model, &with(produce_all(&model), &[acquire(M0)]));
+    for offset in 0..2 {
+        let record = state.record(offset);
+        assert_eq!(record.state, RecordState::Acquired);
+        assert_eq!(
+            (record.owner, record.lock, record.delivery_count),
+            (Some(M0), Lock::Held, 1)
+        );
+    }
+    assert_eq!(state.record(2).state, RecordState::Available);
+    assert_eq!(state.window_end, 2);
+}
+
+/// Spec 2.2: an ack from a member that does not own the record is INVALID_RECORD_STATE and changes
+/// nothing.
+#[test]
+fn ack_from_another_member_is_refused() {
+    let model = model(|_| {});
+    let state = run(&model, &with(produce_all(&model), &[acquire(M0)]));
+    for ack_type in [
+        AckType::Accept,
+        AckType::Release,
+        AckType::Reject,
+        AckType::Gap,
+        AckType::Renew,
+    ] {
+        let (next, response) = model.step(&state, ack(M1, 0, ack_type));
+        assert_eq!(response, Response::InvalidRecordState, "{ack_type:?}");
+        assert_eq!(next, state);
+    }
+}
+
+/// Spec 2.2: acks for a record that is not ACQUIRED, or has a transition in progress, are
+/// INVALID_RECORD_STATE; acks past the last cached offset are INVALID_REQUEST.
+#[test]
+fn stale_duplicate_and_unacquired_acks_are_refused() {
+    let model = model(|c| c.max_records_per_acquire = 1);
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[acquire(M0), ack(M0, 0, AckType::Accept)],
+        ),
+    );
+    let (next, response) = model.step(&state, ack(M0, 0, AckType::Accept));
+    assert_eq!(
+        (response, &next),
+        (Response::InvalidRecordState, &state),
+        "duplicate while pending"
+    );
+    let (next, response) = model.step(&state, ack(M0, 2, AckType::Accept));
+    assert_eq!(
+        (response, &next),
+        (Response::InvalidRequest, &state),
+        "never acquired"
+    );
+    let expired = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ShareAction::LockExpiry {
+                    offset: 0,
+                    persisted: true,
+                },
+            ],
+        ),
+    );
+    let (next, response) = model.step(&expired, ack(M0, 0, AckType::Accept));
+    assert_eq!(
+        (response, &next),
+        (Response::InvalidRecordState, &expired),
+        "lock expired"
+    );
+}
+
+/// Spec 2.1: RENEW exists from 4.2 only; it changes nothing in a model without time.
+#[test]
+fn renew_needs_kafka_4_2() {
+    for (profile, expected) in [
+        (Profile::Kafka4_1, Response::InvalidRequest),
+        (Profile::Kafka4_2, Response::None),
+    ] {
+        let model = model(|c| c.profile = profile);
+        let state = run(&model, &with(produce_all(&model), &[acquire(M0)]));
+        let (next, response) = model.step(&state, ack(M0, 0, AckType::Renew));
+        assert_eq!((response, next), (expected, state), "{profile}");
+    }
+}
+
+/// Spec 3.2: an ACCEPT is two-phase: the target state shows at once with a rollback snapshot, and the
+/// write's success commits it and advances SPSO (spec 1.6).
+#[test]
+fn accept_commits_after_the_write() {
+    let model = model(|c| c.max_records_per_acquire = 1);
+    let pending = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[acquire(M0), ack(M0, 0, AckType::Accept)],
+        ),
+    );
+    let record = pending.record(0);
+    assert_eq!(record.state, RecordState::Acknowledged);
+    assert_eq!(
+        record.pending,
+        Some(Rollback {
+            owner: M0,
+            delivery_count: 1
+        })
+    );
+    assert_eq!(pending.spso, 0, "SPSO waits for the write");
+    let (done, _) = model.step(&pending, SUCCEED);
+    assert_eq!(done.record(0).pending, None);
+    assert_eq!(
+        done.record(0).persisted.state,
+        Some(PersistedState::Acknowledged)
+    );
+    assert_eq!(done.spso, 1);
+    assert_eq!(done.ghost.confirmed_terminal, 1);
+}
+
+/// Spec 1.3: a RELEASE at the delivery-count limit archives the record instead.
+#[test]
+fn release_at_the_limit_archives() {
+    let model = model(|c| {
+        c.records = 1;
+        c.delivery_count_limit = 2;
+    });
+    let once = [acquire(M0), ack(M0, 0, AckType::Release), SUCCEED];
+    let state = run(&model, &with(produce_all(&model), &once));
+    assert_eq!(state.record(0).state, RecordState::Available);
+    let state = run(&model, &with(with(produce_all(&model), &once), &once));
+    assert_eq!(state.record(0).state, RecordState::Archived);
+}
+
+/// Spec 1.2 transition 5: lock expiry returns the record to AVAILABLE, or ARCHIVED at the limit; the
+/// state stands even when the lock-timeout write fails.
+#[test]
+fn lock_expiry_releases_or_archives_and_stands_on_write_failure() {
+    let model = model(|c| {
+        c.records = 1;
+        c.delivery_count_limit = 1;
+        c.write_failures_max = 1;
+    });
+    let expire_unpersisted = ShareAction::LockExpiry {
+        offset: 0,
+        persisted: false,
+    };
+    let state = run(
+        &model,
+        &with(produce_all(&model), &[acquire(M0), expire_unpersisted]),
+    );
+    assert_eq!(state.record(0).state, RecordState::Archived);
+    assert_eq!(state.record(0).persisted.state, None, "the write failed");
+    assert_eq!(state.spso, 1, "SPSO advances anyway");
+}
+
+/// Spec 1.4: if the lock expires while an ack write is pending and the write fails, the record goes
+/// to AVAILABLE (or ARCHIVED at the limit), never back to ACQUIRED.
+#[test]
+fn rollback_after_lock_expiry_never_reacquires() {
+    let model = model(|c| c.write_failures_max = 1);
+    let expire = ShareAction::LockExpiry {
+        offset: 0,
+        persisted: true,
+    };
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[acquire(M0), ack(M0, 0, AckType::Accept), expire],
+        ),
+    );
+    assert_eq!(state.record(0).lock, Lock::ExpiredDuringWrite);
+    let (rolled_back, _) = model.step(&state, FAIL);
+    let record = rolled_back.record(0);
+    assert_eq!(
+        (record.state, record.owner, record.lock),
+        (RecordState::Available, None, Lock::None)
+    );
+    // Without the expiry the rollback restores the acquisition.
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[acquire(M0), ack(M0, 0, AckType::Accept), FAIL],
+        ),
+    );
+    assert_eq!(
+        (state.record(0).state, state.record(0).owner),
+        (RecordState::Acquired, Some(M0))
+    );
+}
+
+/// Spec 1.2 transition 6: a session release keeps the count and archives at the limit in 4.0 and
+/// 4.2, and decrements it without archiving in 4.1.
+#[test]
+fn session_release_follows_the_profile() {
+    for (profile, state_after, count_after) in [
+        (Profile::Kafka4_0, RecordState::Archived, 1),
+        (Profile::Kafka4_1, RecordState::Available, 0),
+        (Profile::Kafka4_2, RecordState::Archived, 1),
+    ] {
+        let model = model(|c| {
+            c.profile = profile;
+            c.records = 1;
+            c.delivery_count_limit = 1;
+        });
+        let close = ShareAction::SessionClose { member: M0 };
+        let state = run(
+            &model,
+            &with(produce_all(&model), &[acquire(M0), close, SUCCEED]),
+        );
+        let record = state.record(0);
+        assert_eq!(record.state, state_after, "{profile}");
+        if record.state == RecordState::Available {
+            assert_eq!(record.delivery_count, count_after, "{profile}");
+        }
+    }
+}
+
+/// Spec 2.5: a session release touches only the member's own records.
+#[test]
+fn session_release_leaves_other_members_records() {
+    let model = model(|c| c.max_records_per_acquire = 1);
+    let close = ShareAction::SessionClose { member: M1 };
+    let state = run(
+        &model,
+        &with(produce_all(&model), &[acquire(M0), acquire(M1), close]),
+    );
+    assert_eq!(state.record(0).owner, Some(M0));
+    assert!(state.record(1).pending.is_some());
+}
+
+/// Spec 3.5: failover loses ACQUIRED state and pending transitions; the new leader restores the
+/// persisted image, and the old leader's late write is fenced (spec 3.4).
+#[test]
+fn failover_restores_the_persisted_image_and_fences_the_old_leader() {
+    let model = model(|c| {
+        c.failovers_max = 1;
+        c.max_records_per_acquire = 1;
+    });
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ack(M0, 0, AckType::Release),
+                SUCCEED,
+                acquire(M0),
+                ack(M0, 0, AckType::Accept),
+                ShareAction::LeaderFailover,
+            ],
+        ),
+    );
+    let record = state.record(0);
+    assert_eq!(
+        (record.state, record.delivery_count),
+        (RecordState::Available, 1),
+        "persisted release"
+    );
+    assert!(record.attempt_lost, "the second delivery is not counted");
+    assert_eq!(state.leader_epoch, 1);
+    let (fenced, _) = model.step(&state, SUCCEED);
+    assert_eq!(
+        fenced.record(0).persisted.state,
+        Some(PersistedState::Available),
+        "late write fenced"
+    );
+    assert_eq!(fenced.ghost.violations, 0);
+}
+
+/// Spec 3.3: the coordinator keeps the larger start offset.
+#[test]
+fn persisted_start_offset_never_regresses() {
+    let model = model(|c| {
+        c.pending_writes_max = 2;
+        c.max_records_per_acquire = 3;
+    });
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ack(M0, 1, AckType::Accept),
+                ack(M0, 0, AckType::Accept),
+            ],
+        ),
+    );
+    // Complete the write of offset 0 first (SPSO moves to 2), then offset 2's write (start 2), then 1's.
+    let slot_of = |state: &ShareState, offset: u8| {
+        state
+            .writes
+            .iter()
+            .position(|w| w.is_some_and(|w| w.offsets == 1 << offset))
+            .unwrap() as u8
+    };
+    let (state, _) = model.step(
+        &state,
+        ShareAction::WriteSucceeds {
+            slot: slot_of(&state, 0),
+        },
+    );
+    assert_eq!(state.spso, 1, "offset 1's write is still pending");
+    let (state, _) = model.step(
+        &state,
+        ShareAction::WriteSucceeds {
+            slot: slot_of(&state, 1),
+        },
+    );
+    assert_eq!(state.spso, 2);
+    assert_eq!(
+        state.coordinator.start_offset, 0,
+        "start offsets are persisted by the next write"
+    );
+    let state = run_from(&model, state, &[ack(M0, 2, AckType::Accept), SUCCEED]);
+    assert_eq!(state.coordinator.start_offset, 2);
+}
+
+fn run_from(model: &ShareModel, mut state: ShareState, actions: &[ShareAction]) -> ShareState {
+    for &action in actions {
+        let (next, response) = model.step(&state, action);
+        assert_eq!(response, Response::None, "{action:?}");
+        state = next;
+    }
+    state
+}
+
+/// Spec 1.6: the log start moving past SPSO archives AVAILABLE records and leaves ACQUIRED ones,
+/// which are archived when their lock expires.
+#[test]
+fn log_start_move_archives_available_and_leaves_acquired() {
+    let model = model(|c| {
+        c.log_start_moves_max = 1;
+        c.max_records_per_acquire = 1;
+    });
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[acquire(M0), ShareAction::LogStartMove { log_start: 2 }],
+        ),
+    );
+    assert_eq!(state.spso, 2);
+    assert_eq!(state.record(0).state, RecordState::Acquired);
+    assert_eq!(state.record(1).state, RecordState::Archived);
+    let (next, response) = model.step(&state, ack(M0, 0, AckType::Release));
+    assert_eq!(
+        (response, next.record(0).state),
+        (Response::None, RecordState::Acquired),
+        "ack skipped"
+    );
+    let state = run_from(
+        &model,
+        state,
+        &[ShareAction::LockExpiry {
+            offset: 0,
+            persisted: true,
+        }],
+    );
+    assert_eq!(state.record(0).state, RecordState::Archived);
+}
+
+/// Spec 1.6: SPSO stops at a record whose write is pending.
+#[test]
+fn spso_stops_at_a_pending_write() {
+    let model = model(|c| {
+        c.max_records_per_acquire = 2;
+        c.delivery_count_limit = 1;
+    });
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ack(M0, 1, AckType::Accept),
+                ShareAction::LockExpiry {
+                    offset: 0,
+                    persisted: true,
+                },
+            ],
+        ),
+    );
+    assert_eq!(state.record(0).state, RecordState::Archived);
+    assert_eq!(state.spso, 1, "offset 1 is pending");
+}
+
+/// Spec 1.5: with the window full and nothing AVAILABLE inside it, nothing more is acquired.
+#[test]
+fn in_flight_limit_blocks_new_records() {
+    let model = model(|c| {
+        c.max_in_flight_records = 1;
+        c.max_records_per_acquire = 3;
+    });
+    let state = run(&model, &with(produce_all(&model), &[acquire(M0)]));
+    assert_eq!(state.window_end, 1);
+    let (_, response) = model.step(&state, acquire(M1));
+    assert_eq!(response, Response::NotEnabled);
+}
+
+/// Spec 2.6: batch_optimized takes whole log batches past the record budget; record_limit does not.
+#[test]
+fn acquire_modes_differ_on_log_batches() {
+    let model = model(|c| {
+        c.records = 4;
+        c.log_batch_size = 2;
+        c.max_records_per_acquire = 1;
+        c.acquire_modes = AcquireModes::Both;
+    });
+    let batch = run(&model, &with(produce_all(&model), &[acquire(M0)]));
+    assert_eq!(batch.window_end, 2, "the whole first log batch");
+    let limit = ShareAction::Acquire {
+        member: M0,
+        mode: AcquireMode::RecordLimit,
+    };
+    let record = run(&model, &with(produce_all(&model), &[limit]));
+    assert_eq!(record.window_end, 1, "one record");
+}
+
+/// Spec 7.6: a corrupt batch REJECTs every offset of the log batch the member acquired, in one write.
+#[test]
+fn corrupt_batch_rejects_the_whole_log_batch() {
+    let model = model(|c| {
+        c.records = 2;
+        c.log_batch_size = 2;
+        c.corrupt_batches_max = 1;
+    });
+    let corrupt = ShareAction::CorruptBatch {
+        member: M0,
+        log_batch: 0,
+    };
+    let state = run(
+        &model,
+        &with(produce_all(&model), &[acquire(M0), corrupt, SUCCEED]),
+    );
+    assert_eq!(state.record(0).state, RecordState::Archived);
+    assert_eq!(state.record(1).state, RecordState::Archived);
+    assert_eq!(state.spso, 2);
+}
+
+/// Spec 5.3 and 3.4: an offset reset bumps the state epoch; the live leader's next write is fenced
+/// and it re-initializes from the new start offset.
+#[test]
+fn offset_reset_fences_the_live_leader() {
+    let model = model(|c| {
+        c.offset_resets_max = 1;
+        c.max_records_per_acquire = 1;
+    });
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ack(M0, 0, AckType::Accept),
+                SUCCEED,
+                ShareAction::OffsetReset { start_offset: 0 },
+                acquire(M0),
+                ack(M0, 1, AckType::Accept),
+                SUCCEED,
+            ],
+        ),
+    );
+    assert_eq!(state.state_epoch, 1);
+    assert_eq!(
+        (state.spso, state.record(0).state),
+        (0, RecordState::Available),
+        "redelivered"
+    );
+    assert_eq!(state.ghost.violations, 0);
+}

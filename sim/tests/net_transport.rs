@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::messages::metadata_response::MetadataResponseBroker;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, BrokerId, MetadataRequest, MetadataResponse,
-    RequestKind, ResponseKind,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, BrokerId, HeartbeatRequest, MetadataRequest,
+    MetadataResponse, RequestKind, ResponseKind,
 };
 use kafka_protocol::protocol::StrBytes;
 use madsim::net::NetSim;
@@ -59,6 +59,11 @@ fn spawn_broker(faults: &NetFaults, log: &ServerLog) -> NodeHandle {
                             .with_host(StrBytes::from_static_str("10.0.0.1"))
                             .with_port(9092),
                     ]))
+                }
+                RequestKind::Heartbeat(_) => {
+                    // The test broker hangs up on heartbeats.
+                    server.close(incoming.connection);
+                    continue;
                 }
                 _ => continue,
             };
@@ -454,6 +459,38 @@ async fn cached_connection_reconnects_after_close() {
         .filter(|e| matches!(e, ServerEvent::Opened(_)))
         .count();
     assert_eq!(opened, 2);
+}
+
+/// Server::close hangs up: the client's in-flight call fails with a closed connection.
+#[madsim::test]
+async fn broker_close_ends_the_connection() {
+    let (faults, log) = (NetFaults::new(), ServerLog::default());
+    spawn_broker(&faults, &log);
+    let client_faults = faults.clone();
+    let done = client_node().spawn(async move {
+        sleep(Duration::from_millis(100)).await;
+        let connection = Client::new("c", client_faults)
+            .connect(broker_addr(), TIMEOUT)
+            .await
+            .unwrap();
+        let heartbeat = RequestKind::Heartbeat(HeartbeatRequest::default());
+        assert_eq!(
+            connection.call(4, heartbeat, TIMEOUT).await,
+            Err(TransportError::ConnectionClosed)
+        );
+        assert!(connection.is_closed());
+        connection.id()
+    });
+    let connection = done.await.unwrap();
+    let closes: Vec<NetEvent> = faults
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, NetEvent::ConnectionClosed { .. }))
+        .collect();
+    assert_eq!(closes.len(), 1);
+    assert!(
+        matches!(closes[0], NetEvent::ConnectionClosed { by: Closer::Broker, connection: c, .. } if c == connection)
+    );
 }
 
 /// Determinism: the same seed gives the same transport events twice (random drop, duplicate, delay and

@@ -17,9 +17,9 @@
 //! A crash is [`PartitionLog::crash`] (or [`PartitionLog::recover`] from a saved image): the unflushed
 //! suffix is lost, the high watermark comes back from its checkpoint capped by the log end, the epoch cache
 //! is truncated to the log end, and producer state, open transactions and the aborted index are rebuilt by
-//! replaying the surviving batches, as Kafka's log recovery does. A broker node keeps its logs in storage
-//! that outlives the node's memory (created outside the madsim node) and calls `crash` on each log when it
-//! restarts after a kill; a clean shutdown flushes first.
+//! replaying the surviving batches, as Kafka's log recovery does. A broker node keeps its logs in a
+//! [`LogStore`] that outlives the node's memory (created outside the madsim node) and calls
+//! [`LogStore::recover_all`] when it restarts after a kill; a clean shutdown flushes first.
 //!
 //! The disk image does not re-validate CRCs on recovery: below the recovery point Kafka does not either, so
 //! a batch corrupted on disk ([`PartitionLog::corrupt_batch`]) is served as stored and detected by the
@@ -33,6 +33,7 @@ mod consume;
 mod epoch_cache;
 mod partition_log;
 mod producer_state;
+mod store;
 
 pub use batch::{
     check_fetched_records, compute_crc, increment_sequence, BatchError, BatchHeader, RawBatch,
@@ -53,6 +54,7 @@ pub use producer_state::{
     AbortedTxn, BatchMetadata, ProducerEntry, ProducerStateTable, SequenceCheck,
     PRODUCER_BATCHES_RETAINED_MAX,
 };
+pub use store::{LogStore, TopicPartition};
 
 #[cfg(test)]
 mod tests;

@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kafka_protocol::messages::{RequestHeader, RequestKind, ResponseKind};
+use madsim::export::futures::future::{select, Either};
 use madsim::net::{Endpoint, Receiver, Sender};
 use madsim::task::JoinHandle;
 
@@ -42,7 +44,14 @@ pub enum ServerEvent {
     },
 }
 
-type Connections = Arc<Mutex<BTreeMap<ConnectionId, Arc<Sender>>>>;
+/// An open connection's sending half and the signal that makes its reader hang up.
+#[derive(Clone)]
+struct OpenConnection {
+    tx: Arc<Sender>,
+    hang_up: async_channel::Sender<()>,
+}
+
+type Connections = Arc<Mutex<BTreeMap<ConnectionId, OpenConnection>>>;
 
 /// A broker's listener.
 pub struct Server {
@@ -112,7 +121,7 @@ impl Server {
     ) -> Result<(), TransportError> {
         let tx = lock(&self.connections)
             .get(&connection)
-            .cloned()
+            .map(|open| open.tx.clone())
             .ok_or(TransportError::ConnectionClosed)?;
         let frame = encode_response(header.request_api_version, header.correlation_id, &response)
             .map_err(TransportError::Encode)?;
@@ -127,9 +136,11 @@ impl Server {
         Ok(())
     }
 
-    /// Closes a connection from the broker side (the client sees it end).
+    /// Closes a connection from the broker side: its reader hangs up, the client sees the connection end,
+    /// and no Closed event follows for it (the broker chose this).
     pub fn close(&self, connection: ConnectionId) {
-        if lock(&self.connections).remove(&connection).is_some() {
+        if let Some(open) = lock(&self.connections).remove(&connection) {
+            open.hang_up.close();
             self.faults.record(NetEvent::ConnectionClosed {
                 at_ms: now_ms(),
                 connection,
@@ -190,17 +201,25 @@ async fn serve_connection(
         return;
     }
     let tx = Arc::new(tx);
-    lock(&connections).insert(connection, tx.clone());
+    let (hang_up, hung_up) = async_channel::bounded::<()>(1);
+    lock(&connections).insert(
+        connection,
+        OpenConnection {
+            tx: tx.clone(),
+            hang_up,
+        },
+    );
     faults.record(NetEvent::ConnectionOpened {
         at_ms: now_ms(),
         connection,
     });
     let _ = events.send(ServerEvent::Opened(connection)).await;
-    while let Ok(payload) = rx.recv().await {
-        if !lock(&connections).contains_key(&connection) {
-            // Closed by the broker: later frames go nowhere, as on a closed socket.
-            continue;
-        }
+    loop {
+        let payload = match select(pin!(rx.recv()), pin!(hung_up.recv())).await {
+            Either::Left((Ok(payload), _)) => payload,
+            // The client went away, or the broker closed the connection (`Server::close`).
+            _ => break,
+        };
         let Ok(wire) = payload.downcast::<Wire>() else {
             continue;
         };

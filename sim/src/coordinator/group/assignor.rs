@@ -115,171 +115,191 @@ pub fn balance(
     partitions: &[TopicIdPartition],
     members: &BTreeMap<MemberId, AssignorMember>,
 ) -> BTreeMap<MemberId, BTreeSet<TopicIdPartition>> {
-    let mut held: BTreeMap<MemberId, BTreeSet<TopicIdPartition>> = BTreeMap::new();
     let wanted: BTreeSet<TopicIdPartition> = partitions.iter().copied().collect();
+    let mut placement = Placement {
+        held: BTreeMap::new(),
+        holders: wanted.iter().map(|tp| (*tp, BTreeSet::new())).collect(),
+    };
     for member_id in member_ids {
-        let current = members
+        placement.held.insert(member_id.clone(), BTreeSet::new());
+        let kept = members
             .get(member_id)
-            .map(|member| member.current.intersection(&wanted).copied().collect())
+            .map(|member| {
+                member
+                    .current
+                    .intersection(&wanted)
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
-        held.insert(member_id.clone(), current);
+        for tp in kept {
+            placement.grant(member_id, tp);
+        }
     }
-    if member_ids.is_empty() || partitions.is_empty() {
-        return held;
+    if member_ids.is_empty() || wanted.is_empty() {
+        return placement.held;
     }
-    let sharing = desired_sharing(member_ids.len(), partitions.len());
-    let mut holders: BTreeMap<TopicIdPartition, BTreeSet<MemberId>> =
-        wanted.iter().map(|tp| (*tp, BTreeSet::new())).collect();
-    for (member_id, partitions) in &held {
+    let sharing = desired_sharing(member_ids.len(), wanted.len());
+    placement.revoke_overshared(sharing);
+    let quotas = placement.member_quotas(sharing * wanted.len());
+    placement.revoke_overfilled(&quotas);
+    placement.fill_deficits(sharing, &quotas);
+
+    debug_assert!(placement
+        .holders
+        .values()
+        .all(|holders| holders.len() <= sharing));
+    debug_assert!(placement
+        .held
+        .iter()
+        .all(|(member_id, held)| held.len() <= quotas[member_id]));
+    debug_assert_eq!(
+        placement.held.values().map(BTreeSet::len).sum::<usize>(),
+        placement.holders.values().map(BTreeSet::len).sum::<usize>(),
+    );
+    placement.held
+}
+
+/// The assignment being built, indexed both ways; `grant` and `revoke` keep the two in step.
+struct Placement {
+    /// Member → partitions.
+    held: BTreeMap<MemberId, BTreeSet<TopicIdPartition>>,
+    /// Partition → members.
+    holders: BTreeMap<TopicIdPartition, BTreeSet<MemberId>>,
+}
+
+impl Placement {
+    fn grant(&mut self, member_id: &MemberId, tp: TopicIdPartition) {
+        let added_to_member = self
+            .held
+            .get_mut(member_id)
+            .is_some_and(|held| held.insert(tp));
+        let added_to_partition = self
+            .holders
+            .get_mut(&tp)
+            .is_some_and(|holders| holders.insert(member_id.clone()));
+        debug_assert!(added_to_member, "{member_id:?} already held {tp:?}");
+        debug_assert!(added_to_partition, "{tp:?} already had {member_id:?}");
+    }
+
+    fn revoke(&mut self, member_id: &MemberId, tp: TopicIdPartition) {
+        let removed_from_member = self
+            .held
+            .get_mut(member_id)
+            .is_some_and(|held| held.remove(&tp));
+        let removed_from_partition = self
+            .holders
+            .get_mut(&tp)
+            .is_some_and(|holders| holders.remove(member_id));
+        debug_assert!(removed_from_member, "{member_id:?} did not hold {tp:?}");
+        debug_assert!(removed_from_partition, "{tp:?} did not have {member_id:?}");
+    }
+
+    fn spare(&self, quotas: &BTreeMap<MemberId, usize>, member_id: &MemberId) -> usize {
+        quotas[member_id].saturating_sub(self.held[member_id].len())
+    }
+
+    /// Partitions held by more than `sharing` members lose the members holding the most partitions.
+    fn revoke_overshared(&mut self, sharing: usize) {
+        let partitions: Vec<TopicIdPartition> = self.holders.keys().copied().collect();
         for tp in partitions {
-            holders.entry(*tp).or_default().insert(member_id.clone());
-        }
-    }
-
-    revoke_overshared(sharing, &mut held, &mut holders);
-    let quotas = member_quotas(sharing * partitions.len(), &held);
-    revoke_overfilled(&quotas, &mut held, &mut holders);
-    fill_deficits(sharing, &quotas, &mut held, &mut holders);
-
-    debug_assert!(holders.values().all(|members| members.len() <= sharing));
-    debug_assert!(held
-        .iter()
-        .all(|(member_id, partitions)| partitions.len() <= quotas[member_id]));
-    held
-}
-
-/// Partitions held by more than `sharing` members lose the members holding the most partitions.
-fn revoke_overshared(
-    sharing: usize,
-    held: &mut BTreeMap<MemberId, BTreeSet<TopicIdPartition>>,
-    holders: &mut BTreeMap<TopicIdPartition, BTreeSet<MemberId>>,
-) {
-    for (tp, members) in holders.iter_mut() {
-        while members.len() > sharing {
-            let loser = members
-                .iter()
-                .max_by_key(|member_id| (held[*member_id].len(), (*member_id).clone()))
-                .cloned()
-                .expect("more than `sharing` >= 1 members hold the partition");
-            members.remove(&loser);
-            held.get_mut(&loser).map(|partitions| partitions.remove(tp));
-        }
-    }
-}
-
-/// Splits `total` assignments into quotas that differ by at most one; the larger ones go to the members
-/// holding the most now (ties: smaller member id).
-fn member_quotas(
-    total: usize,
-    held: &BTreeMap<MemberId, BTreeSet<TopicIdPartition>>,
-) -> BTreeMap<MemberId, usize> {
-    let member_count = held.len();
-    let base = total / member_count;
-    let extra = total % member_count;
-    let mut order: Vec<(&MemberId, usize)> = held
-        .iter()
-        .map(|(member_id, partitions)| (member_id, partitions.len()))
-        .collect();
-    order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    order
-        .into_iter()
-        .enumerate()
-        .map(|(rank, (member_id, _))| (member_id.clone(), base + usize::from(rank < extra)))
-        .collect()
-}
-
-/// Members above quota drop their most-shared partitions first (ties: the last partition).
-fn revoke_overfilled(
-    quotas: &BTreeMap<MemberId, usize>,
-    held: &mut BTreeMap<MemberId, BTreeSet<TopicIdPartition>>,
-    holders: &mut BTreeMap<TopicIdPartition, BTreeSet<MemberId>>,
-) {
-    for (member_id, partitions) in held.iter_mut() {
-        let quota = quotas[member_id];
-        while partitions.len() > quota {
-            let dropped = *partitions
-                .iter()
-                .max_by_key(|tp| (holders[*tp].len(), **tp))
-                .expect("a member above quota holds a partition");
-            partitions.remove(&dropped);
-            holders
-                .get_mut(&dropped)
-                .map(|members| members.remove(member_id));
-        }
-    }
-}
-
-/// Gives every partition `sharing` members without exceeding any quota (module doc, step 3).
-fn fill_deficits(
-    sharing: usize,
-    quotas: &BTreeMap<MemberId, usize>,
-    held: &mut BTreeMap<MemberId, BTreeSet<TopicIdPartition>>,
-    holders: &mut BTreeMap<TopicIdPartition, BTreeSet<MemberId>>,
-) {
-    // Each round adds one assignment, and there are at most `sharing * P` of them.
-    let rounds_max = sharing * holders.len() + 1;
-    for _ in 0..rounds_max {
-        // The partition with the fewest members (ties: the first partition).
-        let Some((&needy, _)) = holders
-            .iter()
-            .filter(|(_, members)| members.len() < sharing)
-            .min_by_key(|(tp, members)| (members.len(), **tp))
-        else {
-            return;
-        };
-        let spare = |member_id: &MemberId,
-                     held: &BTreeMap<MemberId, BTreeSet<TopicIdPartition>>| {
-            quotas[member_id].saturating_sub(held[member_id].len())
-        };
-        let taker = held
-            .keys()
-            .filter(|member_id| spare(member_id, held) > 0 && !holders[&needy].contains(*member_id))
-            .max_by(|a, b| spare(a, held).cmp(&spare(b, held)).then_with(|| b.cmp(a)))
-            .cloned();
-        if let Some(taker) = taker {
-            held.get_mut(&taker)
-                .map(|partitions| partitions.insert(needy));
-            holders.get_mut(&needy).map(|members| members.insert(taker));
-            continue;
-        }
-        // Every member with room already holds `needy`: swap (module doc, step 3).
-        let Some(roomy) = held
-            .keys()
-            .find(|member_id| spare(member_id, held) > 0)
-            .cloned()
-        else {
-            return; // Total quota equals total demand, so this cannot happen; stop rather than spin.
-        };
-        let swap = held.iter().find_map(|(member_id, partitions)| {
-            if holders[&needy].contains(member_id) {
-                return None;
+            while self.holders[&tp].len() > sharing {
+                let loser = self.holders[&tp]
+                    .iter()
+                    .max_by_key(|member_id| (self.held[*member_id].len(), (*member_id).clone()))
+                    .cloned()
+                    .expect("more than `sharing` >= 1 members hold the partition");
+                self.revoke(&loser, tp);
             }
-            partitions
-                .iter()
-                .find(|tp| !held[&roomy].contains(*tp))
-                .map(|tp| (member_id.clone(), *tp))
-        });
-        let Some((giver, handed)) = swap else {
-            return; // Tolerate the imbalance, as Kafka does; the proptests show it does not happen.
-        };
-        move_partition(held, holders, &giver, &roomy, handed);
-        held.get_mut(&giver)
-            .map(|partitions| partitions.insert(needy));
-        holders.get_mut(&needy).map(|members| members.insert(giver));
+        }
     }
-}
 
-fn move_partition(
-    held: &mut BTreeMap<MemberId, BTreeSet<TopicIdPartition>>,
-    holders: &mut BTreeMap<TopicIdPartition, BTreeSet<MemberId>>,
-    from: &MemberId,
-    to: &MemberId,
-    tp: TopicIdPartition,
-) {
-    held.get_mut(from).map(|partitions| partitions.remove(&tp));
-    held.get_mut(to).map(|partitions| partitions.insert(tp));
-    if let Some(members) = holders.get_mut(&tp) {
-        members.remove(from);
-        members.insert(to.clone());
+    /// Splits `total` assignments into quotas that differ by at most one; the larger ones go to the
+    /// members holding the most now (ties: smaller member id).
+    fn member_quotas(&self, total: usize) -> BTreeMap<MemberId, usize> {
+        let member_count = self.held.len();
+        let base = total / member_count;
+        let extra = total % member_count;
+        let mut order: Vec<(&MemberId, usize)> = self
+            .held
+            .iter()
+            .map(|(member_id, held)| (member_id, held.len()))
+            .collect();
+        order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let quotas: BTreeMap<MemberId, usize> = order
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (member_id, _))| (member_id.clone(), base + usize::from(rank < extra)))
+            .collect();
+        debug_assert_eq!(quotas.values().sum::<usize>(), total);
+        quotas
+    }
+
+    /// Members above quota drop their most-shared partitions first (ties: the last partition).
+    fn revoke_overfilled(&mut self, quotas: &BTreeMap<MemberId, usize>) {
+        let member_ids: Vec<MemberId> = self.held.keys().cloned().collect();
+        for member_id in member_ids {
+            while self.held[&member_id].len() > quotas[&member_id] {
+                let dropped = *self.held[&member_id]
+                    .iter()
+                    .max_by_key(|tp| (self.holders[*tp].len(), **tp))
+                    .expect("a member above quota holds a partition");
+                self.revoke(&member_id, dropped);
+            }
+        }
+    }
+
+    /// Gives every partition `sharing` members without exceeding any quota (module doc, step 3).
+    fn fill_deficits(&mut self, sharing: usize, quotas: &BTreeMap<MemberId, usize>) {
+        // Each round adds one assignment, and there are at most `sharing * P` of them.
+        let rounds_max = sharing * self.holders.len() + 1;
+        for _ in 0..rounds_max {
+            // The partition with the fewest members (ties: the first partition).
+            let Some(needy) = self
+                .holders
+                .iter()
+                .filter(|(_, holders)| holders.len() < sharing)
+                .min_by_key(|(tp, holders)| (holders.len(), **tp))
+                .map(|(tp, _)| *tp)
+            else {
+                return;
+            };
+            let taker = self
+                .held
+                .keys()
+                .filter(|m| self.spare(quotas, m) > 0 && !self.holders[&needy].contains(*m))
+                .max_by(|a, b| {
+                    let by_spare = self.spare(quotas, a).cmp(&self.spare(quotas, b));
+                    by_spare.then_with(|| b.cmp(a))
+                })
+                .cloned();
+            if let Some(taker) = taker {
+                self.grant(&taker, needy);
+                continue;
+            }
+            // Every member with room already holds `needy`: swap (module doc, step 3).
+            let Some(roomy) = self
+                .held
+                .keys()
+                .find(|member_id| self.spare(quotas, member_id) > 0)
+                .cloned()
+            else {
+                return; // Total quota equals total demand, so this cannot happen; stop, not spin.
+            };
+            let swap = self.held.iter().find_map(|(member_id, held)| {
+                if self.holders[&needy].contains(member_id) {
+                    return None;
+                }
+                held.iter()
+                    .find(|tp| !self.held[&roomy].contains(*tp))
+                    .map(|tp| (member_id.clone(), *tp))
+            });
+            let Some((giver, handed)) = swap else {
+                return; // Tolerate the imbalance, as Kafka does; the proptests show it does not happen.
+            };
+            self.revoke(&giver, handed);
+            self.grant(&roomy, handed);
+            self.grant(&giver, needy);
+        }
     }
 }

@@ -95,6 +95,39 @@ fn heterogeneous_balances_per_topic() {
     assert!(holders(&result).values().all(|count| *count == 1));
 }
 
+/// Spec 4.2: when the only member with room already holds the partition that needs another member, a
+/// swap still reaches Kafka's targets (Kafka's greedy fill would leave the imbalance).
+#[test]
+fn swap_reaches_the_targets() {
+    let mut members = members_subscribed(&["a", "b", "c"], &[ORDERS]);
+    members.get_mut(&member("a")).unwrap().current = partitions(&[(ORDERS, 0)]);
+    members.get_mut(&member("b")).unwrap().current = partitions(&[(ORDERS, 1)]);
+    members.get_mut(&member("c")).unwrap().current = partitions(&[(ORDERS, 1)]);
+    let result = assign(&members, &all_partitions(&[(ORDERS, 2)]));
+    assert_eq!(
+        result[&member("a")],
+        partitions(&[(ORDERS, 0), (ORDERS, 1)])
+    );
+    assert_eq!(result[&member("b")], partitions(&[(ORDERS, 0)]));
+    assert_eq!(result[&member("c")], partitions(&[(ORDERS, 1)]));
+}
+
+/// Spec 4.1, 4.2: the largest group (200 members, `group.share.max.size`) over 1000 partitions and
+/// over 7 partitions gets Kafka's targets.
+#[test]
+fn largest_group_gets_the_targets() {
+    let names: Vec<String> = (0..200).map(|i| format!("member-{i:03}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let members = members_subscribed(&refs, &[ORDERS]);
+    for partition_count in [1_000, 7] {
+        let result = assign(&members, &all_partitions(&[(ORDERS, partition_count)]));
+        let sharing = desired_sharing(200, partition_count as usize);
+        assert!(holders(&result).values().all(|count| *count == sharing));
+        let loads: BTreeSet<usize> = result.values().map(BTreeSet::len).collect();
+        assert!(loads.len() <= 2, "{loads:?}");
+    }
+}
+
 fn topic_ids() -> [TopicId; 3] {
     [ORDERS, AUDIT, TopicId(0x0C)]
 }

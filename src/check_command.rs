@@ -292,7 +292,7 @@ where
         "unique states per second: {:.0}",
         report.states_per_second()
     );
-    if let Some(cpu_seconds) = process_cpu_seconds() {
+    if let Some(cpu_seconds) = process_cpu_seconds().filter(|&seconds| seconds >= 0.1) {
         // On a shared machine wall-clock rates say little; CPU time shows the checker's own cost.
         let per_cpu_second = report.unique_states as f64 / cpu_seconds.max(1e-9);
         println!("cpu seconds: {cpu_seconds:.2}");

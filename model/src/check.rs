@@ -211,7 +211,7 @@ where
 }
 
 /// States the shortest-path search may visit before it keeps the checker's path.
-const SHORTEST_PATH_STATES_MAX: usize = 2_000_000;
+const SHORTEST_PATH_STATES_MAX: usize = 1_000_000;
 
 /// stateright's BFS keeps the *last* violating path it meets for a property, not the first, so the
 /// reported path can be long. A single-threaded BFS from the initial states, no deeper than the found

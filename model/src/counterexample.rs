@@ -277,9 +277,9 @@ pub fn name_step(
             .filter(|&o| before.record(o).state != state || before.record(o).pending.is_some())
             .collect()
     };
-    let released = |member: u8| -> Vec<u8> {
+    // The offsets whose two-phase transition this step started.
+    let started_transitions = || -> Vec<u8> {
         (0..before.records.len() as u8)
-            .filter(|&o| before.record(o).owner.map(|m| m.0) == Some(member))
             .filter(|&o| after.record(o).pending.is_some() && before.record(o).pending.is_none())
             .collect()
     };
@@ -341,11 +341,11 @@ pub fn name_step(
         }
         ShareAction::SessionClose { member } => NamedStep::SessionClose {
             member: member.0,
-            offsets: released(member.0),
+            offsets: started_transitions(),
         },
         ShareAction::MemberLeave { member } => NamedStep::MemberLeave {
             member: member.0,
-            offsets: released(member.0),
+            offsets: started_transitions(),
         },
         ShareAction::WriteSucceeds { slot } | ShareAction::WriteFails { slot } => {
             let write = before.writes[slot as usize].expect("a write step names a pending write");

@@ -5,3 +5,5 @@ pub mod check_command;
 
 pub use sharesim_model as model;
 pub use sharesim_sim as sim;
+
+pub mod scenario;

@@ -1,0 +1,347 @@
+//! One test per kind of scenario-file mistake, each pinning the exact message: file, line, column,
+//! field path, what is wrong, what is allowed, and the nearest valid name (design principle 6).
+
+use std::path::Path;
+
+use serde_json::json;
+use sharesim::scenario::{load_scenario, parse_vary_arg, ScenarioErrorKind, ScenarioFile};
+
+/// The error for `text`, as the CLI would print it.
+fn error_of(text: &str) -> (ScenarioErrorKind, String) {
+    match ScenarioFile::parse("bad.json", text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(error) => (error.kind, error.to_string()),
+    }
+}
+
+const BASE_GROUPS: &str = r#"{
+  "topics": [{"name": "orders", "partitions": 2}],
+  "groups": [
+    {"name": "audit"},
+    {"name": "workers", "configs": {"share.record.lock.duraton.ms": 15000}}
+  ]
+}"#;
+
+#[test]
+fn unreadable_file() {
+    let error = load_scenario(Path::new("/nonexistent/scenario.json")).unwrap_err();
+    assert_eq!(error.kind, ScenarioErrorKind::Io);
+    assert_eq!(
+        error.to_string(),
+        "/nonexistent/scenario.json:1:1: cannot read the file: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn not_utf8() {
+    let error = ScenarioFile::parse_bytes("bad.json", b"{\n  \"name\": \"\xff\"}").unwrap_err();
+    assert_eq!(error.kind, ScenarioErrorKind::Encoding);
+    assert_eq!(
+        error.to_string(),
+        "bad.json:2:12: the file is not valid UTF-8"
+    );
+}
+
+#[test]
+fn json_syntax() {
+    assert_eq!(
+        error_of("{\n  \"topics\": [\n}"),
+        (
+            ScenarioErrorKind::Syntax,
+            "bad.json:3:1: invalid JSON: expected value".to_string()
+        )
+    );
+    assert_eq!(
+        error_of(""),
+        (
+            ScenarioErrorKind::Syntax,
+            "bad.json:1:1: invalid JSON: EOF while parsing a value".to_string()
+        )
+    );
+}
+
+#[test]
+fn duplicate_key() {
+    assert_eq!(
+        error_of("{\"duration_ms\": 1,\n \"duration_ms\": 2}"),
+        (
+            ScenarioErrorKind::DuplicateKey,
+            "bad.json:2:2: duration_ms: duplicate key: this key already appears in the same object\n  \
+             hint: JSON keeps only the last one; remove one of them"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn unknown_field_with_nearest_name() {
+    assert_eq!(
+        error_of("{\"topics\": [\n  {\"name\": \"t\", \"partitons\": 2}\n]}"),
+        (
+            ScenarioErrorKind::UnknownField,
+            "bad.json:2:17: topics[0].partitons: unknown field `partitons`; expected one of `name`, \
+             `partitions`, `replication_factor`, `configs`\n  hint: did you mean `partitions`?"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn unknown_field_inside_a_fault() {
+    assert_eq!(
+        error_of(r#"{"faults": [{"at_ms": 1, "kind": "broker_crash", "brokr": 1}]}"#),
+        (
+            ScenarioErrorKind::UnknownField,
+            "bad.json:1:50: faults[0].brokr: unknown field `brokr`; expected one of `broker`, \
+             `lose_unflushed`, `restart_after_ms`\n  hint: did you mean `broker`?"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn missing_field() {
+    assert_eq!(
+        error_of("{\"topics\": [{\"partitions\": 2}]}"),
+        (
+            ScenarioErrorKind::MissingField,
+            "bad.json:1:13: topics[0]: missing field `name`".to_string()
+        )
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_eq!(
+        error_of("{\"topics\": [{\"name\": \"t\", \"partitions\": \"two\"}]}"),
+        (
+            ScenarioErrorKind::InvalidType,
+            "bad.json:1:41: topics[0].partitions: invalid type: string \"two\", expected a non-negative \
+             integer below 2^32"
+                .to_string()
+        )
+    );
+    // Inside a tagged object the member holding the bad value is found.
+    assert_eq!(
+        error_of(r#"{"cluster": {"network": {"latency": {"kind": "fixed", "ms": "x"}}}}"#).1,
+        "bad.json:1:61: cluster.network.latency.ms: invalid type: string \"x\", expected a non-negative \
+         integer"
+    );
+    assert_eq!(
+        error_of("[1, 2]").1,
+        "bad.json:1:1: a scenario is a JSON object; found a list"
+    );
+}
+
+#[test]
+fn unknown_enum_value_with_nearest_name() {
+    assert_eq!(
+        error_of(r#"{"cluster": {"network": {"latency": {"kind": "lognormel", "median_ms": 1}}}}"#),
+        (
+            ScenarioErrorKind::InvalidType,
+            "bad.json:1:46: cluster.network.latency.kind: unknown value `lognormel`; expected one of \
+             `fixed`, `uniform`, `exponential`, `lognormal`\n  hint: did you mean `lognormal`?"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn unknown_profile() {
+    assert_eq!(
+        error_of("{\"profile\": \"kafka-4.3\"}"),
+        (
+            ScenarioErrorKind::InvalidValue,
+            "bad.json:1:13: profile: unknown profile `kafka-4.3`; valid profiles: kafka-4.0, kafka-4.1, \
+             kafka-4.2"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn unknown_config_name_with_nearest_name() {
+    assert_eq!(
+        error_of(BASE_GROUPS),
+        (
+            ScenarioErrorKind::UnknownConfig,
+            "bad.json:5:37: groups[1].configs.\"share.record.lock.duraton.ms\": unknown share group config \
+             `share.record.lock.duraton.ms`\n  hint: did you mean `share.record.lock.duration.ms`?"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn config_in_the_wrong_scope() {
+    let text = r#"{"groups": [{"name": "w"}],
+ "consumers": [{"group": "w", "configs": {"isolation.level": "read_committed"}}]}"#;
+    assert_eq!(
+        error_of(text),
+        (
+            ScenarioErrorKind::UnknownConfig,
+            "bad.json:2:43: consumers[0].configs.\"isolation.level\": `isolation.level` is not supported by \
+             share consumers (Kafka throws a ConfigException)\n  hint: set the group config \
+             `share.isolation.level`"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn config_from_a_newer_release() {
+    let text = r#"{"profile": "kafka-4.0",
+ "groups": [{"name": "w", "configs": {"share.isolation.level": "read_committed"}}]}"#;
+    assert_eq!(
+        error_of(text).1,
+        "bad.json:2:39: groups[0].configs.\"share.isolation.level\": `share.isolation.level` does not exist \
+         in kafka-4.0; it exists from kafka-4.1\n  hint: use `\"profile\": \"kafka-4.1\"` or later"
+    );
+}
+
+#[test]
+fn config_value_of_the_wrong_kind() {
+    let text = r#"{"groups": [{"name": "w", "configs": {"share.isolation.level": "committed"}}]}"#;
+    assert_eq!(
+        error_of(text),
+        (
+            ScenarioErrorKind::InvalidValue,
+            "bad.json:1:64: groups[0].configs.\"share.isolation.level\": invalid value `committed` for \
+             `share.isolation.level`: expected one of `read_uncommitted`, `read_committed`\n  hint: the \
+             default is `read_uncommitted`"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn config_value_outside_the_broker_bounds() {
+    // Spec 9: the group lock duration must lie within group.share.{min,max}.record.lock.duration.ms.
+    let text = "{\"groups\": [{\"name\": \"w\",\n  \"configs\": {\"share.record.lock.duration.ms\": 5000}}]}";
+    assert_eq!(
+        error_of(text),
+        (
+            ScenarioErrorKind::InvalidValue,
+            "bad.json:2:48: groups[0].configs.\"share.record.lock.duration.ms\": 5000 is outside the \
+             broker's \
+             bounds [15000, 60000]\n  hint: the bounds are the broker configs \
+             `group.share.min.record.lock.duration.ms` and `group.share.max.record.lock.duration.ms` in \
+             `cluster.configs`"
+                .to_string()
+        )
+    );
+    // Lowering the broker minimum admits it.
+    let lowered = "{\"cluster\": {\"configs\": {\"group.share.min.record.lock.duration.ms\": 1000}},\n \
+                   \"groups\": [{\"name\": \"w\", \"configs\": {\"share.record.lock.duration.ms\": 5000}}]}";
+    assert!(ScenarioFile::parse("ok.json", lowered).is_ok());
+}
+
+#[test]
+fn integer_config_out_of_range() {
+    let text = r#"{"cluster": {"configs": {"group.share.delivery.count.limit": 11}}}"#;
+    assert_eq!(
+        error_of(text).1,
+        "bad.json:1:62: cluster.configs.\"group.share.delivery.count.limit\": invalid value `11` for \
+         `group.share.delivery.count.limit`: expected an integer in [2, 10]\n  hint: the default is `5`"
+    );
+}
+
+#[test]
+fn unknown_reference_with_nearest_name() {
+    let text = r#"{"groups": [{"name": "workers"}], "consumers": [{"group": "worker"}]}"#;
+    assert_eq!(
+        error_of(text),
+        (
+            ScenarioErrorKind::UnknownReference,
+            "bad.json:1:59: consumers[0].group: no group `worker`\n  hint: did you mean `workers`?"
+                .to_string()
+        )
+    );
+    assert_eq!(
+        error_of(r#"{"faults": [{"at_ms": 1, "kind": "broker_crash", "broker": 4}]}"#).1,
+        "bad.json:1:60: faults[0].broker: no broker 4: the cluster has brokers 1 to 3"
+    );
+}
+
+#[test]
+fn invalid_metric_bound() {
+    assert_eq!(
+        error_of(r#"{"expectations": {"metrics": ["duplicate <= 3"]}}"#),
+        (
+            ScenarioErrorKind::InvalidValue,
+            "bad.json:1:31: expectations.metrics[0]: unknown metric `duplicate` in `duplicate <= 3`; did you \
+             mean `duplicates`?"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn unknown_swarm_lever() {
+    assert_eq!(
+        error_of(r#"{"swarm": {"levers": {"broker_crsh": 0.5}}}"#),
+        (
+            ScenarioErrorKind::UnknownField,
+            "bad.json:1:23: swarm.levers.broker_crsh: unknown fault lever `broker_crsh`\n  hint: did you \
+             mean \
+             `broker_crash`?"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn invalid_sweep_value() {
+    let text = r#"{"groups": [{"name": "w"}],
+ "sweep": {"groups.w.configs.\"share.record.lock.duration.ms\"": [15000, 1]}}"#;
+    assert_eq!(
+        error_of(text),
+        (
+            ScenarioErrorKind::InvalidSweep,
+            "bad.json:2:74: sweep.\"groups.w.configs.\\\"share.record.lock.duration.ms\\\"\"[1]: sweeping \
+             `groups.w.configs.\"share.record.lock.duration.ms\"` to 1: \
+             groups[0].configs.\"share.record.lock.duration.ms\": invalid value `1` for \
+             `share.record.lock.duration.ms`: expected an integer in [1000, 2147483647]\n  hint: the default \
+             is `30000` (with groups.w.configs.\"share.record.lock.duration.ms\"=1)"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn invalid_node_reference() {
+    assert_eq!(
+        error_of(r#"{"cluster": {"clocks": [{"node": "brokr:1"}]}}"#).1,
+        "bad.json:1:34: cluster.clocks[0].node: invalid node `brokr:1`: expected `broker:N`, `controller`, \
+         `producer:I`, `consumer:I` or `consumer:I/J`"
+    );
+}
+
+/// `--vary` applies a value at a key path and re-validates.
+#[test]
+fn vary_applies_and_validates() {
+    let text = r#"{"topics": [{"name": "t"}], "groups": [{"name": "workers"}]}"#;
+    let file = ScenarioFile::parse("ok.json", text).unwrap();
+    let (key, values) =
+        parse_vary_arg(r#"groups.workers.configs."share.record.lock.duration.ms"=15000,99"#)
+            .unwrap();
+    let varied = file
+        .with_values(&[(key.clone(), values[0].clone())])
+        .unwrap();
+    assert_eq!(
+        varied.groups[0].configs["share.record.lock.duration.ms"].as_str(),
+        "15000"
+    );
+    let error = file.with_values(&[(key, values[1].clone())]).unwrap_err();
+    assert_eq!(error.kind, ScenarioErrorKind::InvalidValue);
+    assert_eq!(
+        error.to_string(),
+        "ok.json:1:40: groups[0].configs.\"share.record.lock.duration.ms\": invalid value `99` for \
+         `share.record.lock.duration.ms`: expected an integer in [1000, 2147483647]\n  hint: the default is \
+         `30000` (with groups.workers.configs.\"share.record.lock.duration.ms\"=99)"
+    );
+    let duration = file
+        .with_values(&[("duration_ms".parse().unwrap(), json!(5000))])
+        .unwrap();
+    assert_eq!(duration.duration_ms, 5000);
+}

@@ -464,9 +464,55 @@ proptest! {
                     h.drain();
                 }
             }
+            check_target_covers_assignable(&h)?;
         }
         h.assert_replay_reproduces_state();
     }
+}
+
+/// Spec 4.2 at the engine level: once the target is computed for the current group epoch, every
+/// assignable partition (initialized, of a subscribed topic) is in some member's target, and every
+/// member's assignment is within its own subscription.
+fn check_target_covers_assignable(h: &Harness) -> Result<(), TestCaseError> {
+    let Some(group) = h.coordinator.group("g") else {
+        return Ok(());
+    };
+    let ids = |names: &BTreeSet<String>| -> BTreeSet<TopicId> {
+        names
+            .iter()
+            .filter_map(|name| match name.as_str() {
+                "orders" => Some(ORDERS),
+                "audit" => Some(AUDIT),
+                _ => None,
+            })
+            .collect()
+    };
+    for member in group.members.values() {
+        let subscribed = ids(&member.subscribed_topic_names);
+        prop_assert!(member
+            .assigned_partitions
+            .iter()
+            .all(|tp| subscribed.contains(&tp.topic_id)));
+    }
+    if group.members.is_empty() || group.assignment_epoch != group.group_epoch {
+        return Ok(());
+    }
+    let subscribed = ids(&group.subscribed_topic_names());
+    let targeted: BTreeSet<TopicIdPartition> = group
+        .target_assignment
+        .values()
+        .flatten()
+        .copied()
+        .collect();
+    for tp in group.initialized_partitions() {
+        if subscribed.contains(&tp.topic_id) {
+            prop_assert!(
+                targeted.contains(&tp),
+                "{tp:?} is assignable but nobody's target"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Spec 4.1: a rack change is recorded (member metadata) but does not bump the group epoch; a

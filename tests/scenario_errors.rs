@@ -190,12 +190,18 @@ fn config_in_the_wrong_scope() {
 
 #[test]
 fn config_from_a_newer_release() {
+    // Spec 6: share.isolation.level exists from 4.1 (the group coordinator's parser says so).
     let text = r#"{"profile": "kafka-4.0",
  "groups": [{"name": "w", "configs": {"share.isolation.level": "read_committed"}}]}"#;
     assert_eq!(
-        error_of(text).1,
-        "bad.json:2:39: groups[0].configs.\"share.isolation.level\": `share.isolation.level` does not exist \
-         in kafka-4.0; it exists from kafka-4.1\n  hint: use `\"profile\": \"kafka-4.1\"` or later"
+        error_of(text),
+        (
+            ScenarioErrorKind::UnknownConfig,
+            "bad.json:2:39: groups[0].configs.\"share.isolation.level\": config `share.isolation.level` is \
+             not supported: share.isolation.level exists from Kafka 4.1; this profile's groups read \
+             uncommitted"
+                .to_string()
+        )
     );
 }
 
@@ -207,10 +213,18 @@ fn config_value_of_the_wrong_kind() {
         (
             ScenarioErrorKind::InvalidValue,
             "bad.json:1:64: groups[0].configs.\"share.isolation.level\": invalid value `committed` for \
-             `share.isolation.level`: expected one of `read_uncommitted`, `read_committed`\n  hint: the \
-             default is `read_uncommitted`"
+             config \
+             `share.isolation.level`: expected read_committed or read_uncommitted"
                 .to_string()
         )
+    );
+    // A table-checked scope (topic) names the allowed values and the default.
+    let text = r#"{"topics": [{"name": "t", "configs": {"cleanup.policy": "compacted"}}]}"#;
+    assert_eq!(
+        error_of(text).1,
+        "bad.json:1:57: topics[0].configs.\"cleanup.policy\": invalid value `compacted` for \
+         `cleanup.policy`: \
+         expected a comma-separated list of `delete`, `compact`\n  hint: the default is `delete`"
     );
 }
 
@@ -222,11 +236,10 @@ fn config_value_outside_the_broker_bounds() {
         error_of(text),
         (
             ScenarioErrorKind::InvalidValue,
-            "bad.json:2:48: groups[0].configs.\"share.record.lock.duration.ms\": 5000 is outside the \
-             broker's \
-             bounds [15000, 60000]\n  hint: the bounds are the broker configs \
-             `group.share.min.record.lock.duration.ms` and `group.share.max.record.lock.duration.ms` in \
-             `cluster.configs`"
+            "bad.json:2:48: groups[0].configs.\"share.record.lock.duration.ms\": invalid value 5000 for \
+             config \
+             `share.record.lock.duration.ms`: must be in the range [15000, 60000]\n  hint: the range is the \
+             broker's `group.share.min.*` / `group.share.max.*` configs in `cluster.configs`"
                 .to_string()
         )
     );
@@ -241,8 +254,16 @@ fn integer_config_out_of_range() {
     let text = r#"{"cluster": {"configs": {"group.share.delivery.count.limit": 11}}}"#;
     assert_eq!(
         error_of(text).1,
-        "bad.json:1:62: cluster.configs.\"group.share.delivery.count.limit\": invalid value `11` for \
-         `group.share.delivery.count.limit`: expected an integer in [2, 10]\n  hint: the default is `5`"
+        "bad.json:1:62: cluster.configs.\"group.share.delivery.count.limit\": invalid value 11 for config \
+         `group.share.delivery.count.limit`: must be in the range [2, 10]"
+    );
+    // Kafka's cross-field rule: a broker value lies inside its own min/max pair.
+    let text = r#"{"cluster": {"configs": {"group.share.heartbeat.interval.ms": 45000}}}"#;
+    assert_eq!(
+        error_of(text).1,
+        "bad.json:1:63: cluster.configs.\"group.share.heartbeat.interval.ms\": invalid config \
+         `group.share.heartbeat.interval.ms`: 45000 must be in the range [5000, 15000] set by \
+         group.share.min.heartbeat.interval.ms and group.share.max.heartbeat.interval.ms"
     );
 }
 
@@ -300,9 +321,10 @@ fn invalid_sweep_value() {
             ScenarioErrorKind::InvalidSweep,
             "bad.json:2:74: sweep.\"groups.w.configs.\\\"share.record.lock.duration.ms\\\"\"[1]: sweeping \
              `groups.w.configs.\"share.record.lock.duration.ms\"` to 1: \
-             groups[0].configs.\"share.record.lock.duration.ms\": invalid value `1` for \
-             `share.record.lock.duration.ms`: expected an integer in [1000, 2147483647]\n  hint: the default \
-             is `30000` (with groups.w.configs.\"share.record.lock.duration.ms\"=1)"
+             groups[0].configs.\"share.record.lock.duration.ms\": invalid value 1 for config \
+             `share.record.lock.duration.ms`: must be in the range [15000, 60000]\n  hint: the range is the \
+             broker's `group.share.min.*` / `group.share.max.*` configs in `cluster.configs` (with \
+             groups.w.configs.\"share.record.lock.duration.ms\"=1)"
                 .to_string()
         )
     );
@@ -336,9 +358,10 @@ fn vary_applies_and_validates() {
     assert_eq!(error.kind, ScenarioErrorKind::InvalidValue);
     assert_eq!(
         error.to_string(),
-        "ok.json:1:40: groups[0].configs.\"share.record.lock.duration.ms\": invalid value `99` for \
-         `share.record.lock.duration.ms`: expected an integer in [1000, 2147483647]\n  hint: the default is \
-         `30000` (with groups.workers.configs.\"share.record.lock.duration.ms\"=99)"
+        "ok.json:1:40: groups[0].configs.\"share.record.lock.duration.ms\": invalid value 99 for config \
+         `share.record.lock.duration.ms`: must be in the range [15000, 60000]\n  hint: the range is the \
+         broker's `group.share.min.*` / `group.share.max.*` configs in `cluster.configs` (with \
+         groups.workers.configs.\"share.record.lock.duration.ms\"=99)"
     );
     let duration = file
         .with_values(&[("duration_ms".parse().unwrap(), json!(5000))])

@@ -1,12 +1,17 @@
 //! Kafka config names a scenario may set, by scope, with their types, allowed values and defaults
 //! (spec 9 and Kafka's `ConfigDef`s), and the validator that checks a `(name, value)` pair.
 //!
-//! One source of truth: this table describes names and value shapes for scenario files. When the engines'
-//! own parsers land (`sharesim_sim::coordinator::group` for share-group configs, `sharesim_sim::client` for
-//! consumer configs), [`validate_config`] should delegate those scopes to them and keep only the scopes
-//! no engine parses.
+//! One source of truth: where an engine has its own config parser, this module delegates to it instead of
+//! keeping a second table. Share-group configs and the broker's `group.share.*` configs are parsed by
+//! `sharesim_sim::coordinator::group` ([`ShareGroupConfig::set`], [`GroupCoordinatorConfig::set`] and its
+//! cross-field `validate`). The tables here cover the scopes no engine parses yet (topic, producer,
+//! consumer clients, the other broker configs); when the client parsers land, delegate to them too.
 
-use sharesim_sim::semantics::Release;
+use sharesim_sim::coordinator::group::{
+    GroupConfigError, GroupCoordinatorConfig, ShareGroupConfig, GROUP_COORDINATOR_CONFIG_NAMES,
+    SHARE_GROUP_CONFIG_NAMES,
+};
+use sharesim_sim::semantics::{Release, Semantics};
 
 use super::nearest::{did_you_mean, quoted_list};
 
@@ -178,8 +183,8 @@ const fn since(spec: ConfigSpec, release: Release) -> ConfigSpec {
     }
 }
 
-/// Broker configs (spec 9). Group-level overrides must also lie inside the `group.share.min.*` /
-/// `group.share.max.*` bounds set here; the validator checks that across sections.
+/// Broker configs (spec 9) other than the `group.share.*` ones the group coordinator parses
+/// ([`GROUP_COORDINATOR_CONFIG_NAMES`]).
 pub const BROKER_CONFIGS: &[ConfigSpec] = &[
     int(
         "default.replication.factor",
@@ -217,130 +222,11 @@ pub const BROKER_CONFIGS: &[ConfigSpec] = &[
         "share groups: assignment interval (4.3+)",
     ),
     int(
-        "group.share.delivery.count.limit",
-        2,
-        10,
-        "5",
-        "deliveries before a record is archived",
-    ),
-    int(
-        "group.share.heartbeat.interval.ms",
-        1,
-        INT_MAX,
-        "5000",
-        "share-group heartbeat interval",
-    ),
-    int(
-        "group.share.initialize.retry.interval.ms",
-        1,
-        INT_MAX,
-        "30000",
-        "retry of a failed InitializeShareGroupState",
-    ),
-    int(
-        "group.share.max.delivery.count.limit",
-        2,
-        10,
-        "10",
-        "upper bound of the group delivery-count limit",
-    ),
-    int(
-        "group.share.max.heartbeat.interval.ms",
-        1,
-        INT_MAX,
-        "15000",
-        "upper bound of the group heartbeat interval",
-    ),
-    int(
-        "group.share.max.partition.max.record.locks",
-        100,
-        10000,
-        "4000",
-        "upper bound of the group lock limit",
-    ),
-    int(
-        "group.share.max.record.lock.duration.ms",
-        1000,
-        INT_MAX,
-        "60000",
-        "upper bound of the group lock duration",
-    ),
-    int(
-        "group.share.max.session.timeout.ms",
-        1,
-        INT_MAX,
-        "60000",
-        "upper bound of the group session timeout",
-    ),
-    int(
         "group.share.max.share.sessions",
         1,
         INT_MAX,
         "2000",
         "share sessions per broker",
-    ),
-    int(
-        "group.share.max.size",
-        1,
-        1000,
-        "200",
-        "members per share group",
-    ),
-    int(
-        "group.share.min.delivery.count.limit",
-        2,
-        10,
-        "2",
-        "lower bound of the group delivery-count limit",
-    ),
-    int(
-        "group.share.min.heartbeat.interval.ms",
-        1,
-        INT_MAX,
-        "5000",
-        "lower bound of the group heartbeat interval",
-    ),
-    int(
-        "group.share.min.partition.max.record.locks",
-        100,
-        10000,
-        "100",
-        "lower bound of the group lock limit",
-    ),
-    int(
-        "group.share.min.record.lock.duration.ms",
-        1000,
-        INT_MAX,
-        "15000",
-        "lower bound of the group lock duration",
-    ),
-    int(
-        "group.share.min.session.timeout.ms",
-        1,
-        INT_MAX,
-        "45000",
-        "lower bound of the group session timeout",
-    ),
-    int(
-        "group.share.partition.max.record.locks",
-        100,
-        10000,
-        "2000",
-        "in-flight records per share partition (4.0: 200)",
-    ),
-    int(
-        "group.share.record.lock.duration.ms",
-        1000,
-        INT_MAX,
-        "30000",
-        "acquisition lock duration",
-    ),
-    int(
-        "group.share.session.timeout.ms",
-        1,
-        INT_MAX,
-        "45000",
-        "share-group member session timeout",
     ),
     int(
         "log.flush.interval.messages",
@@ -458,78 +344,6 @@ pub const BROKER_CONFIGS: &[ConfigSpec] = &[
         "unclean.leader.election.enable",
         "false",
         "elect an out-of-sync replica as a last resort",
-    ),
-];
-
-/// Share-group configs (Kafka's dynamic `GroupConfig`; spec 5.2, 6, 9). The `share.delivery.count.limit`,
-/// `share.partition.max.record.locks` and `share.renew.acknowledge.enable` names are Kafka 4.3's
-/// (KIP-1240); sharesim accepts them under every profile for what-if scenarios. The DLQ names are 4.4's.
-pub const SHARE_GROUP_CONFIGS: &[ConfigSpec] = &[
-    boolean(
-        "errors.deadletterqueue.copy.record.enable",
-        "false",
-        "copy the record into the DLQ (4.4)",
-    ),
-    text(
-        "errors.deadletterqueue.topic.name",
-        "",
-        "DLQ topic, `dlq.` prefix; empty means off (4.4)",
-    ),
-    ConfigSpec {
-        name: "share.auto.offset.reset",
-        value_type: ConfigType::AutoOffsetReset,
-        default: "latest",
-        since: None,
-        doc: "where a share partition starts when nothing is stored (spec 5.2)",
-    },
-    int(
-        "share.delivery.count.limit",
-        2,
-        10,
-        "5",
-        "group override of the delivery-count limit (4.3 name)",
-    ),
-    int(
-        "share.heartbeat.interval.ms",
-        1,
-        INT_MAX,
-        "5000",
-        "group override of the heartbeat interval",
-    ),
-    since(
-        one_of(
-            "share.isolation.level",
-            &["read_uncommitted", "read_committed"],
-            "read_uncommitted",
-            "spec 6",
-        ),
-        Release::Kafka4_1,
-    ),
-    int(
-        "share.partition.max.record.locks",
-        100,
-        10000,
-        "2000",
-        "group override of the lock limit (4.3 name)",
-    ),
-    int(
-        "share.record.lock.duration.ms",
-        1000,
-        INT_MAX,
-        "30000",
-        "group override of the lock duration",
-    ),
-    boolean(
-        "share.renew.acknowledge.enable",
-        "true",
-        "allow RENEW acknowledgements (4.3 name)",
-    ),
-    int(
-        "share.session.timeout.ms",
-        1,
-        INT_MAX,
-        "45000",
-        "group override of the session timeout",
     ),
 ];
 
@@ -939,7 +753,8 @@ pub const PRODUCER_CONFIGS: &[ConfigSpec] = &[
 pub fn configs_of(scope: ConfigScope) -> &'static [ConfigSpec] {
     match scope {
         ConfigScope::Broker => BROKER_CONFIGS,
-        ConfigScope::ShareGroup => SHARE_GROUP_CONFIGS,
+        // Parsed by `ShareGroupConfig::set`; no table here.
+        ConfigScope::ShareGroup => &[],
         ConfigScope::ShareConsumer => SHARE_CONSUMER_CONFIGS,
         ConfigScope::ClassicConsumer => CLASSIC_CONSUMER_CONFIGS,
         ConfigScope::Topic => TOPIC_CONFIGS,
@@ -973,7 +788,108 @@ pub enum ConfigProblem {
     InvalidValue {
         /// The message.
         message: String,
+        /// Where the allowed range comes from, if not from the config itself.
+        hint: Option<String>,
     },
+}
+
+/// Config names parsed by an engine's own parser rather than a table here.
+pub fn delegated_names(scope: ConfigScope) -> &'static [&'static str] {
+    match scope {
+        ConfigScope::Broker => &GROUP_COORDINATOR_CONFIG_NAMES,
+        ConfigScope::ShareGroup => &SHARE_GROUP_CONFIG_NAMES,
+        _ => &[],
+    }
+}
+
+/// Every name valid in `scope`.
+pub fn known_names(scope: ConfigScope) -> impl Iterator<Item = &'static str> {
+    configs_of(scope)
+        .iter()
+        .map(|spec| spec.name)
+        .chain(delegated_names(scope).iter().copied())
+}
+
+/// The problem for a name `scope` does not know: the nearest valid name, or the scope it belongs to.
+fn unknown_name(scope: ConfigScope, name: &str) -> ConfigProblem {
+    let mut hint = did_you_mean(name, known_names(scope));
+    if hint.is_none() {
+        hint = ALL_SCOPES
+            .iter()
+            .find(|other| known_names(**other).any(|known| known == name))
+            .map(|other| format!("`{name}` is a {} config", other.label()));
+    }
+    ConfigProblem::UnknownName {
+        message: format!("unknown {} config `{name}`", scope.label()),
+        hint,
+    }
+}
+
+/// Maps the group coordinator parser's error.
+fn from_group_error(scope: ConfigScope, name: &str, error: GroupConfigError) -> ConfigProblem {
+    match error {
+        GroupConfigError::UnknownName { .. } => unknown_name(scope, name),
+        GroupConfigError::Unsupported { .. } => ConfigProblem::Unsupported {
+            message: error.to_string(),
+            hint: None,
+        },
+        GroupConfigError::OutOfRange { .. } if scope == ConfigScope::ShareGroup => {
+            ConfigProblem::InvalidValue {
+                message: error.to_string(),
+                hint: Some(
+                    "the range is the broker's `group.share.min.*` / `group.share.max.*` configs in \
+                     `cluster.configs`"
+                        .to_string(),
+                ),
+            }
+        }
+        other => ConfigProblem::InvalidValue {
+            message: other.to_string(),
+            hint: None,
+        },
+    }
+}
+
+/// Checks a share-group config against the broker settings `broker` (its bounds and release), with
+/// the group coordinator's own parser.
+pub fn validate_share_group_config(
+    name: &str,
+    value: &str,
+    broker: &GroupCoordinatorConfig,
+) -> Result<(), ConfigProblem> {
+    ShareGroupConfig::default()
+        .set(name, value, broker)
+        .map_err(|error| from_group_error(ConfigScope::ShareGroup, name, error))
+}
+
+/// Parses the broker's `group.share.*` configs among `entries` over the release's defaults, with the
+/// group coordinator's parser, then applies Kafka's cross-field rules. The error names the config.
+pub fn broker_group_config<'a>(
+    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    release: Release,
+) -> Result<GroupCoordinatorConfig, (String, ConfigProblem)> {
+    let mut config = GroupCoordinatorConfig::new(&Semantics::for_release(release));
+    for (name, value) in entries {
+        if GROUP_COORDINATOR_CONFIG_NAMES.contains(&name) {
+            config.set(name, value).map_err(|error| {
+                (
+                    name.to_string(),
+                    from_group_error(ConfigScope::Broker, name, error),
+                )
+            })?;
+        }
+    }
+    config.validate().map_err(|error| {
+        let name = match &error {
+            GroupConfigError::Conflict { name, .. } => name.clone(),
+            _ => String::new(),
+        };
+        (
+            name.clone(),
+            from_group_error(ConfigScope::Broker, &name, error),
+        )
+    })?;
+    Ok(config)
 }
 
 /// Checks one config of `scope` under the profile `release`.
@@ -993,20 +909,21 @@ pub fn validate_config(
             });
         }
     }
+    if scope == ConfigScope::ShareGroup {
+        return validate_share_group_config(
+            name,
+            value,
+            &GroupCoordinatorConfig::new(&Semantics::for_release(release)),
+        );
+    }
+    if delegated_names(scope).contains(&name) {
+        // One value's own range; the cross-field rules need every broker config (`broker_group_config`).
+        return GroupCoordinatorConfig::new(&Semantics::for_release(release))
+            .set(name, value)
+            .map_err(|error| from_group_error(scope, name, error));
+    }
     let Some(spec) = config_spec(scope, name) else {
-        let table = configs_of(scope);
-        let mut hint = did_you_mean(name, table.iter().map(|spec| spec.name));
-        if hint.is_none() {
-            // A valid name of another scope: say where it belongs.
-            hint = ALL_SCOPES
-                .iter()
-                .find(|other| config_spec(**other, name).is_some())
-                .map(|other| format!("`{name}` is a {} config", other.label()));
-        }
-        return Err(ConfigProblem::UnknownName {
-            message: format!("unknown {} config `{name}`", scope.label()),
-            hint,
-        });
+        return Err(unknown_name(scope, name));
     };
     if let Some(first) = spec.since {
         if release < first {
@@ -1035,6 +952,7 @@ fn check_value(spec: &ConfigSpec, value: &str, release: Release) -> Result<(), C
             spec.name,
             spec.value_type.describe()
         ),
+        hint: Some(format!("the default is `{}`", spec.default)),
     };
     let trimmed = value.trim();
     match spec.value_type {

@@ -6,7 +6,11 @@ use std::collections::BTreeSet;
 
 use sharesim_sim::semantics::{Release, Semantics};
 
-use super::configs::{config_spec, validate_config, ConfigProblem, ConfigScope};
+use sharesim_sim::coordinator::group::GroupCoordinatorConfig;
+
+use super::configs::{
+    broker_group_config, validate_config, validate_share_group_config, ConfigProblem, ConfigScope,
+};
 use super::error::{FieldError, ScenarioErrorKind as Kind};
 use super::expectations::InvariantSet;
 use super::faults::{Fault, NetworkPartition, PartitionMode, FAULT_KINDS};
@@ -87,9 +91,9 @@ pub fn validate(scenario: &Scenario) -> Result<(), FieldError> {
     positive(scenario.duration_ms, &root.key("duration_ms"))?;
     positive(scenario.liveness_bound_ms, &root.key("liveness_bound_ms"))?;
     let context = Context { scenario, release };
-    context.cluster()?;
+    let broker = context.cluster()?;
     context.topics()?;
-    context.groups()?;
+    context.groups(&broker)?;
     context.producers()?;
     context.consumers()?;
     context.faults()?;
@@ -134,47 +138,13 @@ impl Context<'_> {
         path: &FieldPath,
     ) -> Result<(), FieldError> {
         for (name, value) in configs {
-            let at = path.key(name);
-            match validate_config(scope, name, value.as_str(), self.release) {
-                Ok(()) => {}
-                Err(ConfigProblem::UnknownName { message, hint }) => {
-                    return Err(FieldError::new(at, Kind::UnknownConfig, message)
-                        .at_key()
-                        .with_optional_hint(hint))
-                }
-                Err(ConfigProblem::Unsupported { message, hint }) => {
-                    return Err(FieldError::new(at, Kind::UnknownConfig, message)
-                        .at_key()
-                        .with_optional_hint(hint))
-                }
-                Err(ConfigProblem::InvalidValue { message }) => {
-                    let mut error = FieldError::new(at, Kind::InvalidValue, message);
-                    if let Some(default) = config_spec(scope, name).map(|spec| spec.default) {
-                        error = error.with_hint(format!("the default is `{default}`"));
-                    }
-                    return Err(error);
-                }
-            }
+            validate_config(scope, name, value.as_str(), self.release)
+                .map_err(|problem| config_error(problem, path.key(name)))?;
         }
         Ok(())
     }
 
-    /// The effective value of a broker integer config: the scenario's, else the release's default.
-    fn broker_int(&self, name: &str) -> i64 {
-        if let Some(value) = self.scenario.cluster.configs.get(name) {
-            if let Ok(parsed) = value.as_str().trim().parse() {
-                return parsed;
-            }
-        }
-        if name == "group.share.partition.max.record.locks" {
-            return i64::from(Semantics::for_release(self.release).default_max_record_locks);
-        }
-        config_spec(ConfigScope::Broker, name)
-            .and_then(|spec| spec.default.parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn cluster(&self) -> Result<(), FieldError> {
+    fn cluster(&self) -> Result<GroupCoordinatorConfig, FieldError> {
         let cluster = &self.scenario.cluster;
         let path = FieldPath::root().key("cluster");
         if cluster.brokers == 0 || cluster.brokers > 64 {
@@ -217,26 +187,19 @@ impl Context<'_> {
         }
         let configs = path.key("configs");
         self.configs(ConfigScope::Broker, &cluster.configs, &configs)?;
-        // Each value must lie inside its own min/max pair, and min <= max.
-        for (value, min, max) in BROKER_BOUNDED {
-            let (lower, upper) = (self.broker_int(min), self.broker_int(max));
-            if lower > upper {
-                return Err(FieldError::new(
-                    configs.key(min),
-                    Kind::InvalidValue,
-                    format!("`{min}` = {lower} is greater than `{max}` = {upper}"),
-                ));
-            }
-            let current = self.broker_int(value);
-            if (current < lower || current > upper) && cluster.configs.contains_key(*value) {
-                return Err(FieldError::new(
-                    configs.key(value),
-                    Kind::InvalidValue,
-                    format!("{current} is outside [{lower}, {upper}] set by `{min}` and `{max}`"),
-                ));
-            }
-        }
-        Ok(())
+        // The group coordinator's parser applies Kafka's cross-field rules to the `group.share.*` set.
+        let entries = cluster
+            .configs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()));
+        broker_group_config(entries, self.release).map_err(|(name, problem)| {
+            let at = if cluster.configs.contains_key(&name) {
+                configs.key(&name)
+            } else {
+                configs.clone()
+            };
+            config_error(problem, at)
+        })
     }
 
     fn broker(&self, id: u32, path: &FieldPath) -> Result<(), FieldError> {
@@ -434,7 +397,7 @@ impl Context<'_> {
         Ok(())
     }
 
-    fn groups(&self) -> Result<(), FieldError> {
+    fn groups(&self, broker: &GroupCoordinatorConfig) -> Result<(), FieldError> {
         let mut names = BTreeSet::new();
         for (index, group) in self.scenario.groups.iter().enumerate() {
             let path = FieldPath::root().key("groups").index(index);
@@ -451,37 +414,14 @@ impl Context<'_> {
             let configs = path.key("configs");
             match group.group_type {
                 GroupType::Share => {
-                    self.configs(ConfigScope::ShareGroup, &group.configs, &configs)?;
-                    self.group_bounds(&group.configs, &configs)?;
+                    for (name, value) in &group.configs {
+                        validate_share_group_config(name, value.as_str(), broker)
+                            .map_err(|problem| config_error(problem, configs.key(name)))?;
+                    }
                 }
                 GroupType::Classic => {
                     self.configs(ConfigScope::ClassicConsumer, &group.configs, &configs)?
                 }
-            }
-        }
-        Ok(())
-    }
-
-    /// Group overrides must lie inside the broker's `group.share.min.*` / `group.share.max.*` bounds
-    /// (Kafka's `GroupConfig` validation).
-    fn group_bounds(&self, configs: &Configs, path: &FieldPath) -> Result<(), FieldError> {
-        for (group_name, min, max) in GROUP_BOUNDED {
-            let Some(value) = configs.get(*group_name) else {
-                continue;
-            };
-            let Ok(parsed) = value.as_str().trim().parse::<i64>() else {
-                continue;
-            };
-            let (lower, upper) = (self.broker_int(min), self.broker_int(max));
-            if parsed < lower || parsed > upper {
-                return Err(FieldError::new(
-                    path.key(group_name),
-                    Kind::InvalidValue,
-                    format!("{parsed} is outside the broker's bounds [{lower}, {upper}]"),
-                )
-                .with_hint(format!(
-                    "the bounds are the broker configs `{min}` and `{max}` in `cluster.configs`"
-                )));
             }
         }
         Ok(())
@@ -903,60 +843,17 @@ fn name_in(value: &str, names: &[&str], what: &str, path: &FieldPath) -> Result<
     .with_hint(hint))
 }
 
-/// Broker configs bounded by a min/max pair of broker configs.
-const BROKER_BOUNDED: &[(&str, &str, &str)] = &[
-    (
-        "group.share.record.lock.duration.ms",
-        "group.share.min.record.lock.duration.ms",
-        "group.share.max.record.lock.duration.ms",
-    ),
-    (
-        "group.share.session.timeout.ms",
-        "group.share.min.session.timeout.ms",
-        "group.share.max.session.timeout.ms",
-    ),
-    (
-        "group.share.heartbeat.interval.ms",
-        "group.share.min.heartbeat.interval.ms",
-        "group.share.max.heartbeat.interval.ms",
-    ),
-    (
-        "group.share.delivery.count.limit",
-        "group.share.min.delivery.count.limit",
-        "group.share.max.delivery.count.limit",
-    ),
-    (
-        "group.share.partition.max.record.locks",
-        "group.share.min.partition.max.record.locks",
-        "group.share.max.partition.max.record.locks",
-    ),
-];
-
-/// Group configs bounded by the broker's min/max pair.
-const GROUP_BOUNDED: &[(&str, &str, &str)] = &[
-    (
-        "share.record.lock.duration.ms",
-        "group.share.min.record.lock.duration.ms",
-        "group.share.max.record.lock.duration.ms",
-    ),
-    (
-        "share.session.timeout.ms",
-        "group.share.min.session.timeout.ms",
-        "group.share.max.session.timeout.ms",
-    ),
-    (
-        "share.heartbeat.interval.ms",
-        "group.share.min.heartbeat.interval.ms",
-        "group.share.max.heartbeat.interval.ms",
-    ),
-    (
-        "share.delivery.count.limit",
-        "group.share.min.delivery.count.limit",
-        "group.share.max.delivery.count.limit",
-    ),
-    (
-        "share.partition.max.record.locks",
-        "group.share.min.partition.max.record.locks",
-        "group.share.max.partition.max.record.locks",
-    ),
-];
+/// A config problem as a field error at `path` (unknown and unsupported names point at the key).
+fn config_error(problem: ConfigProblem, path: FieldPath) -> FieldError {
+    match problem {
+        ConfigProblem::UnknownName { message, hint }
+        | ConfigProblem::Unsupported { message, hint } => {
+            FieldError::new(path, Kind::UnknownConfig, message)
+                .at_key()
+                .with_optional_hint(hint)
+        }
+        ConfigProblem::InvalidValue { message, hint } => {
+            FieldError::new(path, Kind::InvalidValue, message).with_optional_hint(hint)
+        }
+    }
+}

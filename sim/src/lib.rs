@@ -5,6 +5,7 @@
 //! bytes and timers. The semantics are those of `shared/spec/share-groups.md`; release differences are
 //! consulted through one [`semantics::Semantics`] value.
 
+pub mod client;
 pub mod coordinator;
 pub mod log;
 pub mod net;

@@ -96,6 +96,9 @@ pub struct Semantics {
     pub default_max_record_locks: u32,
     /// ShareFetch / ShareAcknowledge request version the clients of this release speak.
     pub share_rpc_version: i16,
+    /// The consumer config `share.acknowledgement.mode` exists (4.1+); 4.0 infers the mode from API usage
+    /// (UNKNOWN → PENDING → IMPLICIT/EXPLICIT, spec 8).
+    pub acknowledgement_mode_config_supported: bool,
     /// What-if, not a Kafka release: persist the delivery count when a record is acquired, so that a
     /// failover cannot lose an attempt (spec 3.5 says Kafka does not). Off in every real profile.
     pub what_if_persist_delivery_count_at_acquisition: bool,
@@ -126,6 +129,7 @@ impl Semantics {
                 Release::Kafka4_1 => 1,
                 Release::Kafka4_2 => 2,
             },
+            acknowledgement_mode_config_supported: at_least_4_1,
             what_if_persist_delivery_count_at_acquisition: false,
         }
     }

@@ -1,0 +1,5 @@
+//! Clients, sans-IO: the share consumer engine (spec 7) and the simulated application behaviour that a
+//! consumer node drives it with. Nodes own sockets and timers; these structs own every client rule.
+
+pub mod application;
+pub mod share_consumer;

@@ -82,6 +82,8 @@ pub(super) struct PendingAcks {
 
 impl PendingAcks {
     pub fn merge(&mut self, other: PendingAcks) {
+        // Each offset is taken once until its outcome, so two units never share an offset.
+        debug_assert!(other.acks.keys().all(|o| !self.acks.contains_key(o)));
         self.acks.extend(other.acks);
         self.renew_records.extend(other.renew_records);
         self.waiters.extend(other.waiters);
@@ -174,6 +176,10 @@ pub struct ShareConsumer {
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<ConsumerEvent>,
     pub(super) trace: VecDeque<ClientTraceEvent>,
+    /// Acknowledgements taken for sending, counted per offset (ACK-OUTCOME bookkeeping).
+    pub(super) acks_taken: u64,
+    /// Acknowledgements that reached their outcome, counted per offset.
+    pub(super) acks_reported: u64,
 }
 
 impl ShareConsumer {
@@ -223,6 +229,8 @@ impl ShareConsumer {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             trace: VecDeque::new(),
+            acks_taken: 0,
+            acks_reported: 0,
         })
     }
 
@@ -271,6 +279,12 @@ impl ShareConsumer {
     /// The configuration.
     pub fn config(&self) -> &ShareConsumerConfig {
         &self.config
+    }
+
+    /// (acknowledgements taken for sending, acknowledgements whose outcome was reported), per offset.
+    /// After `close` they are equal (ACK-OUTCOME).
+    pub fn acknowledgement_counts(&self) -> (u64, u64) {
+        (self.acks_taken, self.acks_reported)
     }
 
     // ----- (C) application commands -----
@@ -331,7 +345,7 @@ impl ShareConsumer {
             AcknowledgementModeState::Unknown => {}
         }
         let deadline_ms = now_ms + self.config.default_api_timeout_ms;
-        self.take_acknowledgements(None, deadline_ms, false);
+        self.take_acknowledgements(now_ms, None, deadline_ms, false);
         if let Some(error) = self.deferred_error.take() {
             return Err(self.surface(now_ms, error));
         }
@@ -455,7 +469,7 @@ impl ShareConsumer {
         let commit_id = CommitId(self.next_commit_id);
         self.next_commit_id += 1;
         let deadline_ms = now_ms.saturating_add(timeout_ms);
-        self.take_acknowledgements(Some(commit_id), deadline_ms, true);
+        self.take_acknowledgements(now_ms, Some(commit_id), deadline_ms, true);
         let mut results = BTreeMap::new();
         for partitions in self.pending.values_mut() {
             for (tip, pending) in partitions.iter_mut() {
@@ -488,7 +502,7 @@ impl ShareConsumer {
             self.accept_unacknowledged();
         }
         let deadline_ms = now_ms + self.config.default_api_timeout_ms;
-        self.take_acknowledgements(None, deadline_ms, true);
+        self.take_acknowledgements(now_ms, None, deadline_ms, true);
         Ok(())
     }
 
@@ -502,7 +516,7 @@ impl ShareConsumer {
         let deadline_ms = now_ms.saturating_add(timeout_ms.min(self.config.request_timeout_ms));
         // Only acknowledgements already made are sent; un-acknowledged records are dropped here and
         // released by the broker when the session closes.
-        self.take_acknowledgements(None, deadline_ms, true);
+        self.take_acknowledgements(now_ms, None, deadline_ms, true);
         self.delivered.clear();
         self.buffer.clear();
         self.renewed.clear();
@@ -577,6 +591,7 @@ impl ShareConsumer {
     /// Moves every decided, not held acknowledgement to the pending queue of its node.
     pub(super) fn take_acknowledgements(
         &mut self,
+        now_ms: u64,
         waiter: Option<CommitId>,
         deadline_ms: u64,
         send_alone: bool,
@@ -601,20 +616,70 @@ impl ShareConsumer {
                     }
                 }
                 taken.waiters.extend(waiter);
-                self.queue_pending(entry.node, tip, taken);
+                self.acks_taken += 1;
+                self.queue_pending(now_ms, entry.node, tip, taken, true);
             }
         }
     }
 
-    pub(super) fn queue_pending(&mut self, node: NodeId, tip: TopicIdPartition, acks: PendingAcks) {
+    /// Queues a unit of acknowledgements for `node`. An offset can only be pending once: when the broker
+    /// re-acquired an offset whose earlier acknowledgement was never sent, the older decision is
+    /// superseded and reported as INVALID_RECORD_STATE (its acquisition is gone). `incoming_is_newer`
+    /// says which side is older: a fresh take is newer, a retried unit is older.
+    pub(super) fn queue_pending(
+        &mut self,
+        now_ms: u64,
+        node: NodeId,
+        tip: TopicIdPartition,
+        mut acks: PendingAcks,
+        incoming_is_newer: bool,
+    ) {
         debug_assert!(!acks.acks.is_empty());
-        match self.pending.entry(node).or_default().entry(tip) {
-            std::collections::btree_map::Entry::Occupied(mut existing) => {
-                existing.get_mut().merge(acks)
+        let partitions = self.pending.entry(node).or_default();
+        let mut superseded = PendingAcks::default();
+        if let Some(existing) = partitions.get_mut(&tip) {
+            let overlap: Vec<i64> = acks
+                .acks
+                .keys()
+                .filter(|o| existing.acks.contains_key(o))
+                .copied()
+                .collect();
+            let older = if incoming_is_newer {
+                &mut *existing
+            } else {
+                &mut acks
+            };
+            for offset in overlap {
+                if let Some(ack_type) = older.acks.remove(&offset) {
+                    superseded.acks.insert(offset, ack_type);
+                }
+                older.renew_records.remove(&offset);
             }
-            std::collections::btree_map::Entry::Vacant(slot) => {
-                slot.insert(acks);
+            superseded.waiters = older.waiters.clone();
+            if existing.acks.is_empty() {
+                partitions.remove(&tip);
             }
+        }
+        if !acks.acks.is_empty() {
+            match partitions.entry(tip) {
+                std::collections::btree_map::Entry::Occupied(mut existing) => {
+                    existing.get_mut().merge(acks)
+                }
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(acks);
+                }
+            }
+        }
+        if partitions.is_empty() {
+            self.pending.remove(&node);
+        }
+        if !superseded.acks.is_empty() {
+            self.report_outcome(
+                now_ms,
+                tip,
+                superseded,
+                Some(ResponseError::InvalidRecordState),
+            );
         }
     }
 
@@ -649,17 +714,20 @@ impl ShareConsumer {
     }
 
     fn add_entry(&mut self, tip: TopicIdPartition, offset: i64, entry: DeliveredEntry) {
-        let node = entry.node;
         if let Some(previous) = self.delivered.entry(tip).or_default().insert(offset, entry) {
-            // The same offset delivered twice in one poll (its lock expired while buffered): the
-            // earlier decision still goes out so that it gets its outcome.
+            // The same offset delivered twice in one poll (its lock expired while buffered and the broker
+            // re-acquired it): the earlier decision is superseded, and still gets its one outcome.
             if let Some(ack_type) = previous.ack {
-                let mut taken = PendingAcks {
-                    deadline_ms: self.last_poll_ms + self.config.default_api_timeout_ms,
-                    ..PendingAcks::default()
-                };
-                taken.acks.insert(offset, ack_type);
-                self.queue_pending(node, tip, taken);
+                let mut superseded = PendingAcks::default();
+                superseded.acks.insert(offset, ack_type);
+                self.acks_taken += 1;
+                let now_ms = self.last_poll_ms;
+                self.report_outcome(
+                    now_ms,
+                    tip,
+                    superseded,
+                    Some(ResponseError::InvalidRecordState),
+                );
             }
         }
     }
@@ -791,6 +859,24 @@ impl ShareConsumer {
             if self.closed {
                 debug_assert!(self.pending.is_empty());
             }
+            // ACK-OUTCOME: every taken acknowledgement is pending, in flight, or reported, exactly once.
+            let pending: usize = self
+                .pending
+                .values()
+                .flat_map(|p| p.values())
+                .map(|p| p.acks.len())
+                .sum();
+            let in_flight: usize = self
+                .requests
+                .values()
+                .flat_map(|r| r.acks.values())
+                .map(|p| p.acks.len())
+                .sum();
+            debug_assert_eq!(
+                self.acks_taken,
+                self.acks_reported + pending as u64 + in_flight as u64,
+                "ACK-OUTCOME bookkeeping"
+            );
         }
     }
 }

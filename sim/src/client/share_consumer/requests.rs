@@ -248,7 +248,7 @@ impl ShareConsumer {
                         && epoch != FINAL_EPOCH
                         && now_ms < pending.deadline_ms =>
                 {
-                    self.queue_pending(node, tip, pending);
+                    self.queue_pending(now_ms, node, tip, pending, false);
                 }
                 error => self.report_outcome(now_ms, tip, pending, error),
             }
@@ -281,6 +281,9 @@ impl ShareConsumer {
     /// Time passed: request timeouts, acknowledgement and commit deadlines, `max.poll.interval.ms`, the
     /// close deadline.
     pub fn handle_timeout(&mut self, now_ms: u64) {
+        if self.closed {
+            return;
+        }
         let expired: Vec<RequestId> = self
             .requests
             .iter()
@@ -706,6 +709,7 @@ impl ShareConsumer {
         pending: PendingAcks,
         error: Option<ResponseError>,
     ) {
+        self.acks_reported += pending.acks.len() as u64;
         self.trace
             .push_back(ClientTraceEvent::AcknowledgementOutcome {
                 at_ms: now_ms,
@@ -813,6 +817,9 @@ impl ShareConsumer {
 
     /// Ends `close()`: whatever is still outstanding fails with a timeout, then Closed.
     fn finish_close(&mut self, now_ms: u64) {
+        if self.closed {
+            return;
+        }
         let requests = std::mem::take(&mut self.requests);
         for request in requests.into_values() {
             for (tip, pending) in request.acks {

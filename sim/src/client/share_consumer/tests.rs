@@ -17,6 +17,8 @@ use crate::semantics::{Release, Semantics};
 use crate::share::AcknowledgeType::{self, *};
 use crate::ResponseError;
 
+mod proptests;
+
 const TOPIC: TopicId = TopicId(0xabc);
 const COORDINATOR: NodeId = NodeId(0);
 const LEADER: NodeId = NodeId(1);

@@ -1,6 +1,26 @@
 //! The share consumer (spec 7; Kafka `KafkaShareConsumer` → `ShareConsumerImpl`) as a sans-IO engine:
 //! [`ShareConsumer`] takes application commands and broker responses with the virtual time, and hands out
 //! request descriptions, application events (commit callbacks, commitSync results) and trace events.
+//!
+//! Choices where the spec is silent or the model is simpler than Kafka (each also noted where made):
+//! * Fetching: the engine fetches for assigned partitions with nothing buffered while the application
+//!   polls; a poll that leaves data buffered stops fetching until the next poll (Kafka's buffer-driven
+//!   prefetch, one buffered response per partition). Every ShareFetch lists all fetchable partitions (an
+//!   incremental request would list only added ones; the broker treats both alike); partitions that left
+//!   the fetch set go in ForgottenTopicsData.
+//! * One request per node at a time (ShareFetch or ShareAcknowledge): they share the session epoch.
+//! * RENEW goes in a ShareAcknowledge with IsRenewAck (never a renew-only ShareFetch), together with the
+//!   node's other pending acknowledgements.
+//! * Any top-level ShareFetch error, and any failed request, restarts the node's session at epoch 0 (as
+//!   Kafka's `ShareSessionHandler` does); the acknowledgements in it fail with that error
+//!   (NETWORK_EXCEPTION for a disconnect, REQUEST_TIMED_OUT for a timeout).
+//! * Retriable partition errors of a ShareAcknowledge (not NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH)
+//!   are retried until the acknowledgement's deadline; piggybacked acknowledgements are not retried.
+//! * `check.crcs=false` still finds corrupt batches: the log module's decoder verifies CRC-32C itself.
+//! * A broker that re-acquires an offset whose earlier acknowledgement was never sent supersedes it: the
+//!   older decision is reported as INVALID_RECORD_STATE, so it still gets exactly one outcome.
+//! * A response that omits a partition whose acknowledgements it carried is bad input: those
+//!   acknowledgements fail with UNKNOWN_SERVER_ERROR.
 
 mod ack_batches;
 mod completed_fetch;

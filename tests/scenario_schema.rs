@@ -76,3 +76,36 @@ fn schema_rejects_bad_shapes() {
         );
     }
 }
+
+/// A parsed scenario serializes (for report.json) to a file that parses back to the same scenario.
+#[test]
+fn examples_round_trip_through_serialization() {
+    for file in example_files() {
+        let parsed = load_scenario(&file).unwrap_or_else(|error| panic!("{error}"));
+        let text = serde_json::to_string_pretty(&parsed.scenario).unwrap();
+        let again = sharesim::scenario::parse_scenario("round-trip.json", &text)
+            .unwrap_or_else(|error| panic!("{}: {error}\n{text}", file.display()));
+        assert_eq!(again, parsed.scenario, "{}", file.display());
+    }
+}
+
+/// The head-of-line example sweeps the share consumer count: one variant per value, in order.
+#[test]
+fn sweep_variants_apply_each_value() {
+    let parsed = load_scenario(&scenarios_dir().join("head_of_line.json")).unwrap();
+    let variants = parsed.sweep_variants().unwrap();
+    let counts: Vec<u32> = variants
+        .iter()
+        .map(|v| v.scenario.consumers[0].count)
+        .collect();
+    assert_eq!(counts, vec![1, 2, 4, 8]);
+    assert_eq!(
+        variants[2].values,
+        vec![("consumers[0].count".to_string(), serde_json::json!(4))]
+    );
+    // Everything else is untouched.
+    assert_eq!(
+        variants[0].scenario.consumers[1],
+        parsed.scenario.consumers[1]
+    );
+}

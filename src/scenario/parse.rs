@@ -113,15 +113,13 @@ impl ScenarioFile {
         let mut described = Vec::new();
         for (key, value) in overrides {
             described.push(format!("{key}={value}"));
-            let resolved =
-                set_at_key_path(&mut document, key, value.clone()).map_err(|message| {
-                    self.error(FieldError::new(
-                        FieldPath::root(),
-                        Kind::InvalidSweep,
-                        message,
-                    ))
-                })?;
-            let _ = resolved;
+            set_at_key_path(&mut document, key, value.clone()).map_err(|message| {
+                self.error(FieldError::new(
+                    FieldPath::root(),
+                    Kind::InvalidSweep,
+                    message,
+                ))
+            })?;
         }
         decode(&document).map_err(|error| {
             let mut error = locate(&self.file, &self.index, error);

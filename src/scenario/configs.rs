@@ -7,6 +7,9 @@
 //! cross-field `validate`). The tables here cover the scopes no engine parses yet (topic, producer,
 //! consumer clients, the other broker configs); when the client parsers land, delegate to them too.
 
+use sharesim_sim::client::share_consumer::{
+    ConfigError as ConsumerConfigError, ShareConsumerConfig, KNOWN_CONFIGS as SHARE_CONSUMER_NAMES,
+};
 use sharesim_sim::coordinator::group::{
     GroupConfigError, GroupCoordinatorConfig, ShareGroupConfig, GROUP_COORDINATOR_CONFIG_NAMES,
     SHARE_GROUP_CONFIG_NAMES,
@@ -347,80 +350,6 @@ pub const BROKER_CONFIGS: &[ConfigSpec] = &[
     ),
 ];
 
-/// Share consumer client configs (spec 7).
-pub const SHARE_CONSUMER_CONFIGS: &[ConfigSpec] = &[
-    boolean("check.crcs", "true", "verify record batch CRCs (spec 7.6)"),
-    text("client.id", "", "client id in requests"),
-    int(
-        "default.api.timeout.ms",
-        0,
-        INT_MAX,
-        "60000",
-        "commitSync and close timeout",
-    ),
-    int(
-        "fetch.max.bytes",
-        0,
-        INT_MAX,
-        "52428800",
-        "bytes per ShareFetch response",
-    ),
-    int(
-        "fetch.max.wait.ms",
-        0,
-        INT_MAX,
-        "500",
-        "ShareFetch MaxWaitMs",
-    ),
-    int("fetch.min.bytes", 0, INT_MAX, "1", "ShareFetch MinBytes"),
-    int(
-        "max.partition.fetch.bytes",
-        0,
-        INT_MAX,
-        "1048576",
-        "bytes per partition in a response",
-    ),
-    int(
-        "max.poll.records",
-        1,
-        INT_MAX,
-        "500",
-        "sent as MaxRecords and BatchSize (spec 7.4)",
-    ),
-    int(
-        "reconnect.backoff.ms",
-        0,
-        LONG_MAX,
-        "50",
-        "wait before reconnecting",
-    ),
-    int("request.timeout.ms", 0, INT_MAX, "30000", "request timeout"),
-    int(
-        "retry.backoff.ms",
-        0,
-        LONG_MAX,
-        "100",
-        "wait before retrying",
-    ),
-    // 4.0 inferred the mode from API usage (spec 8); sharesim accepts the config under every profile and
-    // simulates the 4.0 client as if its application used that mode.
-    one_of(
-        "share.acknowledgement.mode",
-        &["implicit", "explicit"],
-        "implicit",
-        "spec 7.1, 7.2",
-    ),
-    since(
-        one_of(
-            "share.acquire.mode",
-            &["batch_optimized", "record_limit"],
-            "batch_optimized",
-            "spec 2.6",
-        ),
-        Release::Kafka4_2,
-    ),
-];
-
 /// Consumer configs a share consumer rejects with a ConfigException (spec 7), and where to go instead.
 pub const SHARE_CONSUMER_UNSUPPORTED: &[(&str, &str)] = &[
     (
@@ -755,7 +684,8 @@ pub fn configs_of(scope: ConfigScope) -> &'static [ConfigSpec] {
         ConfigScope::Broker => BROKER_CONFIGS,
         // Parsed by `ShareGroupConfig::set`; no table here.
         ConfigScope::ShareGroup => &[],
-        ConfigScope::ShareConsumer => SHARE_CONSUMER_CONFIGS,
+        // Parsed by `ShareConsumerConfig::set`; no table here.
+        ConfigScope::ShareConsumer => &[],
         ConfigScope::ClassicConsumer => CLASSIC_CONSUMER_CONFIGS,
         ConfigScope::Topic => TOPIC_CONFIGS,
         ConfigScope::Producer => PRODUCER_CONFIGS,
@@ -798,6 +728,7 @@ pub fn delegated_names(scope: ConfigScope) -> &'static [&'static str] {
     match scope {
         ConfigScope::Broker => &GROUP_COORDINATOR_CONFIG_NAMES,
         ConfigScope::ShareGroup => &SHARE_GROUP_CONFIG_NAMES,
+        ConfigScope::ShareConsumer => &SHARE_CONSUMER_NAMES,
         _ => &[],
     }
 }
@@ -845,6 +776,23 @@ fn from_group_error(scope: ConfigScope, name: &str, error: GroupConfigError) -> 
         }
         other => ConfigProblem::InvalidValue {
             message: other.to_string(),
+            hint: None,
+        },
+    }
+}
+
+/// Maps the share consumer parser's error.
+fn from_consumer_error(name: &str, error: ConsumerConfigError) -> ConfigProblem {
+    match error {
+        ConsumerConfigError::Unknown { .. } => unknown_name(ConfigScope::ShareConsumer, name),
+        ConsumerConfigError::Unsupported { .. } | ConsumerConfigError::NotInRelease { .. } => {
+            ConfigProblem::Unsupported {
+                message: error.to_string(),
+                hint: None,
+            }
+        }
+        ConsumerConfigError::InvalidValue { .. } => ConfigProblem::InvalidValue {
+            message: error.to_string(),
             hint: None,
         },
     }
@@ -908,6 +856,15 @@ pub fn validate_config(
                 hint: Some((*instead).to_string()),
             });
         }
+    }
+    if scope == ConfigScope::ShareConsumer {
+        // The share consumer's own parser, then its release rules (`share.acquire.mode` is 4.2+).
+        let mut config = ShareConsumerConfig::default();
+        config
+            .set(name, value)
+            .and_then(|()| config.validate(&Semantics::for_release(release)))
+            .map_err(|error| from_consumer_error(name, error))?;
+        return Ok(());
     }
     if scope == ConfigScope::ShareGroup {
         return validate_share_group_config(
@@ -1056,9 +1013,7 @@ mod tests {
             let mut sorted = names.clone();
             sorted.sort_unstable();
             sorted.dedup();
-            if scope != ConfigScope::ShareConsumer {
-                assert_eq!(names, sorted, "{scope:?}");
-            }
+            assert_eq!(names, sorted, "{scope:?}");
             assert_eq!(names.len(), sorted.len(), "{scope:?}");
         }
     }

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use proptest::prelude::*;
 use sharesim_sim::net::{
-    decode_request, decode_response, encode_request, encode_response, RejectionAnswer, COUNT_GUARD,
+    decode_request, decode_response, encode_request, encode_response, RejectionAnswer,
 };
 use sharesim_sim::ResponseError;
 
@@ -128,7 +128,6 @@ fn huge_collection_count_is_refused() {
     body.extend_from_slice(&i32::MAX.to_be_bytes());
     let rejection = decode_request(&raw_frame(ApiKey::Metadata as i16, 4, 1, &body)).unwrap_err();
     assert_eq!(rejection.error, ResponseError::InvalidRequest);
-    assert!(COUNT_GUARD < i32::MAX as u64);
 }
 
 /// A size field that does not match the bytes is refused.
@@ -204,4 +203,35 @@ proptest! {
         bytes[at] ^= mask;
         let _ = decode_request(&Bytes::from(bytes));
     }
+}
+
+/// An INT32 value larger than the rest of the frame is not a collection count: a ShareFetch with the
+/// schema's default `MaxBytes` (0x7fffffff) and a large `MaxWaitMs` decodes unchanged.
+#[test]
+fn large_int32_values_are_not_mistaken_for_counts() {
+    use kafka_protocol::messages::ShareFetchRequest;
+    let request = ShareFetchRequest::default()
+        .with_member_id(Some(StrBytes::from_static_str("member-1")))
+        .with_max_bytes(0x7fff_ffff)
+        .with_max_wait_ms(0x7fff_0000)
+        .with_max_records(500)
+        .with_batch_size(500);
+    let frame = encode_request(
+        &header(ApiKey::ShareFetch, 1, 7),
+        &RequestKind::ShareFetch(request.clone()),
+    )
+    .unwrap();
+    let decoded = decode_request(&frame).unwrap();
+    assert_eq!(decoded.request, RequestKind::ShareFetch(request));
+}
+
+/// A forged count in a compact array (flexible versions) is refused too, with no huge reservation.
+#[test]
+fn huge_compact_count_is_refused() {
+    // Metadata v12 (flexible): header v2 = client id (-1) + empty tagged fields, then topics as a compact
+    // array whose unsigned-varint count claims 2^31 elements.
+    let mut body = vec![0xFF, 0xFF, 0x00];
+    body.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x08]);
+    let rejection = decode_request(&raw_frame(ApiKey::Metadata as i16, 12, 1, &body)).unwrap_err();
+    assert_eq!(rejection.error, ResponseError::InvalidRequest);
 }

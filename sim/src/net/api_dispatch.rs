@@ -1,21 +1,17 @@
-//! One match per direction over every API key kafka-protocol knows: decoding bodies through the guarded
-//! buffer, and naming the API key of a message. Generated from kafka-protocol 0.18's `RequestKind` list.
+//! One match per direction over every API key kafka-protocol knows: decoding bodies (the vendored crate
+//! never reserves beyond the bytes left, see `sim/vendor/kafka-protocol/PATCHED.md`), and naming the API key of a message. Generated from kafka-protocol 0.18's `RequestKind` list.
 
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use kafka_protocol::protocol::Decodable;
 
-use super::guarded_buf::GuardedBuf;
+use bytes::Bytes;
 
-fn body<T: Decodable>(buf: &mut GuardedBuf, version: i16) -> Option<T> {
+fn body<T: Decodable>(buf: &mut Bytes, version: i16) -> Option<T> {
     T::decode(buf, version).ok()
 }
 
 /// Decodes a request body of `api_key` at `version`; `None` when malformed.
-pub fn decode_request_body(
-    api_key: ApiKey,
-    buf: &mut GuardedBuf,
-    version: i16,
-) -> Option<RequestKind> {
+pub fn decode_request_body(api_key: ApiKey, buf: &mut Bytes, version: i16) -> Option<RequestKind> {
     Some(match api_key {
         ApiKey::Produce => RequestKind::Produce(body(buf, version)?),
         ApiKey::Fetch => RequestKind::Fetch(body(buf, version)?),
@@ -134,7 +130,7 @@ pub fn decode_request_body(
 /// Decodes a response body of `api_key` at `version`; `None` when malformed.
 pub fn decode_response_body(
     api_key: ApiKey,
-    buf: &mut GuardedBuf,
+    buf: &mut Bytes,
     version: i16,
 ) -> Option<ResponseKind> {
     Some(match api_key {

@@ -25,7 +25,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use super::api_dispatch::{
     decode_request_body, decode_response_body, request_api_key, response_api_key,
 };
-use super::guarded_buf::GuardedBuf;
+
 use crate::ResponseError;
 
 /// Kafka's `socket.request.max.bytes` default.
@@ -158,7 +158,7 @@ pub fn decode_request(frame: &Bytes) -> Result<DecodedRequest, FrameRejection> {
             "unsupported API version",
         ));
     }
-    let mut buf = GuardedBuf::new(body);
+    let mut buf = body;
     let header = RequestHeader::decode(&mut buf, api_key.request_header_version(version))
         .map_err(|_| close(ResponseError::InvalidRequest, "malformed request header"))?;
     let request = decode_request_body(api_key, &mut buf, version)
@@ -202,14 +202,14 @@ pub fn decode_response(
     api_version: i16,
 ) -> Result<(ResponseHeader, ResponseKind), ResponseError> {
     let body = unseal(frame).map_err(|_| ResponseError::CorruptMessage)?;
-    let mut buf = GuardedBuf::new(body.clone());
+    let mut buf = body.clone();
     let header = ResponseHeader::decode(&mut buf, api_key.response_header_version(api_version))
         .map_err(|_| ResponseError::CorruptMessage)?;
     if let Some(response) = decode_response_body(api_key, &mut buf, api_version) {
         return Ok((header, response));
     }
     if api_key == ApiKey::ApiVersions && api_version != 0 {
-        let mut buf = GuardedBuf::new(body);
+        let mut buf = body;
         let header =
             ResponseHeader::decode(&mut buf, 0).map_err(|_| ResponseError::CorruptMessage)?;
         if let Some(response) = decode_response_body(api_key, &mut buf, 0) {

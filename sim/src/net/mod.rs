@@ -21,7 +21,7 @@ mod client;
 mod event;
 mod faults;
 pub mod frame;
-mod guarded_buf;
+
 mod server;
 
 use std::fmt;
@@ -36,7 +36,7 @@ pub use frame::{
     decode_request, decode_response, encode_request, encode_response, DecodedRequest, EncodeError,
     FrameRejection, RejectionAnswer,
 };
-pub use guarded_buf::COUNT_GUARD;
+
 pub use server::{IncomingRequest, Server, ServerEvent};
 
 use crate::ResponseError;

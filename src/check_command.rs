@@ -1,8 +1,8 @@
 //! `sharesim check` and `sharesim explore`: model-check one share partition with stateright.
 //!
-//! The model is chosen with `--model`; only `spec` (the `sharesim-model` spec) exists today. A second
-//! model (the engine-backed one) plugs in as another [`ModelKind`] arm of [`run_check`] and
-//! [`run_explore`], reusing [`print_report`] with its own path-to-counterexample function.
+//! The model is chosen with `--model`: `spec` (the `sharesim-model` spec, the default) or
+//! `implementation` (the real engine and share-coordinator shard, see `crate::pairing`), which also
+//! reports the refinement verdict. Both print the same figures and the same counterexample JSON.
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -17,21 +17,27 @@ use sharesim_model::counterexample::{counterexample, Counterexample};
 use sharesim_model::{AcquireModes, Profile, ShareModel, ShareModelCfg, SpecMutation};
 use stateright::{Expectation, Model, Path};
 
+use crate::pairing::{
+    check_implementation, impl_counterexample, EngineMutation, ImplModel, REFINEMENT,
+};
+
 /// Which model to check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelKind {
     /// The spec model (`sharesim-model`).
     Spec,
+    /// The engine-backed implementation model with the refinement check (`crate::pairing`).
+    Implementation,
 }
 
 impl ModelKind {
     fn parse(name: &str) -> Result<ModelKind, String> {
         match name {
             "spec" => Ok(ModelKind::Spec),
-            "implementation" => {
-                Err("--model implementation is not available yet; use --model spec".into())
-            }
-            other => Err(format!("unknown model `{other}`; valid: spec")),
+            "implementation" => Ok(ModelKind::Implementation),
+            other => Err(format!(
+                "unknown model `{other}`; valid: spec, implementation"
+            )),
         }
     }
 }
@@ -39,7 +45,7 @@ impl ModelKind {
 /// The bounds of the share-partition model, shared by `check` and `explore`.
 #[derive(Args, Debug, Clone)]
 pub struct BoundsArgs {
-    /// Which model: `spec` (the engine-backed `implementation` model is not there yet).
+    /// Which model: `spec` or `implementation` (the real engine, with the refinement check).
     #[arg(long, default_value = "spec")]
     pub model: String,
     /// Behaviour profile: kafka-4.0, kafka-4.1, kafka-4.2.
@@ -96,6 +102,10 @@ pub struct BoundsArgs {
     /// Do not record reachability events: smaller state space, fewer `sometimes` properties.
     #[arg(long)]
     pub no_witnesses: bool,
+    /// A deliberately wrong engine variant for `--model implementation`: expiry-ignores-delivery-limit,
+    /// release-from-non-owner.
+    #[arg(long)]
+    pub engine_mutation: Option<String>,
 }
 
 impl BoundsArgs {
@@ -131,6 +141,21 @@ impl BoundsArgs {
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// The engine mutation named by `--engine-mutation`.
+    pub fn to_engine_mutation(&self) -> Result<Option<EngineMutation>, String> {
+        self.engine_mutation
+            .as_deref()
+            .map(|name| {
+                serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+                    format!(
+                        "unknown engine mutation `{name}`; valid: expiry-ignores-delivery-limit, \
+                         release-from-non-owner"
+                    )
+                })
+            })
+            .transpose()
     }
 }
 
@@ -241,7 +266,56 @@ pub fn run_check(args: &CheckArgs) -> ExitCode {
                 counterexample(&model, name, path)
             })
         }
+        ModelKind::Implementation => run_check_implementation(args, cfg, &options),
     }
+}
+
+fn run_check_implementation(
+    args: &CheckArgs,
+    cfg: ShareModelCfg,
+    options: &CheckOptions,
+) -> ExitCode {
+    let mutation = match args.bounds.to_engine_mutation() {
+        Ok(mutation) => mutation,
+        Err(message) => return fail(message),
+    };
+    let model = match ImplModel::new(cfg, mutation) {
+        Ok(model) => model,
+        Err(message) => return fail(message),
+    };
+    println!(
+        "model: implementation, {}, engine mutation {}",
+        describe_cfg(&model.cfg),
+        mutation.map_or("none".to_string(), |m| format!("{m:?}"))
+    );
+    println!(
+        "search: {}, threads {}, symmetry off (member ids live in the engine)",
+        if args.dfs { "dfs" } else { "bfs" },
+        options.threads,
+    );
+    let report = match check_implementation(model.cfg.clone(), mutation, options) {
+        Ok(report) => report,
+        Err(message) => return fail(message),
+    };
+    let refinement = report.result(REFINEMENT).map(|result| result.verdict);
+    println!(
+        "refinement: {}",
+        match refinement {
+            Some(Verdict::Holds) => "holds (every engine step is a legal spec step)",
+            _ => "VIOLATED",
+        }
+    );
+    if let Some(path) = report
+        .result(REFINEMENT)
+        .and_then(|result| result.path.clone())
+    {
+        if let Some(divergence) = path.last_state().divergence.as_ref() {
+            println!("{divergence}");
+        }
+    }
+    print_report(&report, args, |name, path| {
+        impl_counterexample(&model, name, path)
+    })
 }
 
 fn describe_cfg(cfg: &ShareModelCfg) -> String {
@@ -410,6 +484,18 @@ pub fn run_explore(args: &ExploreArgs) -> ExitCode {
     match kind {
         ModelKind::Spec => {
             let model = match cfg.into_model() {
+                Ok(model) => model,
+                Err(message) => return fail(message),
+            };
+            eprintln!("serving the Explorer on http://127.0.0.1:{}/", args.port);
+            let _ = model.checker().serve(address);
+        }
+        ModelKind::Implementation => {
+            let mutation = match args.bounds.to_engine_mutation() {
+                Ok(mutation) => mutation,
+                Err(message) => return fail(message),
+            };
+            let model = match ImplModel::new(cfg, mutation) {
                 Ok(model) => model,
                 Err(message) => return fail(message),
             };

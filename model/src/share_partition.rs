@@ -458,7 +458,7 @@ impl ShareModel {
     /// - A record terminal both in memory and in the persisted image stays terminal in every future
     ///   incarnation, and no live write can name it again (one pending write per offset; stale
     ///   writes are fenced), so its counts are never read again either.
-    fn forget_irrelevant_history(&self, state: &mut ShareState) {
+    pub fn forget_irrelevant_history(&self, state: &mut ShareState) {
         for offset in 0..self.cfg.records {
             let passed = offset < state.spso;
             let record = state.record_mut(offset);

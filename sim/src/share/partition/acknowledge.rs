@@ -25,6 +25,8 @@ struct AckScope<'a> {
     delivery_count_limit: u16,
     dlq_enabled: bool,
     renew_enabled: bool,
+    /// `EngineMutation::ReleaseFromNonOwner` (model-checker tests only).
+    foreign_release_accepted: bool,
     timers: &'a mut LockTimers,
     recorder: Recorder<'a>,
     state_batches: Vec<StateBatch>,
@@ -70,6 +72,8 @@ impl SharePartition {
             delivery_count_limit: self.config.delivery_count_limit,
             dlq_enabled: self.config.dlq_enabled,
             renew_enabled: self.config.renew_acknowledge_enable,
+            foreign_release_accepted: self.mutation
+                == Some(super::EngineMutation::ReleaseFromNonOwner),
             timers: &mut self.timers,
             recorder: Recorder {
                 effects: &mut self.effects,
@@ -260,7 +264,8 @@ fn acknowledge_unit(
         // Not acquired: already acknowledged, released, expired, never acquired, or a write is pending.
         return Err(ResponseError::InvalidRecordState);
     }
-    if state.member.as_ref() != Some(scope.member) {
+    let foreign_release = scope.foreign_release_accepted && ack_type == AcknowledgeType::Release;
+    if state.member.as_ref() != Some(scope.member) && !foreign_release {
         return Err(ResponseError::InvalidRecordState);
     }
     let target = match ack_type {

@@ -61,7 +61,11 @@ impl SharePartition {
                 lock.armed = false;
             }
         });
-        let limit = self.config.delivery_count_limit;
+        let limit = if self.mutation == Some(super::EngineMutation::ExpiryIgnoresDeliveryLimit) {
+            u16::MAX
+        } else {
+            self.config.delivery_count_limit
+        };
         let dlq_enabled = self.config.dlq_enabled;
         let mut recorder = Recorder {
             effects: &mut self.effects,

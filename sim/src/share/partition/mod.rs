@@ -26,6 +26,7 @@ mod in_flight_state;
 mod initialize;
 mod lock_timers;
 mod log_start;
+mod mutation;
 mod offsets;
 mod recorder;
 mod release;
@@ -49,6 +50,8 @@ pub use events::{
 pub use fetched_log::{
     AbortedTransaction, AcquiredRecords, ControlMarker, FetchedLog, LogBatch, ResetOffsets,
 };
+#[doc(hidden)]
+pub use mutation::EngineMutation;
 pub use offsets::GapWindow;
 pub use two_phase::map_persister_error;
 pub use views::{CachedBatchView, RecordView};
@@ -108,6 +111,8 @@ pub struct SharePartition {
     next_write_id: u64,
     next_ticket: u64,
     effects: VecDeque<PartitionEffect>,
+    /// A deliberately wrong variant for model-checker tests; `None` in every real use.
+    mutation: Option<EngineMutation>,
 }
 
 impl SharePartition {
@@ -131,7 +136,14 @@ impl SharePartition {
             next_write_id: 0,
             next_ticket: 0,
             effects: VecDeque::new(),
+            mutation: None,
         }
+    }
+
+    /// Turns on a deliberately wrong variant (model-checker tests only).
+    #[doc(hidden)]
+    pub fn set_mutation(&mut self, mutation: Option<EngineMutation>) {
+        self.mutation = mutation;
     }
 
     // ---- (A) getters ----

@@ -1,0 +1,50 @@
+//! The pairing of the spec model with the real engine: an implementation model and a refinement check.
+//!
+//! [`ImplModel`] is a stateright [`Model`](stateright::Model) whose state holds the real share-partition
+//! engine (`sharesim_sim::share::partition::SharePartition`), the real share-coordinator shard (its
+//! `handle_write`/`handle_read` and the `PersisterStateBatchCombiner` merge rule keep the persisted
+//! image), the persister writes in flight, a virtual clock and a few ghost (history) variables. Its
+//! actions are the spec's [`ShareAction`](sharesim_model::ShareAction) vocabulary, so both models print
+//! counterexamples in one JSON format (`sharesim_model::counterexample`).
+//!
+//! # The abstraction function α ([`abstraction`])
+//!
+//! α maps the engine (records, SPSO, SPEO), the shard's image, the writes in flight and the ghosts to
+//! the spec's [`ShareState`](sharesim_model::ShareState), then applies the spec's own
+//! `forget_irrelevant_history`, so that equal histories compare equal. The spec's properties are
+//! evaluated on α of every implementation state, by the spec's own property functions.
+//!
+//! # Refinement ([`refinement`])
+//!
+//! Every implementation step s --a--> s' is checked inside `next_state`: the spec must allow
+//! α(s) --a--> α(s') (compared without ghost variables), or a short sequence of spec steps (one time
+//! advance fires several locks), or a stutter (the engine changed nothing the spec sees). The first
+//! divergence is stored in s' with both abstract states and the action, and the `always` property
+//! [`REFINEMENT`] fails there, so the counterexample explains itself.
+//!
+//! # Time
+//!
+//! The clock only matters through the order of lock deadlines. Every acquisition first advances the
+//! clock by 1 ms, so each acquisition gets its own deadline (`now + lock duration`, the duration far
+//! longer than any path). "The lock of offset o expires" (`LockExpiry { offset: o, persisted: true }`)
+//! advances the clock to o's deadline and calls `handle_timeout`: every lock acquired no later than o's
+//! fires in that one engine step, which corresponds to one spec `LockExpiry` per fired offset, oldest
+//! deadline first. The lock-expiry writes the handler emits are delivered to the shard in the same step
+//! (the spec models that one-phase write inside its expiry step).
+//!
+//! # Not paired (yet)
+//!
+//! Leader failover, log-start moves, corrupt batches, deserialization errors, offset resets, failed
+//! lock-expiry writes and RENEW (it moves a deadline, which the spec abstracts away) are not actions of
+//! the implementation model; [`ImplModel::new`] refuses configurations with those budgets. Delivery
+//! throttling (KAFKA-17541) is off in the engine profile used here, as the spec does not model it.
+
+pub mod abstraction;
+pub mod counterexample;
+pub mod model;
+pub mod refinement;
+
+pub use counterexample::impl_counterexample;
+pub use model::{check_implementation, ImplModel, ImplState, REFINEMENT};
+pub use refinement::Divergence;
+pub use sharesim_sim::share::partition::EngineMutation;

@@ -1,0 +1,759 @@
+//! The implementation model: stateright explores the real share-partition engine and the real share
+//! coordinator shard, driven by the spec's action vocabulary (see the module docs of `pairing`).
+
+use std::hash::{Hash, Hasher};
+
+use sharesim_model::check::{run_check, CheckOptions, CheckReport};
+use sharesim_model::state::{
+    violation, Budgets, Member, MemberStatus, OffsetMask, Rollback, WriteKind, MEMBERS_MAX,
+    RECORDS_MAX,
+};
+use sharesim_model::{AckType, ShareAction, ShareModel, ShareModelCfg, ShareState};
+use sharesim_sim::coordinator::share::{
+    ShareCoordinatorConfig, ShareCoordinatorRecord, ShareCoordinatorShard, SharePartitionKey,
+    TopicId, TopicIdPartition,
+};
+use sharesim_sim::semantics::{Release, Semantics};
+use sharesim_sim::share::partition::{
+    AcknowledgeTicket, AcknowledgementBatch, AcquireMode, AcquireParams, AutoOffsetReset,
+    EngineMutation, FetchedLog, IsolationLevel, LogBatch, PartitionEffect, ResetOffsets,
+    SharePartition, SharePartitionConfig, WriteId,
+};
+use sharesim_sim::share::{AcknowledgeType, MemberId, WriteShareGroupState};
+use sharesim_sim::ResponseError;
+use stateright::{Expectation, Model, Property};
+
+use super::abstraction::abstract_state;
+use super::refinement::{check_step, Divergence};
+
+/// The refinement property's name.
+pub const REFINEMENT: &str = "REFINEMENT: every engine step is a legal spec step";
+
+/// The acquisition-lock duration: far longer than any explored path advances the clock (one ms per
+/// acquisition), so a lock expires only by an explicit `LockExpiry`.
+pub const LOCK_DURATION_MS: u64 = 1_000_000;
+
+/// The implementation model. Build it with [`ImplModel::new`].
+#[derive(Clone, Debug)]
+pub struct ImplModel {
+    /// The bounds (the same type as the spec model's; `witnesses` is forced off).
+    pub cfg: ShareModelCfg,
+    /// A deliberately wrong engine variant, off by default.
+    pub mutation: Option<EngineMutation>,
+    /// The spec model whose properties and steps α(state) is checked against.
+    pub spec: ShareModel,
+    /// The spec's properties (stateright's `Property` is not `Clone`).
+    spec_properties: Vec<SpecProperty>,
+}
+
+/// Expectation, name and condition of one spec property.
+type SpecProperty = (
+    Expectation,
+    &'static str,
+    fn(&ShareModel, &ShareState) -> bool,
+);
+
+/// A persister write the engine emitted and the coordinator has not answered yet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InFlightWrite {
+    /// The engine's id for it.
+    pub write_id: WriteId,
+    /// The request.
+    pub request: WriteShareGroupState,
+    /// Why it was written (the spec's vocabulary).
+    pub kind: WriteKind,
+    /// The acknowledge request waiting for it.
+    pub ticket: Option<AcknowledgeTicket>,
+    /// Ghost: the engine already answered the ack (before the write completed).
+    pub answered: bool,
+}
+
+/// History variables observed from the engine's inputs and outputs (never from the spec).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ImplGhost {
+    /// Offsets seen terminal with no write pending (TERMINAL-FINAL).
+    pub terminal: OffsetMask,
+    /// Offsets whose terminal ack the client got `NONE` for (DURABLE).
+    pub confirmed_terminal: OffsetMask,
+    /// The spec's `violation` flags, observed on the engine.
+    pub violations: u8,
+    /// Acquisitions per offset, saturating at the delivery-count limit + 1 (DC-LIMIT).
+    pub deliveries: [u8; RECORDS_MAX],
+    /// Owner and delivery count before the pending transition of each offset began.
+    pub rollbacks: [Option<Rollback>; RECORDS_MAX],
+}
+
+/// One state of the implementation model.
+#[derive(Clone, Debug)]
+pub struct ImplState {
+    /// The real share-partition engine.
+    pub engine: SharePartition,
+    /// The real share-coordinator shard holding the persisted image.
+    pub shard: ShareCoordinatorShard,
+    /// Virtual time.
+    pub now_ms: u64,
+    /// The log end offset.
+    pub produced: u8,
+    /// Per member.
+    pub members: [MemberStatus; MEMBERS_MAX],
+    /// Writes in flight, oldest first.
+    pub writes: Vec<InFlightWrite>,
+    /// Faults used.
+    pub budgets: Budgets,
+    /// History variables.
+    pub ghost: ImplGhost,
+    /// The first step the spec does not allow (the state stops there).
+    pub divergence: Option<Box<Divergence>>,
+    /// α(self), cached: a function of the fields above, so neither hashed nor compared.
+    pub abstract_state: ShareState,
+}
+
+impl ImplState {
+    fn key_fields(&self) -> impl Hash + PartialEq + '_ {
+        let key = partition_key();
+        (
+            &self.engine,
+            self.shard.image(&key).cloned(),
+            self.shard.epochs_max(&key),
+            self.now_ms,
+            self.produced,
+            self.members,
+            &self.writes,
+            self.budgets,
+            self.ghost,
+            self.divergence.is_some(),
+        )
+    }
+}
+
+impl Hash for ImplState {
+    /// The shard is hashed through its image and epochs: its log offsets and timers are bookkeeping
+    /// that no explored step reads.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key_fields().hash(state);
+    }
+}
+
+impl PartialEq for ImplState {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_fields() == other.key_fields()
+    }
+}
+
+impl Eq for ImplState {}
+
+/// The one share partition the model is about.
+pub fn partition_key() -> SharePartitionKey {
+    SharePartitionKey::new(
+        "group",
+        TopicIdPartition {
+            topic_id: TopicId(1),
+            partition: 0,
+        },
+    )
+}
+
+/// The member id of spec member `member` (`m0`, `m1`, ...).
+pub fn member_id(member: Member) -> MemberId {
+    MemberId::new(format!("m{}", member.0))
+}
+
+/// The spec member of an engine member id.
+pub fn member_of(id: &MemberId) -> Option<Member> {
+    id.as_str().strip_prefix('m')?.parse().ok().map(Member)
+}
+
+/// The property wrappers: stateright wants `fn` pointers, so one per spec property index.
+macro_rules! spec_property_wrappers {
+    ($($index:literal),*) => {
+        const SPEC_PROPERTY_WRAPPERS: &[fn(&ImplModel, &ImplState) -> bool] = &[
+            $(|model, state| (model.spec_properties[$index].2)(&model.spec, &state.abstract_state)),*
+        ];
+    };
+}
+spec_property_wrappers!(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+fn refinement_holds(_: &ImplModel, state: &ImplState) -> bool {
+    state.divergence.is_none()
+}
+
+/// What happened to the effects of one engine call.
+#[derive(Default)]
+struct Drained {
+    /// `AcknowledgeCompleted` per ticket.
+    completions: Vec<(AcknowledgeTicket, Result<(), ResponseError>)>,
+    /// Writes emitted.
+    writes: Vec<(WriteId, WriteShareGroupState)>,
+}
+
+fn drain(engine: &mut SharePartition) -> Drained {
+    let mut drained = Drained::default();
+    while let Some(effect) = engine.poll_effect() {
+        match effect {
+            PartitionEffect::AcknowledgeCompleted { ticket, result } => {
+                drained.completions.push((ticket, result))
+            }
+            PartitionEffect::WriteState { write_id, request } => {
+                drained.writes.push((write_id, request))
+            }
+            _ => {}
+        }
+    }
+    drained
+}
+
+impl ImplModel {
+    /// The implementation model for `cfg` with an optional engine mutation. Refuses bounds the
+    /// implementation model does not pair yet (see the module docs).
+    pub fn new(cfg: ShareModelCfg, mutation: Option<EngineMutation>) -> Result<ImplModel, String> {
+        cfg.validate()?;
+        let unpaired = [
+            ("--failovers", cfg.failovers_max),
+            ("--log-start-moves", cfg.log_start_moves_max),
+            ("--corrupt-batches", cfg.corrupt_batches_max),
+            ("--deserialization-errors", cfg.deserialization_errors_max),
+            ("--offset-resets", cfg.offset_resets_max),
+        ];
+        for (flag, value) in unpaired {
+            if value != 0 {
+                return Err(format!(
+                    "{flag} is not paired in the implementation model yet (must be 0)"
+                ));
+            }
+        }
+        if cfg.mutation.is_some() {
+            return Err("spec mutations apply to the spec model; use an engine mutation".into());
+        }
+        // Ghost events and `ExpiredLast` locks are spec-side witnesses the engine cannot show.
+        let cfg = ShareModelCfg {
+            witnesses: false,
+            symmetry: false,
+            ..cfg
+        };
+        let spec = ShareModel::new(cfg.clone());
+        let spec_properties: Vec<SpecProperty> = spec
+            .properties()
+            .into_iter()
+            .map(|property| (property.expectation, property.name, property.condition))
+            .collect();
+        if spec_properties.len() > SPEC_PROPERTY_WRAPPERS.len() {
+            return Err("more spec properties than wrappers".into());
+        }
+        Ok(ImplModel {
+            cfg,
+            mutation,
+            spec,
+            spec_properties,
+        })
+    }
+
+    /// The engine profile: the spec's release, without delivery throttling (not in the spec).
+    pub fn semantics(&self) -> Semantics {
+        let release = match self.cfg.profile {
+            sharesim_model::Profile::Kafka4_0 => Release::Kafka4_0,
+            sharesim_model::Profile::Kafka4_1 => Release::Kafka4_1,
+            sharesim_model::Profile::Kafka4_2 => Release::Kafka4_2,
+        };
+        Semantics {
+            delivery_throttling: false,
+            ..Semantics::for_release(release)
+        }
+    }
+
+    fn partition_config(&self) -> SharePartitionConfig {
+        SharePartitionConfig {
+            record_lock_duration_ms: LOCK_DURATION_MS,
+            delivery_count_limit: u16::from(self.cfg.delivery_count_limit),
+            max_record_locks: u32::from(self.cfg.max_in_flight_records),
+            renew_acknowledge_enable: true,
+            isolation_level: IsolationLevel::ReadUncommitted,
+            auto_offset_reset: AutoOffsetReset::Earliest,
+            dlq_enabled: false,
+        }
+    }
+
+    /// The initial state: the group initialized at offset 0 (state epoch 0) at the shard, the leader
+    /// (epoch 0) initialized from the shard's image, nothing produced.
+    pub fn initial_state(&self) -> ImplState {
+        let semantics = self.semantics();
+        let key = partition_key();
+        let mut shard = ShareCoordinatorShard::new(0, ShareCoordinatorConfig::new(&semantics));
+        let initialized = shard.handle_initialize(0, &key, 0, 0);
+        replay(&mut shard, &initialized.records);
+        let read = shard.handle_read(0, &key, 0);
+        replay(&mut shard, &read.records);
+        let mut engine = SharePartition::new(self.partition_config(), semantics, 0);
+        engine.set_mutation(self.mutation);
+        engine.begin_initialize(0);
+        drain(&mut engine);
+        let reset = ResetOffsets {
+            log_start_offset: 0,
+            high_watermark: 0,
+            offset_by_duration: Some(0),
+        };
+        engine.handle_read_state_result(0, read.response, reset);
+        drain(&mut engine);
+        let mut members = [MemberStatus::Absent; MEMBERS_MAX];
+        for status in members.iter_mut().take(self.cfg.members as usize) {
+            *status = MemberStatus::Active;
+        }
+        let mut state = ImplState {
+            engine,
+            shard,
+            now_ms: 0,
+            produced: 0,
+            members,
+            writes: Vec::new(),
+            budgets: Budgets::default(),
+            ghost: ImplGhost::default(),
+            divergence: None,
+            abstract_state: self.spec.initial_state(),
+        };
+        state.abstract_state = abstract_state(self, &state);
+        state
+    }
+
+    fn is_active(&self, state: &ImplState, member: Member) -> bool {
+        state.members[member.0 as usize] == MemberStatus::Active
+    }
+
+    fn has_write_room(&self, state: &ImplState) -> bool {
+        state.writes.len() < self.cfg.pending_writes_max as usize
+    }
+
+    fn fetched_log(&self, fetch_offset: u8, produced: u8) -> FetchedLog {
+        let size = self.cfg.log_batch_size;
+        let mut batches = Vec::new();
+        let mut base = fetch_offset / size * size;
+        while base < produced {
+            let last = (base + size).min(produced) - 1;
+            batches.push(LogBatch::data(i64::from(base), i64::from(last)));
+            base += size;
+        }
+        FetchedLog {
+            fetch_offset: i64::from(fetch_offset),
+            batches,
+            aborted_transactions: Vec::new(),
+        }
+    }
+
+    /// Delivers `request` to the shard: fenced, or merged into the image.
+    fn deliver(
+        &self,
+        state: &mut ImplState,
+        request: &WriteShareGroupState,
+    ) -> Result<(), ResponseError> {
+        let key = partition_key();
+        let before_start = state.shard.image(&key).map(|image| image.start_offset);
+        let stale = state.shard.epochs_max(&key).is_some_and(|(leader, epoch)| {
+            request.leader_epoch < leader || request.state_epoch < epoch
+        });
+        let result = state.shard.handle_write(state.now_ms, &key, request);
+        replay(&mut state.shard, &result.records);
+        if result.response.is_ok() && stale {
+            state.ghost.violations |= violation::STALE_WRITE_APPLIED;
+        }
+        let after_start = state.shard.image(&key).map(|image| image.start_offset);
+        if after_start < before_start {
+            state.ghost.violations |= violation::PERSISTED_REGRESSED;
+        }
+        result.response
+    }
+
+    /// Files the writes an engine call emitted and notes early ack answers.
+    fn absorb(
+        &self,
+        state: &mut ImplState,
+        drained: &Drained,
+        kind: WriteKind,
+        ticket: Option<AcknowledgeTicket>,
+    ) {
+        for (ticket_done, _) in &drained.completions {
+            if let Some(write) = state
+                .writes
+                .iter_mut()
+                .find(|w| w.ticket == Some(*ticket_done))
+            {
+                if write.answered {
+                    state.ghost.violations |= violation::ACK_ANSWERED_TWICE;
+                }
+                write.answered = true;
+            }
+        }
+        for (write_id, request) in &drained.writes {
+            let answered = ticket.is_some_and(|t| drained.completions.iter().any(|(c, _)| *c == t));
+            state.writes.push(InFlightWrite {
+                write_id: *write_id,
+                request: request.clone(),
+                kind,
+                ticket,
+                answered,
+            });
+        }
+    }
+
+    /// Runs the engine for `action`; `None` when the action is not enabled or the engine refuses it
+    /// exactly as the spec does. Returns the offsets whose locks fired (for `LockExpiry`).
+    fn drive(&self, state: &mut ImplState, action: ShareAction) -> Option<Vec<u8>> {
+        let before = state.abstract_state.clone();
+        match action {
+            ShareAction::Produce => {
+                if state.produced >= self.cfg.records {
+                    return None;
+                }
+                state.produced = (state.produced + self.cfg.log_batch_size).min(self.cfg.records);
+            }
+            ShareAction::Acquire { member, mode } => {
+                if !self.is_active(state, member) || !self.cfg.acquire_modes.includes(mode) {
+                    return None;
+                }
+                let fetch_offset = state.engine.next_fetch_offset();
+                if fetch_offset >= i64::from(state.produced) || fetch_offset < 0 {
+                    return None;
+                }
+                let log = self.fetched_log(fetch_offset as u8, state.produced);
+                let params = AcquireParams {
+                    max_records: u32::from(self.cfg.max_records_per_acquire),
+                    batch_size: u32::from(self.cfg.max_records_per_acquire),
+                    mode: match mode {
+                        sharesim_model::AcquireMode::BatchOptimized => AcquireMode::BatchOptimized,
+                        sharesim_model::AcquireMode::RecordLimit => AcquireMode::RecordLimit,
+                    },
+                };
+                // Each acquisition gets its own lock deadline.
+                state.now_ms += 1;
+                let acquired = state
+                    .engine
+                    .handle_fetch(state.now_ms, &member_id(member), &log, params)
+                    .ok()?;
+                drain(&mut state.engine);
+                if acquired.is_empty() {
+                    return None;
+                }
+                let saturation = self.cfg.delivery_count_limit + 1;
+                for range in &acquired {
+                    for offset in range.first_offset..=range.last_offset {
+                        if let Some(count) = state.ghost.deliveries.get_mut(offset as usize) {
+                            *count = (*count + 1).min(saturation);
+                        }
+                    }
+                }
+            }
+            ShareAction::Acknowledge {
+                member,
+                offset,
+                ack_type,
+            } => {
+                if !self.is_active(state, member)
+                    || ack_type == AckType::Renew
+                    || !self.has_write_room(state)
+                {
+                    return None;
+                }
+                let ack = AcknowledgementBatch::of(
+                    i64::from(offset),
+                    i64::from(offset),
+                    acknowledge_type(ack_type),
+                );
+                let result =
+                    state
+                        .engine
+                        .handle_acknowledge(state.now_ms, &member_id(member), &[ack]);
+                let drained = drain(&mut state.engine);
+                let expected = self.spec.ack_check(&before, member, offset, ack_type);
+                let agrees = matches!(
+                    (&result, expected),
+                    (Ok(_), sharesim_model::Response::None)
+                        | (
+                            Err(ResponseError::InvalidRecordState),
+                            sharesim_model::Response::InvalidRecordState
+                        )
+                        | (
+                            Err(ResponseError::InvalidRequest),
+                            sharesim_model::Response::InvalidRequest
+                        )
+                );
+                if !agrees && state.divergence.is_none() {
+                    state.divergence = Some(Box::new(Divergence {
+                        action,
+                        reason: format!(
+                            "engine answered {result:?}, the spec answers {expected:?}"
+                        ),
+                        before: before.clone(),
+                        engine_after: before.clone(),
+                        spec_after: None,
+                    }));
+                }
+                let ticket = match result {
+                    Ok(ticket) => ticket,
+                    // Refused like the spec (a stutter), or the divergence above is recorded.
+                    Err(_) if agrees => return None,
+                    Err(_) => return Some(Vec::new()),
+                };
+                if drained.writes.is_empty() {
+                    // Nothing to persist (below SPSO): answered at once, nothing changed.
+                    return None;
+                }
+                self.absorb(
+                    state,
+                    &drained,
+                    WriteKind::Acknowledge(member),
+                    Some(ticket),
+                );
+            }
+            ShareAction::LockExpiry { offset, persisted } => {
+                if !persisted {
+                    return None;
+                }
+                let view = state.engine.record(i64::from(offset))?;
+                let deadline_ms = view.lock_deadline_ms.filter(|_| view.lock_armed)?;
+                let fired = self.locks_due(state, deadline_ms);
+                if let Some(max) = self.cfg.lock_expiries_max {
+                    if state.budgets.lock_expiries as usize + fired.len() > max as usize {
+                        return None;
+                    }
+                    state.budgets.lock_expiries += fired.len() as u8;
+                }
+                state.now_ms = state.now_ms.max(deadline_ms);
+                state.engine.handle_timeout(state.now_ms);
+                let drained = drain(&mut state.engine);
+                // The one-phase lock-expiry writes reach the coordinator within the step.
+                for (write_id, request) in drained.writes {
+                    let result = self.deliver(state, &request);
+                    state
+                        .engine
+                        .handle_write_result(state.now_ms, write_id, result);
+                    drain(&mut state.engine);
+                }
+                return Some(fired);
+            }
+            ShareAction::SessionClose { member } | ShareAction::MemberLeave { member } => {
+                if !self.is_active(state, member) {
+                    return None;
+                }
+                let leaving = matches!(action, ShareAction::MemberLeave { .. });
+                let holds = before
+                    .records
+                    .iter()
+                    .any(|r| r.is_held() && r.owner == Some(member));
+                if leaving {
+                    let others = (0..self.cfg.members)
+                        .any(|m| m != member.0 && self.is_active(state, Member(m)));
+                    if !others {
+                        return None;
+                    }
+                }
+                if holds && !self.has_write_room(state) {
+                    return None;
+                }
+                state
+                    .engine
+                    .handle_release_session(state.now_ms, &member_id(member));
+                let drained = drain(&mut state.engine);
+                if drained.writes.is_empty() && !leaving {
+                    return None;
+                }
+                self.absorb(state, &drained, WriteKind::SessionRelease(member), None);
+                if leaving {
+                    state.members[member.0 as usize] = MemberStatus::Left;
+                }
+            }
+            ShareAction::WriteSucceeds { slot } | ShareAction::WriteFails { slot } => {
+                let fails = matches!(action, ShareAction::WriteFails { .. });
+                if slot as usize >= state.writes.len()
+                    || (fails && state.budgets.write_failures >= self.cfg.write_failures_max)
+                {
+                    return None;
+                }
+                let write = state.writes.remove(slot as usize);
+                let result = if fails {
+                    state.budgets.write_failures += 1;
+                    Err(ResponseError::CoordinatorNotAvailable)
+                } else {
+                    self.deliver(state, &write.request)
+                };
+                state
+                    .engine
+                    .handle_write_result(state.now_ms, write.write_id, result);
+                let drained = drain(&mut state.engine);
+                if let Some(ticket) = write.ticket {
+                    let answers: Vec<_> = drained
+                        .completions
+                        .iter()
+                        .filter(|(t, _)| *t == ticket)
+                        .collect();
+                    if answers.len() != 1 || write.answered {
+                        state.ghost.violations |= violation::ACK_ANSWERED_TWICE;
+                    }
+                    if answers.iter().any(|(_, r)| r.is_ok()) {
+                        for batch in &write.request.state_batches {
+                            if batch.delivery_state.is_terminal() {
+                                for offset in batch.first_offset..=batch.last_offset {
+                                    state.ghost.confirmed_terminal |= 1 << offset;
+                                }
+                            }
+                        }
+                    }
+                }
+                self.absorb(state, &drained, write.kind, None);
+            }
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
+    /// The offsets whose armed locks are due at `deadline_ms`, oldest deadline first.
+    fn locks_due(&self, state: &ImplState, deadline_ms: u64) -> Vec<u8> {
+        let mut due: Vec<(u64, u8)> = (0..self.cfg.records)
+            .filter_map(|offset| {
+                let view = state.engine.record(i64::from(offset))?;
+                let deadline = view.lock_deadline_ms.filter(|_| view.lock_armed)?;
+                (deadline <= deadline_ms).then_some((deadline, offset))
+            })
+            .collect();
+        due.sort_unstable();
+        due.into_iter().map(|(_, offset)| offset).collect()
+    }
+
+    /// The ghosts a step updates from what it observed: rollbacks, ownership, SPSO, terminal offsets.
+    fn observe(&self, state: &mut ImplState, action: ShareAction, before: &ShareState) {
+        let actor = match action {
+            ShareAction::Acknowledge { member, .. }
+            | ShareAction::SessionClose { member }
+            | ShareAction::MemberLeave { member } => Some(member),
+            _ => None,
+        };
+        for offset in 0..self.cfg.records {
+            let pending = state
+                .engine
+                .record(i64::from(offset))
+                .is_some_and(|view| view.pending);
+            let old = before.record(offset);
+            let slot = &mut state.ghost.rollbacks[offset as usize];
+            if !pending {
+                *slot = None;
+            } else if old.pending.is_none() {
+                *slot = Some(Rollback {
+                    owner: old.owner.or(actor).unwrap_or(Member(0)),
+                    delivery_count: old.delivery_count,
+                });
+            }
+        }
+    }
+}
+
+fn acknowledge_type(ack_type: AckType) -> AcknowledgeType {
+    match ack_type {
+        AckType::Gap => AcknowledgeType::Gap,
+        AckType::Accept => AcknowledgeType::Accept,
+        AckType::Release => AcknowledgeType::Release,
+        AckType::Reject => AcknowledgeType::Reject,
+        AckType::Renew => AcknowledgeType::Renew,
+    }
+}
+
+fn replay(shard: &mut ShareCoordinatorShard, records: &[ShareCoordinatorRecord]) {
+    for record in records {
+        let offset = shard.next_log_offset();
+        shard.replay(offset, record);
+    }
+}
+
+impl Model for ImplModel {
+    type State = ImplState;
+    type Action = ShareAction;
+
+    fn init_states(&self) -> Vec<ImplState> {
+        vec![self.initial_state()]
+    }
+
+    /// The spec's actions at α(state), without RENEW (see the module docs).
+    /// Exploration goes on after a divergence (the first one stays recorded), so that the spec's
+    /// properties can show what the divergence leads to.
+    fn actions(&self, state: &ImplState, actions: &mut Vec<ShareAction>) {
+        self.spec.actions(&state.abstract_state, actions);
+        actions.retain(|action| {
+            !matches!(
+                action,
+                ShareAction::Acknowledge {
+                    ack_type: AckType::Renew,
+                    ..
+                } | ShareAction::LockExpiry {
+                    persisted: false,
+                    ..
+                }
+            )
+        });
+    }
+
+    fn next_state(&self, state: &ImplState, action: ShareAction) -> Option<ImplState> {
+        let mut next = state.clone();
+        let before = &state.abstract_state;
+        let fired = self.drive(&mut next, action)?;
+        self.observe(&mut next, action, before);
+        let mut after = abstract_state(self, &next);
+        if let Some(member) = match action {
+            ShareAction::Acknowledge { member, .. }
+            | ShareAction::SessionClose { member }
+            | ShareAction::MemberLeave { member } => Some(member),
+            _ => None,
+        } {
+            let touched = (0..self.cfg.records).any(|offset| {
+                let old = before.record(offset);
+                let new = after.record(offset);
+                old.owner.is_some_and(|owner| owner != member)
+                    && (old.state != new.state || old.pending != new.pending)
+            });
+            if touched {
+                next.ghost.violations |= violation::FOREIGN_RECORD_TOUCHED;
+            }
+        }
+        if after.spso < before.spso {
+            next.ghost.violations |= violation::SPSO_REGRESSED;
+        }
+        for offset in 0..self.cfg.records {
+            if after.record(offset).is_terminal_committed() {
+                next.ghost.terminal |= 1 << offset;
+            }
+        }
+        // α copies these ghosts; the records are unchanged, so no second α is needed.
+        after.ghost.terminal = next.ghost.terminal;
+        after.ghost.violations = next.ghost.violations;
+        if next.divergence.is_none() {
+            if let Err(divergence) = check_step(&self.spec, before, action, &fired, &after) {
+                next.divergence = Some(divergence);
+            }
+        }
+        next.abstract_state = after;
+        (next != *state).then_some(next)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        let mut properties: Vec<Property<Self>> = self
+            .spec_properties
+            .iter()
+            .enumerate()
+            .map(|(index, (expectation, name, _))| Property {
+                expectation: expectation.clone(),
+                name,
+                condition: SPEC_PROPERTY_WRAPPERS[index],
+            })
+            .collect();
+        properties.push(Property {
+            expectation: Expectation::Always,
+            name: REFINEMENT,
+            condition: refinement_holds,
+        });
+        properties
+    }
+}
+
+/// Checks the implementation model (symmetry is not applied: member ids live inside the engine).
+pub fn check_implementation(
+    cfg: ShareModelCfg,
+    mutation: Option<EngineMutation>,
+    options: &CheckOptions,
+) -> Result<CheckReport<ImplModel>, String> {
+    let model = ImplModel::new(cfg, mutation)?;
+    Ok(run_check(model, options, None))
+}

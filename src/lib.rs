@@ -2,6 +2,7 @@
 //! under test (`sharesim-sim`): scenario runner, oracle, conformance and reports live here.
 
 pub mod check_command;
+pub mod oracle;
 pub mod pairing;
 
 pub use sharesim_model as model;

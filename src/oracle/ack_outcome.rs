@@ -1,0 +1,125 @@
+//! ACK-OUTCOME: every acknowledgement a consumer sends reaches exactly one outcome, reported once to the
+//! application (spec 7.3, the commit callback). Decided from the consumers' `acknowledgements_sent` and
+//! `acknowledgement_outcome`: an outcome must cover acknowledgements that were sent and are still waiting,
+//! and once the liveness phase's bound has passed nothing may still wait.
+
+use std::collections::BTreeMap;
+
+use sharesim_sim::share::MemberId;
+use sharesim_sim::trace::{RunMarker, ShareConsumerEvent, TraceEvent, TraceRecord};
+
+use super::checker::{keep_first, violation_at, Checker, Violation};
+use super::metrics::Metrics;
+
+/// (group, member, topic, partition, offset).
+type AckKey = (String, MemberId, u128, i32, i64);
+
+/// The ACK-OUTCOME checker.
+#[derive(Debug, Default)]
+pub struct AckOutcome {
+    /// Sent acknowledgements waiting for their outcome: the `acknowledgements_sent` events, oldest first.
+    waiting: BTreeMap<AckKey, Vec<(u64, u64)>>,
+    /// When every waiting acknowledgement must have its outcome (liveness phase start + bound).
+    deadline_ms: Option<u64>,
+    last_at_ms: u64,
+    first: Option<Violation>,
+}
+
+impl Checker for AckOutcome {
+    fn code(&self) -> &'static str {
+        "ACK-OUTCOME"
+    }
+
+    fn observe(&mut self, record: &TraceRecord) {
+        self.last_at_ms = record.at_ms;
+        match &record.event {
+            TraceEvent::Run {
+                marker: RunMarker::LivenessPhaseStarted { bound_ms },
+            } => self.deadline_ms = Some(record.at_ms + bound_ms),
+            TraceEvent::ShareConsumer {
+                group_id,
+                member,
+                event,
+            } => match event {
+                ShareConsumerEvent::AcknowledgementsSent {
+                    topic_id,
+                    partition,
+                    acknowledgements,
+                } => {
+                    for (offset, _) in acknowledgements {
+                        let key = (
+                            group_id.clone(),
+                            member.clone(),
+                            topic_id.0,
+                            *partition,
+                            *offset,
+                        );
+                        self.waiting
+                            .entry(key)
+                            .or_default()
+                            .push((record.seq, record.at_ms));
+                    }
+                }
+                ShareConsumerEvent::AcknowledgementOutcome {
+                    topic_id,
+                    partition,
+                    acknowledgements,
+                    ..
+                } => {
+                    for (offset, _) in acknowledgements {
+                        let key = (
+                            group_id.clone(),
+                            member.clone(),
+                            topic_id.0,
+                            *partition,
+                            *offset,
+                        );
+                        let sent = self.waiting.get_mut(&key).filter(|sent| !sent.is_empty());
+                        if let Some(sent) = sent {
+                            sent.remove(0);
+                            continue;
+                        }
+                        let message = format!(
+                            "outcome for offset {offset} reported to {member}, no acknowledgement waiting"
+                        );
+                        let v = violation_at(
+                            self.code(),
+                            record,
+                            Some(*offset),
+                            Some(member),
+                            &[],
+                            message,
+                        );
+                        keep_first(&mut self.first, v);
+                        break;
+                    }
+                }
+                ShareConsumerEvent::RecordDelivered { .. } => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, _metrics: &mut Metrics) -> Vec<Violation> {
+        if let Some(deadline_ms) = self.deadline_ms.filter(|&d| d <= self.last_at_ms) {
+            for ((_, member, _, _, offset), sent) in &self.waiting {
+                if let Some(&(seq, at_ms)) = sent.first() {
+                    let sent = format!("offset {offset} acknowledged by {member} at {at_ms} ms");
+                    let message = format!("{sent}, no outcome by {deadline_ms} ms");
+                    let v = Violation {
+                        code: "ACK-OUTCOME",
+                        seq,
+                        at_ms,
+                        offset: Some(*offset),
+                        member: Some(member.clone()),
+                        event_seqs: vec![seq],
+                        message,
+                    };
+                    keep_first(&mut self.first, v);
+                    break;
+                }
+            }
+        }
+        self.first.take().into_iter().collect()
+    }
+}

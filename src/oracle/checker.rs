@@ -1,0 +1,129 @@
+//! What every checker shares: the observer interface, the violation it reports, the oracle's settings,
+//! and the view of a trace record as one share partition's event.
+
+use std::fmt;
+
+use sharesim_sim::coordinator::share::SharePartitionKey;
+use sharesim_sim::share::partition::PartitionEvent;
+use sharesim_sim::share::MemberId;
+use sharesim_sim::trace::{TraceEvent, TraceRecord};
+
+use super::metrics::Metrics;
+
+/// The first broken rule of one invariant, with the events that show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant's code (EXCLUSIVE, TERMINAL-FINAL, ...).
+    pub code: &'static str,
+    /// The `seq` of the event that broke it.
+    pub seq: u64,
+    /// Its virtual time.
+    pub at_ms: u64,
+    /// The offset concerned, if one.
+    pub offset: Option<i64>,
+    /// The member concerned, if one.
+    pub member: Option<MemberId>,
+    /// Every event that takes part (earlier ones first, the breaking one last).
+    pub event_seqs: Vec<u64>,
+    /// One line: what happened and why it is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at seq {} ({} ms): {}",
+            self.code, self.seq, self.at_ms, self.message
+        )
+    }
+}
+
+/// An observer of the trace that decides one invariant.
+pub trait Checker {
+    /// The invariant's code.
+    fn code(&self) -> &'static str;
+    /// Sees the next record, in trace order.
+    fn observe(&mut self, record: &TraceRecord);
+    /// Why this trace cannot decide the invariant (a missing phase marker), if it cannot.
+    fn undecided_reason(&self) -> Option<String> {
+        None
+    }
+    /// The run ended: the violations found (the first one only), adding counted outcomes to `metrics`.
+    fn finish(&mut self, metrics: &mut Metrics) -> Vec<Violation>;
+}
+
+/// The limits the oracle judges against: the run's configuration, as Kafka names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OracleConfig {
+    /// `group.share.delivery.count.limit`.
+    pub delivery_count_limit: u16,
+    /// `group.share.partition.max.record.locks`.
+    pub max_record_locks: u32,
+    /// How far one acquisition may overshoot `max_record_locks` by taking a whole log batch (spec 1.5).
+    pub in_flight_overshoot_max: u32,
+}
+
+impl Default for OracleConfig {
+    /// Kafka 4.2's defaults.
+    fn default() -> Self {
+        OracleConfig {
+            delivery_count_limit: 5,
+            max_record_locks: 2_000,
+            in_flight_overshoot_max: 500,
+        }
+    }
+}
+
+/// A record as one share partition's event: its key, the emitting leader's epoch, the event.
+pub(crate) fn partition_event(
+    record: &TraceRecord,
+) -> Option<(SharePartitionKey, i32, &PartitionEvent)> {
+    match &record.event {
+        TraceEvent::SharePartition {
+            group_id,
+            topic_id,
+            partition,
+            leader_epoch,
+            event,
+        } => Some((
+            SharePartitionKey {
+                group_id: group_id.clone(),
+                topic_id: *topic_id,
+                partition: *partition,
+            },
+            *leader_epoch,
+            event,
+        )),
+        _ => None,
+    }
+}
+
+/// Keeps the first violation only.
+pub(crate) fn keep_first(first: &mut Option<Violation>, violation: Violation) {
+    if first.is_none() {
+        *first = Some(violation);
+    }
+}
+
+/// A violation at `record`.
+pub(crate) fn violation_at(
+    code: &'static str,
+    record: &TraceRecord,
+    offset: Option<i64>,
+    member: Option<&MemberId>,
+    earlier_seqs: &[u64],
+    message: String,
+) -> Violation {
+    let mut event_seqs = earlier_seqs.to_vec();
+    event_seqs.push(record.seq);
+    Violation {
+        code,
+        seq: record.seq,
+        at_ms: record.at_ms,
+        offset,
+        member: member.cloned(),
+        event_seqs,
+        message,
+    }
+}

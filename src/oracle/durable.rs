@@ -1,0 +1,90 @@
+//! DURABLE: a state change acknowledged to a client survives leader and coordinator failover (spec 3.2:
+//! the leader answers only after the write committed). Decided from the consumers' successful
+//! `acknowledgement_outcome` of ACCEPT, REJECT or GAP (terminal types): no share partition, in any leader
+//! epoch, may hand such an offset out again. (That persisted state never regresses needs the share
+//! coordinator's events, which the trace does not carry yet.)
+
+use std::collections::BTreeMap;
+
+use sharesim_sim::share::partition::PartitionEvent;
+use sharesim_sim::share::{AcknowledgeType, MemberId};
+use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent, TraceRecord};
+
+use super::checker::{keep_first, partition_event, violation_at, Checker, Violation};
+use super::metrics::Metrics;
+
+/// (group, topic, partition, offset) of a record.
+type RecordKey = (String, u128, i32, i64);
+
+/// The DURABLE checker.
+#[derive(Debug, Default)]
+pub struct Durable {
+    /// (group, topic, partition, offset) → the member told, the type, the outcome event.
+    acknowledged: BTreeMap<RecordKey, (MemberId, AcknowledgeType, u64)>,
+    first: Option<Violation>,
+}
+
+impl Checker for Durable {
+    fn code(&self) -> &'static str {
+        "DURABLE"
+    }
+
+    fn observe(&mut self, record: &TraceRecord) {
+        if let TraceEvent::ShareConsumer {
+            group_id,
+            member,
+            event:
+                ShareConsumerEvent::AcknowledgementOutcome {
+                    topic_id,
+                    partition,
+                    acknowledgements,
+                    error_code: 0,
+                },
+        } = &record.event
+        {
+            for (offset, ack_type) in acknowledgements {
+                if *ack_type != AcknowledgeType::Release {
+                    let key = (group_id.clone(), topic_id.0, *partition, *offset);
+                    self.acknowledged
+                        .insert(key, (member.clone(), *ack_type, record.seq));
+                }
+            }
+            return;
+        }
+        let Some((
+            key,
+            _,
+            PartitionEvent::Acquired {
+                member,
+                first_offset,
+                last_offset,
+                ..
+            },
+        )) = partition_event(record)
+        else {
+            return;
+        };
+        for offset in *first_offset..=*last_offset {
+            let at = (key.group_id.clone(), key.topic_id.0, key.partition, offset);
+            if let Some((told, ack_type, seq)) = self.acknowledged.get(&at) {
+                let message = format!(
+                    "offset {offset} handed to {member} after {told} was told its {ack_type:?} succeeded"
+                );
+                let v = violation_at(
+                    self.code(),
+                    record,
+                    Some(offset),
+                    Some(member),
+                    &[*seq],
+                    message,
+                );
+                keep_first(&mut self.first, v);
+                return;
+            }
+        }
+    }
+
+    fn finish(&mut self, _metrics: &mut Metrics) -> Vec<Violation> {
+        self.first.take().into_iter().collect()
+    }
+}

@@ -1,0 +1,173 @@
+//! NO-LOSS: nothing is skipped silently. Decided, as far as the events allow, from two rules: (1) a record
+//! a member ACCEPTed must have been delivered to that member's application first (a consumer with no
+//! `record_delivered` events is not judged); (2) a new leader's initial SPSO (`start_offset_moved`, cause
+//! `initialization`) must not pass a record an earlier leader epoch left non-terminal, unless a log-start
+//! move passed it. "Every committed record is eventually delivered" needs produce events (see the report).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sharesim_sim::coordinator::share::SharePartitionKey;
+use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause};
+use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
+use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent, TraceRecord};
+
+use super::checker::{keep_first, partition_event, violation_at, Checker, Violation};
+use super::metrics::Metrics;
+
+/// The NO-LOSS checker.
+#[derive(Debug, Default)]
+pub struct NoLoss {
+    /// Members whose consumers report deliveries.
+    reporting_members: BTreeSet<(String, MemberId)>,
+    /// (group, member, topic, partition, offset) delivered to the application.
+    delivered: BTreeSet<(String, MemberId, u128, i32, i64)>,
+    leader_epochs: BTreeMap<SharePartitionKey, i32>,
+    /// Last state of each record and the event.
+    states: BTreeMap<(SharePartitionKey, i64), (RecordState, u64)>,
+    first: Option<Violation>,
+}
+
+impl Checker for NoLoss {
+    fn code(&self) -> &'static str {
+        "NO-LOSS"
+    }
+
+    fn observe(&mut self, record: &TraceRecord) {
+        if let TraceEvent::ShareConsumer {
+            group_id,
+            member,
+            event,
+        } = &record.event
+        {
+            match event {
+                ShareConsumerEvent::RecordDelivered {
+                    topic_id,
+                    partition,
+                    offset,
+                    ..
+                } => {
+                    self.reporting_members
+                        .insert((group_id.clone(), member.clone()));
+                    self.delivered.insert((
+                        group_id.clone(),
+                        member.clone(),
+                        topic_id.0,
+                        *partition,
+                        *offset,
+                    ));
+                }
+                ShareConsumerEvent::AcknowledgementsSent {
+                    topic_id,
+                    partition,
+                    acknowledgements,
+                } => {
+                    if !self
+                        .reporting_members
+                        .contains(&(group_id.clone(), member.clone()))
+                    {
+                        return;
+                    }
+                    for (offset, ack_type) in acknowledgements {
+                        let delivered = (
+                            group_id.clone(),
+                            member.clone(),
+                            topic_id.0,
+                            *partition,
+                            *offset,
+                        );
+                        if *ack_type == AcknowledgeType::Accept
+                            && !self.delivered.contains(&delivered)
+                        {
+                            let message = format!(
+                                "{member} accepted offset {offset} that its application never got"
+                            );
+                            let v = violation_at(
+                                self.code(),
+                                record,
+                                Some(*offset),
+                                Some(member),
+                                &[],
+                                message,
+                            );
+                            keep_first(&mut self.first, v);
+                            return;
+                        }
+                    }
+                }
+                ShareConsumerEvent::AcknowledgementOutcome { .. } => {}
+            }
+            return;
+        }
+        let Some((key, leader_epoch, event)) = partition_event(record) else {
+            return;
+        };
+        let newest = self
+            .leader_epochs
+            .entry(key.clone())
+            .or_insert(leader_epoch);
+        let new_epoch = leader_epoch > *newest;
+        if new_epoch {
+            *newest = leader_epoch;
+        } else if leader_epoch < *newest {
+            return;
+        }
+        match event {
+            PartitionEvent::Acquired {
+                first_offset,
+                last_offset,
+                ..
+            } => {
+                for offset in *first_offset..=*last_offset {
+                    self.states
+                        .insert((key.clone(), offset), (RecordState::Acquired, record.seq));
+                }
+            }
+            PartitionEvent::Transition {
+                first_offset,
+                last_offset,
+                to,
+                ..
+            } => {
+                for offset in *first_offset..=*last_offset {
+                    self.states.insert((key.clone(), offset), (*to, record.seq));
+                }
+            }
+            PartitionEvent::StartOffsetMoved { from, to, cause } => {
+                if *cause == StartOffsetMoveCause::LogStartOffsetMove {
+                    self.states
+                        .retain(|(k, offset), _| *k != key || *offset >= *to);
+                    return;
+                }
+                if *cause != StartOffsetMoveCause::Initialization {
+                    return;
+                }
+                let passed = self
+                    .states
+                    .range((key.clone(), i64::MIN)..(key.clone(), *to));
+                for ((_, offset), (state, seq)) in passed {
+                    if !matches!(state, RecordState::Acknowledged | RecordState::Archived) {
+                        let start = format!(
+                            "leader epoch {leader_epoch} started at SPSO {to} (from {from})"
+                        );
+                        let message = format!("{start}, skipping offset {offset} left {state:?}");
+                        let v = violation_at(
+                            self.code(),
+                            record,
+                            Some(*offset),
+                            None,
+                            &[*seq],
+                            message,
+                        );
+                        keep_first(&mut self.first, v);
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, _metrics: &mut Metrics) -> Vec<Violation> {
+        self.first.take().into_iter().collect()
+    }
+}

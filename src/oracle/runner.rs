@@ -1,0 +1,134 @@
+//! The oracle: every checker fed the same records in trace order, and a verdict per invariant code in the
+//! design table's order, with the counted-but-allowed outcomes as metrics.
+
+use sharesim_sim::trace::TraceRecord;
+
+use super::ack_outcome::AckOutcome;
+use super::batch_wf::BatchWf;
+use super::checker::{Checker, OracleConfig, Violation};
+use super::dc_limit::DcLimit;
+use super::durable::Durable;
+use super::exclusive::Exclusive;
+use super::fencing::Fencing;
+use super::inflight_cap::InflightCap;
+use super::liveness::Liveness;
+use super::metrics::{Metrics, MetricsObserver};
+use super::no_loss::NoLoss;
+use super::owner::Owner;
+use super::spso_safe::SpsoSafe;
+use super::terminal_final::TerminalFinal;
+
+/// What the oracle decided about one invariant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No violation.
+    Pass,
+    /// The first violation.
+    Fail(Violation),
+    /// The trace cannot decide it, and why.
+    Undecided(String),
+}
+
+/// The oracle's answer for a whole run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OracleReport {
+    /// One verdict per invariant code, in the design table's order.
+    pub verdicts: Vec<(&'static str, Verdict)>,
+    /// Counted-but-allowed outcomes.
+    pub metrics: Metrics,
+}
+
+impl OracleReport {
+    /// The verdict for `code`.
+    pub fn verdict(&self, code: &str) -> Option<&Verdict> {
+        self.verdicts
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v)
+    }
+
+    /// Every violation, in table order.
+    pub fn violations(&self) -> Vec<&Violation> {
+        self.verdicts
+            .iter()
+            .filter_map(|(_, v)| match v {
+                Verdict::Fail(violation) => Some(violation),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether no invariant failed.
+    pub fn passed(&self) -> bool {
+        self.violations().is_empty()
+    }
+}
+
+/// Every checker, fed record by record.
+pub struct Oracle {
+    checkers: Vec<Box<dyn Checker>>,
+    metrics_observer: MetricsObserver,
+    metrics: Metrics,
+}
+
+impl Oracle {
+    /// The oracle for a run configured as `config`.
+    pub fn new(config: &OracleConfig) -> Oracle {
+        let checkers: Vec<Box<dyn Checker>> = vec![
+            Box::new(NoLoss::default()),
+            Box::new(Exclusive::default()),
+            Box::new(TerminalFinal::default()),
+            Box::new(DcLimit::new(config.delivery_count_limit)),
+            Box::new(SpsoSafe::default()),
+            Box::new(Liveness::default()),
+            Box::new(Owner::default()),
+            Box::new(Durable::default()),
+            Box::new(Fencing::default()),
+            Box::new(InflightCap::new(config)),
+            Box::new(BatchWf::default()),
+            Box::new(AckOutcome::default()),
+        ];
+        Oracle {
+            checkers,
+            metrics_observer: MetricsObserver::default(),
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// Feeds the next record to every checker.
+    pub fn observe(&mut self, record: &TraceRecord) {
+        for checker in &mut self.checkers {
+            checker.observe(record);
+        }
+        self.metrics_observer.observe(record, &mut self.metrics);
+    }
+
+    /// Judges a whole trace.
+    pub fn check(config: &OracleConfig, records: &[TraceRecord]) -> OracleReport {
+        let mut oracle = Oracle::new(config);
+        records.iter().for_each(|record| oracle.observe(record));
+        oracle.finish()
+    }
+
+    /// The run ended: a verdict per invariant.
+    pub fn finish(mut self) -> OracleReport {
+        let mut verdicts = Vec::new();
+        for checker in &mut self.checkers {
+            let violations = checker.finish(&mut self.metrics);
+            let verdict = match (violations.into_iter().next(), checker.undecided_reason()) {
+                (Some(violation), _) => Verdict::Fail(violation),
+                (None, Some(reason)) => Verdict::Undecided(reason),
+                (None, None) => Verdict::Pass,
+            };
+            verdicts.push((checker.code(), verdict));
+        }
+        // MEMBERSHIP needs consumer liveness (crash faults) and session-timeout settings in the trace.
+        let membership =
+            "the trace does not yet carry member crashes and session timeouts".to_string();
+        verdicts.push(("MEMBERSHIP", Verdict::Undecided(membership)));
+        OracleReport {
+            verdicts,
+            metrics: self.metrics,
+        }
+    }
+}

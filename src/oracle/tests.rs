@@ -1,0 +1,687 @@
+//! Every checker against hand-made traces: one that breaks its rule (with the exact message) and one that
+//! keeps it. The engine-driven healthy run is `tests/oracle_healthy_run.rs`.
+
+use sharesim_sim::coordinator::share::TopicId;
+use sharesim_sim::share::partition::{
+    PartitionEvent, StartOffsetMoveCause, TransitionCause, WriteId,
+};
+use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
+use sharesim_sim::trace::{RunMarker, ShareConsumerEvent, Trace, TraceEvent, TraceRecord};
+
+use super::*;
+
+const TOPIC: TopicId = TopicId(7);
+
+/// Builds a trace of one share partition `g`/7-0 and its consumers.
+struct Script {
+    trace: Trace,
+    leader_epoch: i32,
+}
+
+impl Script {
+    fn new() -> Script {
+        Script {
+            trace: Trace::keeping_records(),
+            leader_epoch: 1,
+        }
+    }
+
+    fn partition(&mut self, at_ms: u64, event: PartitionEvent) -> &mut Self {
+        let event = TraceEvent::SharePartition {
+            group_id: "g".into(),
+            topic_id: TOPIC,
+            partition: 0,
+            leader_epoch: self.leader_epoch,
+            event,
+        };
+        self.trace.record(at_ms, "broker-1", event);
+        self
+    }
+
+    fn consumer(&mut self, at_ms: u64, member: &str, event: ShareConsumerEvent) -> &mut Self {
+        let event = TraceEvent::ShareConsumer {
+            group_id: "g".into(),
+            member: MemberId::new(member),
+            event,
+        };
+        self.trace.record(at_ms, member, event);
+        self
+    }
+
+    fn epoch(&mut self, leader_epoch: i32) -> &mut Self {
+        self.leader_epoch = leader_epoch;
+        self
+    }
+
+    fn acquire(
+        &mut self,
+        at_ms: u64,
+        member: &str,
+        first: i64,
+        last: i64,
+        count: u16,
+    ) -> &mut Self {
+        self.partition(
+            at_ms,
+            PartitionEvent::Acquired {
+                member: MemberId::new(member),
+                first_offset: first,
+                last_offset: last,
+                delivery_count: count,
+                lock_deadline_ms: at_ms + 30_000,
+            },
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transition(
+        &mut self,
+        at_ms: u64,
+        (first, last): (i64, i64),
+        from: RecordState,
+        to: RecordState,
+        count: u16,
+        member: Option<&str>,
+        cause: TransitionCause,
+    ) -> &mut Self {
+        self.partition(
+            at_ms,
+            PartitionEvent::Transition {
+                first_offset: first,
+                last_offset: last,
+                from,
+                to,
+                delivery_count: count,
+                limit_reached: false,
+                member: member.map(MemberId::new),
+                cause,
+            },
+        )
+    }
+
+    fn accept(&mut self, at_ms: u64, member: &str, first: i64, last: i64) -> &mut Self {
+        let cause = TransitionCause::Acknowledge {
+            ack_type: AcknowledgeType::Accept,
+        };
+        let (from, to) = (RecordState::Acquired, RecordState::Acknowledged);
+        self.transition(at_ms, (first, last), from, to, 1, Some(member), cause)
+    }
+
+    fn expire(&mut self, at_ms: u64, first: i64, last: i64, count: u16) -> &mut Self {
+        let (from, to) = (RecordState::Acquired, RecordState::Available);
+        self.transition(
+            at_ms,
+            (first, last),
+            from,
+            to,
+            count,
+            None,
+            TransitionCause::LockExpiry,
+        )
+    }
+
+    fn spso(&mut self, at_ms: u64, from: i64, to: i64, cause: StartOffsetMoveCause) -> &mut Self {
+        self.partition(at_ms, PartitionEvent::StartOffsetMoved { from, to, cause })
+    }
+
+    fn speo(&mut self, at_ms: u64, from: i64, to: i64) -> &mut Self {
+        self.partition(at_ms, PartitionEvent::EndOffsetMoved { from, to })
+    }
+
+    fn delivered(&mut self, at_ms: u64, member: &str, offset: i64) -> &mut Self {
+        let event = ShareConsumerEvent::RecordDelivered {
+            topic_id: TOPIC,
+            partition: 0,
+            offset,
+            delivery_count: 1,
+        };
+        self.consumer(at_ms, member, event)
+    }
+
+    fn acks_sent(
+        &mut self,
+        at_ms: u64,
+        member: &str,
+        offsets: &[(i64, AcknowledgeType)],
+    ) -> &mut Self {
+        let event = ShareConsumerEvent::AcknowledgementsSent {
+            topic_id: TOPIC,
+            partition: 0,
+            acknowledgements: offsets.to_vec(),
+        };
+        self.consumer(at_ms, member, event)
+    }
+
+    fn ack_outcome(
+        &mut self,
+        at_ms: u64,
+        member: &str,
+        offsets: &[(i64, AcknowledgeType)],
+    ) -> &mut Self {
+        let event = ShareConsumerEvent::AcknowledgementOutcome {
+            topic_id: TOPIC,
+            partition: 0,
+            acknowledgements: offsets.to_vec(),
+            error_code: 0,
+        };
+        self.consumer(at_ms, member, event)
+    }
+
+    fn marker(&mut self, at_ms: u64, marker: RunMarker) -> &mut Self {
+        self.trace.record(at_ms, "sim", TraceEvent::Run { marker });
+        self
+    }
+
+    fn records(&self) -> Vec<TraceRecord> {
+        self.trace.records().unwrap().to_vec()
+    }
+
+    fn report(&self) -> OracleReport {
+        let config = OracleConfig {
+            delivery_count_limit: 2,
+            max_record_locks: 4,
+            in_flight_overshoot_max: 1,
+        };
+        Oracle::check(&config, &self.records())
+    }
+
+    /// The one failing invariant's violation, as a line.
+    fn only_failure(&self) -> String {
+        let report = self.report();
+        let failures: Vec<String> = report.violations().iter().map(|v| v.to_string()).collect();
+        assert_eq!(failures.len(), 1, "{failures:#?}");
+        failures[0].clone()
+    }
+
+    fn assert_passes(&self, code: &str) {
+        let report = self.report();
+        assert_eq!(
+            report.verdict(code),
+            Some(&Verdict::Pass),
+            "{:#?}",
+            report.violations()
+        );
+    }
+}
+
+const ACCEPT: AcknowledgeType = AcknowledgeType::Accept;
+
+mod exclusive {
+    use super::*;
+
+    /// Spec 1.2 #1: an ACQUIRED record with a live lock is not handed to another member.
+    #[test]
+    fn fails_when_a_held_record_is_handed_out_again() {
+        let mut s = Script::new();
+        s.acquire(1_000, "a", 0, 1, 1).acquire(2_000, "b", 1, 1, 2);
+        assert_eq!(
+            s.only_failure(),
+            "EXCLUSIVE at seq 1 (2000 ms): offset 1 handed to b while a held it with a lock until 31000 ms"
+        );
+        assert_eq!(s.report().violations()[0].event_seqs, vec![0, 1]);
+    }
+
+    /// Spec 1.2 #5: after the lock expired, another member may acquire it.
+    #[test]
+    fn passes_after_lock_expiry_and_after_failover() {
+        let mut s = Script::new();
+        s.acquire(1_000, "a", 0, 1, 1)
+            .expire(31_000, 0, 1, 1)
+            .acquire(31_000, "b", 0, 0, 2);
+        s.epoch(2).acquire(32_000, "c", 0, 0, 2);
+        s.assert_passes("EXCLUSIVE");
+    }
+}
+
+mod terminal_final {
+    use super::*;
+
+    /// Spec 1.2: an ACKNOWLEDGED record is never acquired again.
+    #[test]
+    fn fails_when_an_acknowledged_record_is_acquired() {
+        let mut s = Script::new();
+        s.acquire(1_000, "a", 0, 0, 1)
+            .accept(2_000, "a", 0, 0)
+            .acquire(3_000, "b", 0, 0, 2);
+        assert!(s.report().violations().iter().any(|v| v.to_string()
+            == "TERMINAL-FINAL at seq 2 (3000 ms): offset 0 handed to b after it became Acknowledged"));
+    }
+
+    /// Spec 3.2: a rollback of an unpersisted acknowledgement may leave ACKNOWLEDGED.
+    #[test]
+    fn passes_a_rollback_out_of_a_terminal_state() {
+        let mut s = Script::new();
+        s.acquire(1_000, "a", 0, 0, 1).accept(2_000, "a", 0, 0);
+        let (from, to) = (RecordState::Acknowledged, RecordState::Acquired);
+        s.transition(
+            2_001,
+            (0, 0),
+            from,
+            to,
+            1,
+            Some("a"),
+            TransitionCause::Rollback,
+        );
+        s.expire(31_000, 0, 0, 1).acquire(31_000, "b", 0, 0, 2);
+        s.assert_passes("TERMINAL-FINAL");
+    }
+}
+
+mod dc_limit {
+    use super::*;
+
+    /// Spec 1.3: a record is delivered at most `delivery.count.limit` times.
+    #[test]
+    fn fails_on_a_third_delivery_with_limit_two() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 0, 1).expire(30_000, 0, 0, 1);
+        s.acquire(30_000, "a", 0, 0, 2).expire(60_000, 0, 0, 2);
+        s.acquire(60_000, "a", 0, 0, 3);
+        assert_eq!(
+            s.only_failure(),
+            "DC-LIMIT at seq 4 (60000 ms): offset 0 has delivery count 3, limit 2"
+        );
+    }
+
+    /// Spec 3.5: the count restarts from the persisted one after failover; counted, not a violation.
+    #[test]
+    fn passes_a_redelivery_across_failover_and_counts_it() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 0, 1).expire(30_000, 0, 0, 1);
+        s.acquire(30_000, "a", 0, 0, 2);
+        s.epoch(2).acquire(31_000, "b", 0, 0, 2);
+        s.assert_passes("DC-LIMIT");
+        assert_eq!(
+            s.report()
+                .metrics
+                .get("deliveries_beyond_limit_across_failover"),
+            1
+        );
+    }
+}
+
+mod spso_safe {
+    use super::*;
+
+    /// Spec 1.6: SPSO passes only terminal records.
+    #[test]
+    fn fails_when_spso_passes_an_acquired_record() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 1, 1).accept(1, "a", 0, 0).spso(
+            2,
+            0,
+            2,
+            StartOffsetMoveCause::Advance,
+        );
+        assert_eq!(
+            s.only_failure(),
+            "SPSO-SAFE at seq 2 (2 ms): SPSO advanced from 0 to 2 past offset 1 in state Acquired"
+        );
+    }
+
+    /// Spec 1.6: SPSO never moves backwards.
+    #[test]
+    fn fails_when_spso_moves_backwards() {
+        let mut s = Script::new();
+        s.spso(0, 5, 3, StartOffsetMoveCause::Advance);
+        assert_eq!(
+            s.only_failure(),
+            "SPSO-SAFE at seq 0 (0 ms): SPSO moved backwards from 5 to 3 (Advance)"
+        );
+    }
+
+    #[test]
+    fn passes_an_advance_over_terminal_records() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 1, 1).accept(1, "a", 0, 1).spso(
+            2,
+            0,
+            2,
+            StartOffsetMoveCause::Advance,
+        );
+        s.assert_passes("SPSO-SAFE");
+    }
+}
+
+mod owner {
+    use super::*;
+
+    /// Spec 1.2 #2: a member acknowledges only its own records.
+    #[test]
+    fn fails_when_a_member_acknowledges_another_members_record() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 0, 1).accept(1, "b", 0, 0);
+        assert_eq!(
+            s.only_failure(),
+            "OWNER at seq 1 (1 ms): acknowledgement by b changed offset 0, held by a"
+        );
+    }
+
+    #[test]
+    fn passes_own_acknowledgements_and_session_release() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 1, 1).accept(1, "a", 0, 0);
+        let (from, to) = (RecordState::Acquired, RecordState::Available);
+        s.transition(
+            2,
+            (1, 1),
+            from,
+            to,
+            1,
+            Some("a"),
+            TransitionCause::SessionRelease,
+        );
+        s.assert_passes("OWNER");
+    }
+}
+
+mod inflight_cap {
+    use super::*;
+
+    /// Spec 1.5: SPEO grows only while the window is below `max.record.locks` (4 here).
+    #[test]
+    fn fails_when_speo_grows_from_a_full_window() {
+        let mut s = Script::new();
+        s.spso(0, 0, 0, StartOffsetMoveCause::Initialization)
+            .speo(1, -1, 3)
+            .speo(2, 3, 4);
+        assert_eq!(
+            s.only_failure(),
+            "INFLIGHT-CAP at seq 2 (2 ms): SPEO grew from 3 to 4 with 4 records in flight, limit 4"
+        );
+    }
+
+    #[test]
+    fn passes_a_window_within_the_limit_plus_overshoot() {
+        let mut s = Script::new();
+        s.spso(0, 0, 0, StartOffsetMoveCause::Initialization)
+            .speo(1, -1, 4);
+        s.spso(2, 0, 3, StartOffsetMoveCause::Advance).speo(3, 4, 6);
+        s.assert_passes("INFLIGHT-CAP");
+    }
+}
+
+mod batch_wf {
+    use super::*;
+
+    /// One response never hands out an offset twice.
+    #[test]
+    fn fails_when_one_response_repeats_an_offset() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 2, 1).acquire(0, "a", 2, 3, 1);
+        let report = s.report();
+        let batch = report.verdict("BATCH-WF").unwrap();
+        let Verdict::Fail(violation) = batch else {
+            panic!("{batch:?}")
+        };
+        assert_eq!(
+            violation.to_string(),
+            "BATCH-WF at seq 1 (0 ms): one response handed offset 2 to a twice"
+        );
+    }
+
+    #[test]
+    fn fails_on_a_reversed_range() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 3, 2, 1);
+        assert_eq!(
+            s.only_failure(),
+            "BATCH-WF at seq 0 (0 ms): acquired range [3, 2] is not well formed"
+        );
+    }
+
+    #[test]
+    fn passes_disjoint_ranges_in_one_response() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 2, 1).acquire(0, "a", 3, 5, 1);
+        s.assert_passes("BATCH-WF");
+    }
+}
+
+mod ack_outcome {
+    use super::*;
+
+    /// Spec 7.3: an outcome is reported once per acknowledgement.
+    #[test]
+    fn fails_when_an_outcome_is_reported_twice() {
+        let mut s = Script::new();
+        s.acks_sent(0, "a", &[(0, ACCEPT)])
+            .ack_outcome(1, "a", &[(0, ACCEPT)])
+            .ack_outcome(2, "a", &[(0, ACCEPT)]);
+        assert_eq!(
+            s.only_failure(),
+            "ACK-OUTCOME at seq 2 (2 ms): outcome for offset 0 reported to a, no acknowledgement waiting"
+        );
+    }
+
+    /// Every acknowledgement reaches an outcome within the liveness bound.
+    #[test]
+    fn fails_when_an_acknowledgement_never_gets_an_outcome() {
+        let mut s = Script::new();
+        s.marker(0, RunMarker::LivenessPhaseStarted { bound_ms: 10 })
+            .acks_sent(1, "a", &[(4, ACCEPT)]);
+        s.marker(20, RunMarker::RunFinished);
+        assert_eq!(
+            s.only_failure(),
+            "ACK-OUTCOME at seq 1 (1 ms): offset 4 acknowledged by a at 1 ms, no outcome by 10 ms"
+        );
+    }
+
+    #[test]
+    fn passes_one_outcome_per_acknowledgement() {
+        let mut s = Script::new();
+        s.acks_sent(0, "a", &[(0, ACCEPT), (1, ACCEPT)])
+            .ack_outcome(1, "a", &[(0, ACCEPT), (1, ACCEPT)]);
+        s.acks_sent(2, "a", &[(0, ACCEPT)])
+            .ack_outcome(3, "a", &[(0, ACCEPT)]);
+        s.assert_passes("ACK-OUTCOME");
+    }
+}
+
+mod durable {
+    use super::*;
+
+    /// Spec 3.2: an acknowledgement reported successful survives failover.
+    #[test]
+    fn fails_when_a_successfully_accepted_record_is_redelivered_after_failover() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 0, 1)
+            .accept(1, "a", 0, 0)
+            .acks_sent(1, "a", &[(0, ACCEPT)]);
+        s.ack_outcome(2, "a", &[(0, ACCEPT)])
+            .epoch(2)
+            .acquire(3, "b", 0, 0, 1);
+        assert_eq!(
+            s.only_failure(),
+            "DURABLE at seq 4 (3 ms): offset 0 handed to b after a was told its Accept succeeded"
+        );
+    }
+
+    #[test]
+    fn passes_redelivery_of_a_released_record() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 0, 1)
+            .ack_outcome(2, "a", &[(0, AcknowledgeType::Release)]);
+        s.epoch(2).acquire(3, "b", 0, 0, 1);
+        s.assert_passes("DURABLE");
+    }
+}
+
+mod fencing {
+    use super::*;
+
+    /// Spec 2.2: a zombie leader's write with an old epoch is fenced.
+    #[test]
+    fn fails_when_a_stale_epoch_write_commits() {
+        let mut s = Script::new();
+        s.epoch(2).partition(
+            0,
+            PartitionEvent::WriteCommitted {
+                write_id: WriteId(1),
+            },
+        );
+        s.epoch(1).partition(
+            1,
+            PartitionEvent::WriteCommitted {
+                write_id: WriteId(9),
+            },
+        );
+        assert_eq!(
+            s.only_failure(),
+            "FENCING at seq 1 (1 ms): write 9 of leader epoch 1 committed after one of epoch 2"
+        );
+    }
+
+    #[test]
+    fn passes_writes_of_rising_epochs() {
+        let mut s = Script::new();
+        s.partition(
+            0,
+            PartitionEvent::WriteCommitted {
+                write_id: WriteId(1),
+            },
+        );
+        s.epoch(2).partition(
+            1,
+            PartitionEvent::WriteCommitted {
+                write_id: WriteId(1),
+            },
+        );
+        s.assert_passes("FENCING");
+    }
+}
+
+mod liveness {
+    use super::*;
+
+    /// Design "liveness phase": every record terminal by the end.
+    #[test]
+    fn fails_when_a_record_is_still_acquired_at_the_end() {
+        let mut s = Script::new();
+        s.marker(0, RunMarker::LivenessPhaseStarted { bound_ms: 100 })
+            .acquire(1, "a", 0, 0, 1);
+        s.marker(200, RunMarker::RunFinished);
+        let failure = s.only_failure();
+        assert_eq!(
+            failure,
+            "LIVENESS at seq 1 (1 ms): offset 0 of g/00000000000000000000000000000007-0 still Acquired at \
+             the end, liveness phase from 0 ms, bound 100 ms"
+        );
+    }
+
+    #[test]
+    fn is_undecided_without_a_liveness_phase_and_passes_when_everything_is_terminal() {
+        let mut s = Script::new();
+        s.acquire(1, "a", 0, 0, 1);
+        assert!(matches!(
+            s.report().verdict("LIVENESS"),
+            Some(Verdict::Undecided(_))
+        ));
+        s.marker(2, RunMarker::LivenessPhaseStarted { bound_ms: 100 })
+            .accept(3, "a", 0, 0);
+        s.assert_passes("LIVENESS");
+    }
+}
+
+mod no_loss {
+    use super::*;
+
+    /// Nothing is skipped silently: a member accepts only what its application got.
+    #[test]
+    fn fails_when_a_member_accepts_an_undelivered_record() {
+        let mut s = Script::new();
+        s.delivered(0, "a", 0)
+            .acks_sent(1, "a", &[(0, ACCEPT), (1, ACCEPT)]);
+        assert_eq!(
+            s.only_failure(),
+            "NO-LOSS at seq 1 (1 ms): a accepted offset 1 that its application never got"
+        );
+    }
+
+    /// Spec 3.5: a new leader starts at the persisted SPSO, never past a record left non-terminal.
+    #[test]
+    fn fails_when_a_new_leader_skips_an_available_record() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 1, 1).accept(1, "a", 0, 0);
+        s.epoch(2)
+            .spso(2, 0, 2, StartOffsetMoveCause::Initialization);
+        assert_eq!(
+            s.only_failure(),
+            "NO-LOSS at seq 2 (2 ms): leader epoch 2 started at SPSO 2 (from 0), \
+             skipping offset 1 left Acquired"
+        );
+    }
+
+    #[test]
+    fn passes_delivered_then_accepted_records() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 0, 1)
+            .delivered(0, "a", 0)
+            .acks_sent(1, "a", &[(0, ACCEPT)])
+            .accept(1, "a", 0, 0);
+        s.epoch(2)
+            .spso(2, 0, 1, StartOffsetMoveCause::Initialization);
+        s.assert_passes("NO-LOSS");
+    }
+}
+
+mod metrics {
+    use super::*;
+
+    /// Counted but allowed: redeliveries by cause, archives by cause, duplicates, out-of-order deliveries.
+    #[test]
+    fn counts_redeliveries_archives_duplicates_and_reordering() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 1, 1)
+            .delivered(0, "a", 1)
+            .delivered(0, "a", 0)
+            .expire(30_000, 0, 1, 1);
+        s.acquire(30_000, "b", 0, 0, 2).delivered(30_000, "b", 0);
+        let (from, to) = (RecordState::Available, RecordState::Archived);
+        s.transition(
+            30_001,
+            (1, 1),
+            from,
+            to,
+            1,
+            None,
+            TransitionCause::LogStartOffsetMove,
+        );
+        let metrics = s.report().metrics;
+        let counted: Vec<(&str, u64)> = metrics.iter().collect();
+        assert_eq!(
+            counted,
+            vec![
+                ("archived.log_start_offset_move", 1),
+                ("duplicate_deliveries", 1),
+                ("out_of_order_deliveries", 1),
+                ("redelivered.lock_expiry", 1),
+            ]
+        );
+    }
+}
+
+/// The design table's codes, in order, each with a verdict.
+#[test]
+fn every_invariant_of_the_table_gets_a_verdict() {
+    let report = Script::new().report();
+    let codes: Vec<&str> = report.verdicts.iter().map(|(code, _)| *code).collect();
+    assert_eq!(
+        codes,
+        vec![
+            "NO-LOSS",
+            "EXCLUSIVE",
+            "TERMINAL-FINAL",
+            "DC-LIMIT",
+            "SPSO-SAFE",
+            "LIVENESS",
+            "OWNER",
+            "DURABLE",
+            "FENCING",
+            "INFLIGHT-CAP",
+            "BATCH-WF",
+            "ACK-OUTCOME",
+            "MEMBERSHIP"
+        ]
+    );
+}

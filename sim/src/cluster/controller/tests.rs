@@ -342,6 +342,9 @@ fn trace_events_serialise_in_field_order() {
     };
     assert_eq!(
         serde_json::to_string(&event).unwrap(),
-        r#"{"event":"leader_elected","now_ms":5,"topic":"t","partition":0,"old_leader":0,"new_leader":1,"leader_epoch":1,"partition_epoch":2}"#
+        concat!(
+            r#"{"event":"leader_elected","now_ms":5,"topic":"t","partition":0,"old_leader":0,"#,
+            r#""new_leader":1,"leader_epoch":1,"partition_epoch":2}"#
+        )
     );
 }

@@ -68,7 +68,8 @@ proptest! {
                             *log_end.get_mut(&0).unwrap() += records;
                             next_request_id += 1;
                             required_by_request.insert(next_request_id, (acks_all, log_end[&0]));
-                            leader.handle_produce_appended(now_ms, next_request_id, acks, log_end[&0], 1 << 40);
+                            let end = log_end[&0];
+                            leader.handle_produce_appended(now_ms, next_request_id, acks, end, 1 << 40);
                         }
                         Err(e) => {
                             prop_assert_eq!(e, ResponseError::NotEnoughReplicas);

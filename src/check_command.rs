@@ -546,7 +546,12 @@ mod tests {
             assert!(message.contains(needle), "{flags:?}: {message}");
             assert!(!message.contains('\n'), "one line: {message}");
         }
-        assert!(ModelKind::parse("implementation").is_err());
+        assert!(matches!(
+            ModelKind::parse("implementation"),
+            Ok(ModelKind::Implementation)
+        ));
+        let unknown = ModelKind::parse("engine").expect_err("unknown model");
+        assert!(unknown.contains("valid: spec, implementation"), "{unknown}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What every checker shares: the observer interface, the violation it reports, the oracle's settings,
 //! and the view of a trace record as one share partition's event.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use sharesim_sim::coordinator::share::SharePartitionKey;
@@ -125,5 +126,40 @@ pub(crate) fn violation_at(
         member: member.cloned(),
         event_seqs,
         message,
+    }
+}
+
+/// How a partition event's leader epoch compares with the newest one seen for its partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EpochAdmission {
+    /// From a leader older than one already seen (a zombie): checkers ignore it.
+    Stale,
+    /// From the newest leader seen so far.
+    Current,
+    /// From a newer leader than any seen: per-epoch state of the partition must be reset first.
+    New,
+}
+
+/// The newest leader epoch seen per share partition, shared by every checker that judges per epoch.
+#[derive(Debug, Default)]
+pub(crate) struct LeaderEpochs(BTreeMap<SharePartitionKey, i32>);
+
+impl LeaderEpochs {
+    /// Notes `leader_epoch` for `key` and says how it compares with the newest seen before.
+    pub(crate) fn admit(&mut self, key: &SharePartitionKey, leader_epoch: i32) -> EpochAdmission {
+        let newest = self.0.entry(key.clone()).or_insert(leader_epoch);
+        if leader_epoch > *newest {
+            *newest = leader_epoch;
+            EpochAdmission::New
+        } else if leader_epoch < *newest {
+            EpochAdmission::Stale
+        } else {
+            EpochAdmission::Current
+        }
+    }
+
+    /// The newest leader epoch seen for `key`, if any.
+    pub(crate) fn get(&self, key: &SharePartitionKey) -> Option<&i32> {
+        self.0.get(key)
     }
 }

@@ -11,7 +11,9 @@ use sharesim_sim::coordinator::share::SharePartitionKey;
 use sharesim_sim::share::partition::PartitionEvent;
 use sharesim_sim::trace::TraceRecord;
 
-use super::checker::{keep_first, partition_event, violation_at, Checker, Violation};
+use super::checker::{
+    keep_first, partition_event, violation_at, Checker, EpochAdmission, LeaderEpochs, Violation,
+};
 use super::metrics::Metrics;
 
 /// Deliveries of one record.
@@ -31,7 +33,7 @@ struct Deliveries {
 #[derive(Debug)]
 pub struct DcLimit {
     limit: u16,
-    leader_epochs: BTreeMap<SharePartitionKey, i32>,
+    leader_epochs: LeaderEpochs,
     deliveries: BTreeMap<(SharePartitionKey, i64), Deliveries>,
     first: Option<Violation>,
 }
@@ -41,7 +43,7 @@ impl DcLimit {
     pub fn new(limit: u16) -> DcLimit {
         DcLimit {
             limit,
-            leader_epochs: BTreeMap::new(),
+            leader_epochs: LeaderEpochs::default(),
             deliveries: BTreeMap::new(),
             first: None,
         }
@@ -57,17 +59,14 @@ impl Checker for DcLimit {
         let Some((key, leader_epoch, event)) = partition_event(record) else {
             return;
         };
-        let newest = self
-            .leader_epochs
-            .entry(key.clone())
-            .or_insert(leader_epoch);
-        if leader_epoch > *newest {
-            *newest = leader_epoch;
-            for (_, deliveries) in self.deliveries.iter_mut().filter(|((k, _), _)| *k == key) {
-                deliveries.in_epoch = 0;
+        match self.leader_epochs.admit(&key, leader_epoch) {
+            EpochAdmission::Stale => return,
+            EpochAdmission::New => {
+                for (_, deliveries) in self.deliveries.iter_mut().filter(|((k, _), _)| *k == key) {
+                    deliveries.in_epoch = 0;
+                }
             }
-        } else if leader_epoch < *newest {
-            return;
+            EpochAdmission::Current => {}
         }
         match event {
             PartitionEvent::Acquired {

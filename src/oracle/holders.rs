@@ -10,7 +10,7 @@ use sharesim_sim::share::partition::{PartitionEvent, PartitionState, TransitionC
 use sharesim_sim::share::{MemberId, RecordState};
 use sharesim_sim::trace::TraceRecord;
 
-use super::checker::partition_event;
+use super::checker::{partition_event, EpochAdmission, LeaderEpochs};
 
 /// One holder of one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub(crate) struct Holder {
 /// Lock holders per share partition and offset.
 #[derive(Debug, Default)]
 pub(crate) struct Holders {
-    leader_epochs: BTreeMap<SharePartitionKey, i32>,
+    leader_epochs: LeaderEpochs,
     held: BTreeMap<(SharePartitionKey, i64), Holder>,
     /// Holders whose record left ACQUIRED, kept so a rollback can restore them.
     released: BTreeMap<(SharePartitionKey, i64), Holder>,
@@ -45,12 +45,7 @@ impl Holders {
 
     /// Notes a new leader epoch before the event is judged: holders of older epochs are gone.
     pub(crate) fn begin(&mut self, key: &SharePartitionKey, leader_epoch: i32) {
-        let newest = self
-            .leader_epochs
-            .entry(key.clone())
-            .or_insert(leader_epoch);
-        if leader_epoch > *newest {
-            *newest = leader_epoch;
+        if self.leader_epochs.admit(key, leader_epoch) == EpochAdmission::New {
             self.forget(key);
         }
     }

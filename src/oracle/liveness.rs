@@ -11,7 +11,9 @@ use sharesim_sim::share::partition::PartitionEvent;
 use sharesim_sim::share::RecordState;
 use sharesim_sim::trace::{RunMarker, TraceEvent, TraceRecord};
 
-use super::checker::{keep_first, partition_event, Checker, Violation};
+use super::checker::{
+    keep_first, partition_event, Checker, EpochAdmission, LeaderEpochs, Violation,
+};
 use super::metrics::Metrics;
 
 /// The LIVENESS checker.
@@ -19,7 +21,7 @@ use super::metrics::Metrics;
 pub struct Liveness {
     /// (phase start, deadline).
     phase: Option<(u64, u64)>,
-    leader_epochs: BTreeMap<SharePartitionKey, i32>,
+    leader_epochs: LeaderEpochs,
     start_offsets: BTreeMap<SharePartitionKey, i64>,
     /// Last state of each record, with the event and its time.
     states: BTreeMap<(SharePartitionKey, i64), (RecordState, u64, u64)>,
@@ -82,19 +84,18 @@ impl Checker for Liveness {
         let Some((key, leader_epoch, event)) = partition_event(record) else {
             return;
         };
-        let newest = self
-            .leader_epochs
-            .entry(key.clone())
-            .or_insert(leader_epoch);
-        if leader_epoch > *newest {
-            *newest = leader_epoch;
-            for ((_, _), (state, _, _)) in self.states.iter_mut().filter(|((k, _), _)| *k == key) {
-                if *state == RecordState::Acquired {
-                    *state = RecordState::Available;
+        match self.leader_epochs.admit(&key, leader_epoch) {
+            EpochAdmission::Stale => return,
+            EpochAdmission::New => {
+                for ((_, _), (state, _, _)) in
+                    self.states.iter_mut().filter(|((k, _), _)| *k == key)
+                {
+                    if *state == RecordState::Acquired {
+                        *state = RecordState::Available;
+                    }
                 }
             }
-        } else if leader_epoch < *newest {
-            return;
+            EpochAdmission::Current => {}
         }
         match event {
             PartitionEvent::Acquired {

@@ -11,7 +11,9 @@ use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause};
 use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
 use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent, TraceRecord};
 
-use super::checker::{keep_first, partition_event, violation_at, Checker, Violation};
+use super::checker::{
+    keep_first, partition_event, violation_at, Checker, EpochAdmission, LeaderEpochs, Violation,
+};
 use super::metrics::Metrics;
 
 /// The NO-LOSS checker.
@@ -21,7 +23,7 @@ pub struct NoLoss {
     reporting_members: BTreeSet<(String, MemberId)>,
     /// (group, member, topic, partition, offset) delivered to the application.
     delivered: BTreeSet<(String, MemberId, u128, i32, i64)>,
-    leader_epochs: BTreeMap<SharePartitionKey, i32>,
+    leader_epochs: LeaderEpochs,
     /// Last state of each record and the event.
     states: BTreeMap<(SharePartitionKey, i64), (RecordState, u64)>,
     first: Option<Violation>,
@@ -101,14 +103,8 @@ impl Checker for NoLoss {
         let Some((key, leader_epoch, event)) = partition_event(record) else {
             return;
         };
-        let newest = self
-            .leader_epochs
-            .entry(key.clone())
-            .or_insert(leader_epoch);
-        let new_epoch = leader_epoch > *newest;
-        if new_epoch {
-            *newest = leader_epoch;
-        } else if leader_epoch < *newest {
+        let admission = self.leader_epochs.admit(&key, leader_epoch);
+        if admission == EpochAdmission::Stale {
             return;
         }
         match event {

@@ -11,7 +11,9 @@ use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause};
 use sharesim_sim::share::RecordState;
 use sharesim_sim::trace::TraceRecord;
 
-use super::checker::{keep_first, partition_event, violation_at, Checker, Violation};
+use super::checker::{
+    keep_first, partition_event, violation_at, Checker, EpochAdmission, LeaderEpochs, Violation,
+};
 use super::metrics::Metrics;
 
 const CODE: &str = "SPSO-SAFE";
@@ -19,7 +21,7 @@ const CODE: &str = "SPSO-SAFE";
 /// The SPSO-SAFE checker.
 #[derive(Debug, Default)]
 pub struct SpsoSafe {
-    leader_epochs: BTreeMap<SharePartitionKey, i32>,
+    leader_epochs: LeaderEpochs,
     /// The last state each offset was seen in, and the event.
     states: BTreeMap<(SharePartitionKey, i64), (RecordState, u64)>,
     first: Option<Violation>,
@@ -34,15 +36,10 @@ impl Checker for SpsoSafe {
         let Some((key, leader_epoch, event)) = partition_event(record) else {
             return;
         };
-        let newest = self
-            .leader_epochs
-            .entry(key.clone())
-            .or_insert(leader_epoch);
-        if leader_epoch > *newest {
-            *newest = leader_epoch;
-            self.states.retain(|(k, _), _| *k != key);
-        } else if leader_epoch < *newest {
-            return;
+        match self.leader_epochs.admit(&key, leader_epoch) {
+            EpochAdmission::Stale => return,
+            EpochAdmission::New => self.states.retain(|(k, _), _| *k != key),
+            EpochAdmission::Current => {}
         }
         match event {
             PartitionEvent::Acquired {

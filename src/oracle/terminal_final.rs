@@ -10,7 +10,9 @@ use sharesim_sim::share::partition::{PartitionEvent, TransitionCause};
 use sharesim_sim::share::RecordState;
 use sharesim_sim::trace::TraceRecord;
 
-use super::checker::{keep_first, partition_event, violation_at, Checker, Violation};
+use super::checker::{
+    keep_first, partition_event, violation_at, Checker, EpochAdmission, LeaderEpochs, Violation,
+};
 use super::metrics::Metrics;
 
 fn is_terminal(state: RecordState) -> bool {
@@ -20,7 +22,7 @@ fn is_terminal(state: RecordState) -> bool {
 /// The TERMINAL-FINAL checker.
 #[derive(Debug, Default)]
 pub struct TerminalFinal {
-    leader_epochs: BTreeMap<SharePartitionKey, i32>,
+    leader_epochs: LeaderEpochs,
     /// The terminal state of each marked record and the event that made it so.
     terminal: BTreeMap<(SharePartitionKey, i64), (RecordState, u64)>,
     first: Option<Violation>,
@@ -35,15 +37,10 @@ impl Checker for TerminalFinal {
         let Some((key, leader_epoch, event)) = partition_event(record) else {
             return;
         };
-        let newest = self
-            .leader_epochs
-            .entry(key.clone())
-            .or_insert(leader_epoch);
-        if leader_epoch > *newest {
-            *newest = leader_epoch;
-            self.terminal.retain(|(k, _), _| *k != key);
-        } else if leader_epoch < *newest {
-            return;
+        match self.leader_epochs.admit(&key, leader_epoch) {
+            EpochAdmission::Stale => return,
+            EpochAdmission::New => self.terminal.retain(|(k, _), _| *k != key),
+            EpochAdmission::Current => {}
         }
         match event {
             PartitionEvent::Acquired {

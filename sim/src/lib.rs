@@ -6,6 +6,7 @@
 //! consulted through one [`semantics::Semantics`] value.
 
 pub mod client;
+pub mod clock;
 pub mod cluster;
 pub mod coordinator;
 pub mod log;

@@ -25,6 +25,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use super::api_dispatch::{
     decode_request_body, decode_response_body, request_api_key, response_api_key,
 };
+use super::share_v2;
 
 use crate::ResponseError;
 
@@ -105,9 +106,16 @@ pub fn encode_request(header: &RequestHeader, request: &RequestKind) -> Result<B
     header
         .encode(&mut buf, api_key.request_header_version(version))
         .map_err(|e| EncodeError::Unencodable(e.to_string()))?;
-    request
-        .encode(&mut buf, version)
-        .map_err(|e| EncodeError::Unencodable(e.to_string()))?;
+    match request {
+        RequestKind::ShareFetch(body) => {
+            share_v2::encode_share_fetch_request(body, version, &mut buf)
+        }
+        RequestKind::ShareAcknowledge(body) => {
+            share_v2::encode_share_acknowledge_request(body, version, &mut buf)
+        }
+        other => other.encode(&mut buf, version).map_err(|e| e.to_string()),
+    }
+    .map_err(EncodeError::Unencodable)?;
     Ok(seal(buf))
 }
 
@@ -142,7 +150,7 @@ pub fn decode_request(frame: &Bytes) -> Result<DecodedRequest, FrameRejection> {
     let Ok(api_key) = ApiKey::try_from(raw_key) else {
         return Err(close(ResponseError::InvalidRequest, "unknown API key"));
     };
-    let range = api_key.valid_versions();
+    let range = share_v2::version_range(api_key);
     if version > range.max && api_key == ApiKey::ApiVersions {
         return Err(FrameRejection {
             answer: RejectionAnswer::Respond(unsupported_api_versions_response(correlation_id)),
@@ -161,8 +169,15 @@ pub fn decode_request(frame: &Bytes) -> Result<DecodedRequest, FrameRejection> {
     let mut buf = body;
     let header = RequestHeader::decode(&mut buf, api_key.request_header_version(version))
         .map_err(|_| close(ResponseError::InvalidRequest, "malformed request header"))?;
-    let request = decode_request_body(api_key, &mut buf, version)
-        .ok_or_else(|| close(ResponseError::InvalidRequest, "malformed request body"))?;
+    let request = match api_key {
+        ApiKey::ShareFetch => {
+            share_v2::decode_share_fetch_request(&mut buf, version).map(RequestKind::ShareFetch)
+        }
+        ApiKey::ShareAcknowledge => share_v2::decode_share_acknowledge_request(&mut buf, version)
+            .map(RequestKind::ShareAcknowledge),
+        _ => decode_request_body(api_key, &mut buf, version),
+    }
+    .ok_or_else(|| close(ResponseError::InvalidRequest, "malformed request body"))?;
     Ok(DecodedRequest { header, request })
 }
 
@@ -180,9 +195,19 @@ pub fn encode_response(
         .with_correlation_id(correlation_id)
         .encode(&mut buf, api_key.response_header_version(api_version))
         .map_err(|e| EncodeError::Unencodable(e.to_string()))?;
-    response
-        .encode(&mut buf, api_version)
-        .map_err(|e| EncodeError::Unencodable(e.to_string()))?;
+    match response {
+        ResponseKind::ShareAcknowledge(body) => {
+            share_v2::encode_share_acknowledge_response(body, api_version, &mut buf)
+        }
+        // ShareFetchResponse v2 is v1 on the wire.
+        ResponseKind::ShareFetch(body) => body
+            .encode(&mut buf, api_version.min(1))
+            .map_err(|e| e.to_string()),
+        other => other
+            .encode(&mut buf, api_version)
+            .map_err(|e| e.to_string()),
+    }
+    .map_err(EncodeError::Unencodable)?;
     Ok(seal(buf))
 }
 
@@ -205,7 +230,16 @@ pub fn decode_response(
     let mut buf = body.clone();
     let header = ResponseHeader::decode(&mut buf, api_key.response_header_version(api_version))
         .map_err(|_| ResponseError::CorruptMessage)?;
-    if let Some(response) = decode_response_body(api_key, &mut buf, api_version) {
+    let decoded = match api_key {
+        ApiKey::ShareAcknowledge => {
+            share_v2::decode_share_acknowledge_response(&mut buf, api_version)
+                .map(ResponseKind::ShareAcknowledge)
+        }
+        // ShareFetchResponse v2 is v1 on the wire.
+        ApiKey::ShareFetch => decode_response_body(api_key, &mut buf, api_version.min(1)),
+        _ => decode_response_body(api_key, &mut buf, api_version),
+    };
+    if let Some(response) = decoded {
         return Ok((header, response));
     }
     if api_key == ApiKey::ApiVersions && api_version != 0 {
@@ -223,7 +257,7 @@ pub fn decode_response(
 pub fn supported_api_versions() -> Vec<ApiVersion> {
     ApiKey::iter()
         .map(|key| {
-            let range = key.valid_versions();
+            let range = share_v2::version_range(key);
             ApiVersion::default()
                 .with_api_key(key as i16)
                 .with_min_version(range.min)
@@ -243,7 +277,7 @@ pub fn unsupported_api_versions_response(correlation_id: i32) -> Bytes {
 }
 
 fn check_version(api_key: ApiKey, version: i16) -> Result<(), EncodeError> {
-    let range = api_key.valid_versions();
+    let range = share_v2::version_range(api_key);
     if version < range.min || version > range.max {
         return Err(EncodeError::UnsupportedVersion {
             api_key: api_key as i16,

@@ -23,6 +23,7 @@ mod faults;
 pub mod frame;
 
 mod server;
+pub mod share_v2;
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -6,7 +6,9 @@
 //!
 //! Run: `cargo bench -p sharesim-sim --bench partition_engine`. Figures are printed, never asserted. The
 //! per-record cost is the thread's CPU time (`/proc/thread-self/schedstat`), so that other processes on a
-//! shared machine do not inflate it; wall-clock time is printed beside it.
+//! shared machine do not inflate it; wall-clock time is printed beside it. Each window is measured
+//! `REPETITIONS` times, the windows interleaved within each repetition so that a burst of load on the
+//! machine hits all of them alike, and the median is reported.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -20,6 +22,7 @@ use sharesim_sim::share::{AcknowledgeType, MemberId, PersistedShareState};
 
 const WINDOWS: [u32; 3] = [200, 2_000, 10_000];
 const RECORDS_MEASURED: u64 = 400_000;
+const REPETITIONS: usize = 5;
 
 /// Drains effects, answering writes with success; returns how many effects there were.
 fn pump(
@@ -149,19 +152,32 @@ fn measure(window: u32, group: i64) -> (f64, f64) {
     (cpu_ns / records, wall_ns / records)
 }
 
+/// The median of a few measurements.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn main() {
     for group in [10i64, 1] {
-        let costs: Vec<(f64, f64)> = WINDOWS
-            .iter()
-            .map(|&window| measure(window, group))
-            .collect();
-        for (window, (cpu, wall)) in WINDOWS.iter().zip(&costs) {
+        let mut cpu_runs = vec![Vec::new(); WINDOWS.len()];
+        let mut wall_runs = vec![Vec::new(); WINDOWS.len()];
+        for _ in 0..REPETITIONS {
+            for (index, &window) in WINDOWS.iter().enumerate() {
+                let (cpu, wall) = measure(window, group);
+                cpu_runs[index].push(cpu);
+                wall_runs[index].push(wall);
+            }
+        }
+        let cpu: Vec<f64> = cpu_runs.into_iter().map(median).collect();
+        let wall: Vec<f64> = wall_runs.into_iter().map(median).collect();
+        for (index, window) in WINDOWS.iter().enumerate() {
             println!(
-                "partition_engine: window {window:>6} records, groups of {group:>2}: {cpu:>7.1} ns CPU per record \
-                 ({wall:>7.1} ns wall), acquire + acknowledge + commit"
+                "partition_engine: window {window:>6} records, groups of {group:>2}: {:>7.1} ns CPU per record \
+                 ({:>7.1} ns wall), acquire + acknowledge + commit, median of {REPETITIONS}",
+                cpu[index], wall[index]
             );
         }
-        let cpu: Vec<f64> = costs.iter().map(|&(cpu, _)| cpu).collect();
         let largest = cpu.iter().cloned().fold(f64::MIN, f64::max);
         let smallest = cpu.iter().cloned().fold(f64::MAX, f64::min);
         println!(

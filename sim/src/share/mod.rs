@@ -2,6 +2,7 @@
 //! types, member ids, persisted state shapes) and the engines themselves.
 
 mod acknowledge_type;
+pub mod broker;
 mod member_id;
 pub mod partition;
 mod persisted_state;

@@ -3,3 +3,4 @@
 
 pub mod application;
 pub mod share_consumer;
+pub mod kafka_wire;

@@ -13,8 +13,7 @@ use kafka_protocol::messages::share_fetch_request::{
 use kafka_protocol::messages::{
     GroupId, MetadataResponse, RequestKind, ShareAcknowledgeRequest as KafkaAckRequest,
     ShareAcknowledgeResponse as KafkaAckResponse, ShareFetchRequest as KafkaFetchRequest,
-    ShareFetchResponse as KafkaFetchResponse,
-    ShareGroupHeartbeatRequest as KafkaHeartbeatRequest,
+    ShareFetchResponse as KafkaFetchResponse, ShareGroupHeartbeatRequest as KafkaHeartbeatRequest,
     ShareGroupHeartbeatResponse as KafkaHeartbeatResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
@@ -102,7 +101,9 @@ pub fn share_fetch_request(request: &ShareFetchRequest) -> RequestKind {
     })
     .collect();
     let mut message = KafkaFetchRequest::default()
-        .with_group_id(Some(GroupId(StrBytes::from_string(request.group_id.clone()))))
+        .with_group_id(Some(GroupId(StrBytes::from_string(
+            request.group_id.clone(),
+        ))))
         .with_member_id(Some(StrBytes::from_string(request.member_id.clone())))
         .with_share_session_epoch(request.share_session_epoch)
         .with_max_wait_ms(request.max_wait_ms)
@@ -148,7 +149,9 @@ pub fn share_acknowledge_request(request: &ShareAcknowledgeRequest) -> RequestKi
     })
     .collect();
     let mut message = KafkaAckRequest::default()
-        .with_group_id(Some(GroupId(StrBytes::from_string(request.group_id.clone()))))
+        .with_group_id(Some(GroupId(StrBytes::from_string(
+            request.group_id.clone(),
+        ))))
         .with_member_id(Some(StrBytes::from_string(request.member_id.clone())))
         .with_share_session_epoch(request.share_session_epoch)
         .with_topics(topics);
@@ -183,25 +186,28 @@ pub fn share_fetch_response(response: &KafkaFetchResponse) -> ShareFetchResponse
         .responses
         .iter()
         .flat_map(|topic| {
-            topic.partitions.iter().map(|partition| ShareFetchResponsePartition {
-                topic_id_partition: TopicIdPartition {
-                    topic_id: topic_id(&topic.topic_id),
-                    partition: partition.partition_index,
-                },
-                error: error_of(partition.error_code),
-                acknowledge_error: error_of(partition.acknowledge_error_code),
-                current_leader: leader_of(partition.current_leader.leader_id),
-                records: partition.records.clone().unwrap_or_default(),
-                acquired_records: partition
-                    .acquired_records
-                    .iter()
-                    .map(|range| AcquiredRecords {
-                        first_offset: range.first_offset,
-                        last_offset: range.last_offset,
-                        delivery_count: range.delivery_count,
-                    })
-                    .collect(),
-            })
+            topic
+                .partitions
+                .iter()
+                .map(|partition| ShareFetchResponsePartition {
+                    topic_id_partition: TopicIdPartition {
+                        topic_id: topic_id(&topic.topic_id),
+                        partition: partition.partition_index,
+                    },
+                    error: error_of(partition.error_code),
+                    acknowledge_error: error_of(partition.acknowledge_error_code),
+                    current_leader: leader_of(partition.current_leader.leader_id),
+                    records: partition.records.clone().unwrap_or_default(),
+                    acquired_records: partition
+                        .acquired_records
+                        .iter()
+                        .map(|range| AcquiredRecords {
+                            first_offset: range.first_offset,
+                            last_offset: range.last_offset,
+                            delivery_count: range.delivery_count,
+                        })
+                        .collect(),
+                })
         })
         .collect();
     ShareFetchResponse {
@@ -259,7 +265,9 @@ pub fn share_group_heartbeat_response(
 }
 
 /// What a Metadata response says: topics (name, id, leaders) and broker addresses.
-pub fn metadata_response(response: &MetadataResponse) -> (Vec<TopicMetadata>, Vec<(i32, SocketAddr)>) {
+pub fn metadata_response(
+    response: &MetadataResponse,
+) -> (Vec<TopicMetadata>, Vec<(i32, SocketAddr)>) {
     let topics = response
         .topics
         .iter()

@@ -149,7 +149,7 @@ fn share_fetch_service_records_per_second() {
     let host = Logs { logs };
     let mut service = ShareFetchService::new(Semantics::default());
     let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
-    let mut epochs = vec![0i32; MEMBERS];
+    let mut epochs = [0i32; MEMBERS];
     // Per member: the ranges acquired by its last fetch, per partition, to ACCEPT on the next one.
     let mut held: Vec<BTreeMap<i32, Vec<(i64, i64)>>> = vec![BTreeMap::new(); MEMBERS];
     let (mut delivered, mut acknowledged) = (0u64, 0u64);

@@ -5,12 +5,15 @@
 //! bytes and timers. The semantics are those of `shared/spec/share-groups.md`; release differences are
 //! consulted through one [`semantics::Semantics`] value.
 
+pub mod broker;
 pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod coordinator;
+pub mod harness;
 pub mod log;
 pub mod net;
+pub mod node;
 pub mod semantics;
 pub mod share;
 pub mod trace;

@@ -71,6 +71,12 @@ pub enum TraceEvent {
         /// Which.
         marker: RunMarker,
     },
+    /// An event of the simulated cluster: produce and commit (high-watermark advance), leadership, ISR,
+    /// broker fencing, truncation (`broker::ClusterEvent`).
+    Cluster {
+        /// The event.
+        event: crate::broker::ClusterEvent,
+    },
 }
 
 /// A share consumer's trace event, as the oracle needs it. The client engine maps its own events into

@@ -1,0 +1,295 @@
+//! [`SimCluster`]: the madsim nodes of one run.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use madsim::runtime::{Handle, NodeHandle};
+use madsim::task::NodeId;
+
+use super::test_client::TestClient;
+use crate::broker::BrokerConfig;
+use crate::cluster::controller::ControllerConfig;
+use crate::cluster::BrokerId;
+use crate::log::LogStore;
+use crate::net::NetFaults;
+use crate::node::{
+    run_broker, run_controller, BrokerNodeSetup, NodeClock, ServiceFactory, SharedTrace,
+};
+use crate::trace::{Trace, TraceEvent, TraceHash};
+use crate::ResponseError;
+
+/// The Kafka port every broker listens on.
+pub const BROKER_PORT: u16 = 9092;
+/// The controller's port.
+pub const CONTROLLER_PORT: u16 = 9093;
+
+/// How to build a cluster.
+#[derive(Clone)]
+pub struct SimClusterConfig {
+    /// Number of brokers (ids 1..=N).
+    pub brokers: i32,
+    /// The controller's settings.
+    pub controller: ControllerConfig,
+    /// Adjusts each broker's configuration (Kafka defaults otherwise).
+    pub configure_broker: Arc<dyn Fn(&mut BrokerConfig) + Send + Sync>,
+    /// The services plugged into every broker.
+    pub services: ServiceFactory,
+    /// Keep the trace's records (for the oracle), not only its hash.
+    pub keep_trace_records: bool,
+}
+
+impl Default for SimClusterConfig {
+    fn default() -> Self {
+        SimClusterConfig {
+            brokers: 3,
+            controller: ControllerConfig::default(),
+            configure_broker: Arc::new(|_| {}),
+            services: Arc::new(|_| Vec::new()),
+            keep_trace_records: false,
+        }
+    }
+}
+
+struct BrokerSlot {
+    node: NodeHandle,
+    store: LogStore,
+    clock: NodeClock,
+    addr: SocketAddr,
+}
+
+/// One run's cluster: a controller node and N broker nodes.
+pub struct SimCluster {
+    faults: NetFaults,
+    trace: SharedTrace,
+    controller_addr: SocketAddr,
+    controller_node: NodeHandle,
+    brokers: BTreeMap<BrokerId, BrokerSlot>,
+    next_client_ip: AtomicU64,
+}
+
+impl SimCluster {
+    /// Starts the nodes and waits until every broker is registered and unfenced.
+    pub async fn start(config: SimClusterConfig) -> SimCluster {
+        let handle = Handle::current();
+        let faults = NetFaults::new();
+        let trace = SharedTrace::new(if config.keep_trace_records {
+            Trace::keeping_records()
+        } else {
+            Trace::hashing_only()
+        });
+        let controller_addr = SocketAddr::new(IpAddr::from([10, 0, 0, 100]), CONTROLLER_PORT);
+        let controller_node = {
+            let (faults, trace, controller_config) =
+                (faults.clone(), trace.clone(), config.controller);
+            let clock = NodeClock::new();
+            handle
+                .create_node()
+                .name("controller")
+                .ip(controller_addr.ip())
+                .init(move || {
+                    run_controller(
+                        controller_addr,
+                        controller_config,
+                        faults.clone(),
+                        clock.clone(),
+                        trace.clone(),
+                        "controller".to_string(),
+                    )
+                })
+                .build()
+        };
+        let mut brokers = BTreeMap::new();
+        for broker_id in 1..=config.brokers {
+            let addr = SocketAddr::new(IpAddr::from([10, 0, 0, broker_id as u8]), BROKER_PORT);
+            let mut broker_config = BrokerConfig::new(broker_id, addr, controller_addr);
+            (config.configure_broker)(&mut broker_config);
+            let store = LogStore::new();
+            let clock = NodeClock::new();
+            let name = format!("broker-{broker_id}");
+            let setup = BrokerNodeSetup {
+                config: broker_config,
+                store: store.clone(),
+                clock: clock.clone(),
+                faults: faults.clone(),
+                trace: trace.clone(),
+                node_name: name.clone(),
+                services: config.services.clone(),
+                starts: Arc::new(AtomicU64::new(0)),
+            };
+            let node = handle
+                .create_node()
+                .name(name)
+                .ip(addr.ip())
+                .init(move || run_broker(setup.clone()))
+                .build();
+            brokers.insert(
+                broker_id,
+                BrokerSlot {
+                    node,
+                    store,
+                    clock,
+                    addr,
+                },
+            );
+        }
+        let cluster = SimCluster {
+            faults,
+            trace,
+            controller_addr,
+            controller_node,
+            brokers,
+            next_client_ip: AtomicU64::new(1),
+        };
+        cluster.wait_for_live_brokers(config.brokers as usize).await;
+        cluster
+    }
+
+    /// The transport's fault controller (drop, delay, duplicate, reorder per API key).
+    pub fn faults(&self) -> &NetFaults {
+        &self.faults
+    }
+
+    /// The run's trace.
+    pub fn trace(&self) -> &SharedTrace {
+        &self.trace
+    }
+
+    /// The trace's hash so far.
+    pub fn trace_hash(&self) -> TraceHash {
+        self.trace.hash()
+    }
+
+    /// The controller's address.
+    pub fn controller_addr(&self) -> SocketAddr {
+        self.controller_addr
+    }
+
+    /// The controller's madsim node.
+    pub fn controller_node_id(&self) -> NodeId {
+        self.controller_node.id()
+    }
+
+    /// Broker ids, in order.
+    pub fn broker_ids(&self) -> Vec<BrokerId> {
+        self.brokers.keys().copied().collect()
+    }
+
+    /// Every broker's address (a client's bootstrap servers).
+    pub fn bootstrap(&self) -> Vec<SocketAddr> {
+        self.brokers.values().map(|b| b.addr).collect()
+    }
+
+    /// A broker's address.
+    pub fn broker_addr(&self, broker_id: BrokerId) -> Option<SocketAddr> {
+        self.brokers.get(&broker_id).map(|b| b.addr)
+    }
+
+    /// A broker's madsim node (for clogs, pauses).
+    pub fn broker_node_id(&self, broker_id: BrokerId) -> Option<NodeId> {
+        self.brokers.get(&broker_id).map(|b| b.node.id())
+    }
+
+    /// A broker's disk.
+    pub fn store(&self, broker_id: BrokerId) -> Option<&LogStore> {
+        self.brokers.get(&broker_id).map(|b| &b.store)
+    }
+
+    /// A broker's clock (set its skew).
+    pub fn clock(&self, broker_id: BrokerId) -> Option<&NodeClock> {
+        self.brokers.get(&broker_id).map(|b| &b.clock)
+    }
+
+    /// A new client node (`name`, on 10.0.1.x) to run clients on with `spawn`.
+    pub fn client_node(&self, name: &str) -> NodeHandle {
+        let n = self
+            .next_client_ip
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ip = IpAddr::from([10, 0, 1 + (n / 250) as u8, (n % 250) as u8 + 1]);
+        Handle::current().create_node().name(name).ip(ip).build()
+    }
+
+    /// A test client bootstrapped on every broker (use it inside a client node's task).
+    pub fn test_client(&self, name: &str) -> TestClient {
+        TestClient::new(name, self.bootstrap(), self.faults.clone())
+    }
+
+    /// Creates a topic through a broker (CreateTopics) and waits until every partition has a leader.
+    pub async fn create_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication_factor: i16,
+    ) -> Result<(), ResponseError> {
+        let client = self.test_client("admin");
+        let topic = topic.to_string();
+        self.client_node("admin")
+            .spawn(async move {
+                client
+                    .create_topic(&topic, partitions, replication_factor)
+                    .await?;
+                client
+                    .wait_for_leaders(&topic, partitions, Duration::from_secs(30))
+                    .await
+            })
+            .await
+            .unwrap_or(Err(ResponseError::UnknownServerError))
+    }
+
+    /// Kills a broker. With `lose_unflushed` its page cache dies with it (appends since the last flush
+    /// are lost on restart); without, it flushes first (a clean shutdown).
+    pub fn kill_broker(&self, broker_id: BrokerId, lose_unflushed: bool) {
+        let Some(slot) = self.brokers.get(&broker_id) else {
+            return;
+        };
+        if !lose_unflushed {
+            slot.store.flush_all();
+        }
+        self.record_fault(
+            "broker_crash",
+            format!("broker-{broker_id} lose_unflushed={lose_unflushed}"),
+        );
+        Handle::current().kill(slot.node.id());
+    }
+
+    /// Restarts a killed broker: it recovers its logs from disk and registers again.
+    pub fn restart_broker(&self, broker_id: BrokerId) {
+        let Some(slot) = self.brokers.get(&broker_id) else {
+            return;
+        };
+        self.record_fault("broker_restart", format!("broker-{broker_id}"));
+        Handle::current().restart(slot.node.id());
+    }
+
+    /// Records a fault event in the trace (the faults helper's levers use this too).
+    pub fn record_fault(&self, lever: &str, detail: String) {
+        let at_ms = madsim::time::TimeHandle::current().elapsed().as_millis() as u64;
+        self.trace.record(
+            at_ms,
+            "sim",
+            TraceEvent::Fault {
+                lever: lever.to_string(),
+                detail,
+            },
+        );
+    }
+
+    async fn wait_for_live_brokers(&self, count: usize) {
+        let client = self.test_client("bootstrap");
+        self.client_node("bootstrap")
+            .spawn(async move {
+                for _ in 0..600 {
+                    if let Ok(metadata) = client.metadata(None).await {
+                        if metadata.brokers.len() >= count {
+                            return;
+                        }
+                    }
+                    madsim::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+            .await
+            .ok();
+    }
+}

@@ -1,0 +1,17 @@
+//! The simulated cluster for tests and scenarios: [`SimCluster`] builds a madsim cluster of N broker
+//! nodes (`broker-1`, ...) and a controller node, creates topics, kills and restarts brokers (with or
+//! without losing unflushed data), and collects every node's trace events in one [`SharedTrace`]
+//! (one sink per run; madsim's seeded scheduling fixes the order). [`TestClient`] produces and fetches.
+//!
+//! Hooks for later helpers: `SimCluster::broker_node_id` (madsim node ids for clogs and pauses),
+//! `SimCluster::clock` (per-node skew), `SimCluster::faults` (transport faults), `SimClusterConfig::
+//! services` (plug services into every broker), `SimCluster::client_node` (spawn clients: producers,
+//! share consumers, classic consumers).
+
+mod cluster;
+mod test_client;
+
+pub use cluster::{SimCluster, SimClusterConfig};
+pub use test_client::{FetchedPartition, TestClient};
+
+pub use crate::node::SharedTrace;

@@ -1,0 +1,13 @@
+//! Thin madsim nodes: they move bytes and timers between the transport (`net`) and the sans-IO engines
+//! (`broker::BrokerCore`, `cluster::controller::Controller`), and read time through a per-node
+//! [`NodeClock`]. No protocol rule lives here.
+
+mod broker_node;
+mod clock;
+mod controller_node;
+mod trace_sink;
+
+pub use broker_node::{run_broker, BrokerNodeSetup, ServiceFactory};
+pub use clock::NodeClock;
+pub use controller_node::run_controller;
+pub use trace_sink::SharedTrace;

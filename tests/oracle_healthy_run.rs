@@ -309,6 +309,7 @@ fn run(seed: u64) -> (TraceHash, OracleReport) {
         delivery_count_limit: run.config.delivery_count_limit,
         max_record_locks: run.config.max_record_locks,
         in_flight_overshoot_max: (LOG_BATCH_SIZE - 1) as u32,
+        ..OracleConfig::default()
     };
     let report = Oracle::check(&config, run.trace.records().expect("kept"));
     (run.trace.hash(), report)

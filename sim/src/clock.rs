@@ -182,8 +182,13 @@ impl SharedNodeClock {
         SharedNodeClock::default()
     }
 
+    /// A clock reading true virtual time (what every node starts with).
+    pub fn new() -> SharedNodeClock {
+        SharedNodeClock::default()
+    }
+
     /// A clock with a skew and drift from the start.
-    pub fn new(skew_ms: i64, drift_ppm: i64) -> Result<SharedNodeClock, ClockError> {
+    pub fn with_setting(skew_ms: i64, drift_ppm: i64) -> Result<SharedNodeClock, ClockError> {
         Ok(SharedNodeClock {
             clock: Arc::new(Mutex::new(NodeClock::new(skew_ms, drift_ppm)?)),
         })
@@ -205,6 +210,28 @@ impl SharedNodeClock {
     pub fn set(&self, skew_ms: i64, drift_ppm: i64) -> Result<(), ClockError> {
         let true_ms = true_now_ms();
         self.lock().set(true_ms, skew_ms, drift_ppm)
+    }
+
+    /// Sets the skew, keeping the drift; a skew out of range is clamped to [`MAX_SKEW_MS`].
+    pub fn set_offset_ms(&self, offset_ms: i64) {
+        let true_ms = true_now_ms();
+        let mut clock = self.lock();
+        let drift_ppm = clock.drift_ppm();
+        let offset_ms = offset_ms.clamp(-MAX_SKEW_MS, MAX_SKEW_MS);
+        clock
+            .set(true_ms, offset_ms, drift_ppm)
+            .expect("a clamped skew and the current drift are in range");
+    }
+
+    /// The current skew, in ms.
+    pub fn offset_ms(&self) -> i64 {
+        self.lock().skew_ms()
+    }
+
+    /// How much virtual time until this clock reads `local_deadline_ms`, in ms.
+    pub fn until_ms(&self, local_deadline_ms: u64) -> u64 {
+        let true_ms = true_now_ms();
+        self.lock().true_ms_until(true_ms, local_deadline_ms)
     }
 
     /// The current (skew ms, drift ppm).

@@ -10,6 +10,7 @@ pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod coordinator;
+pub mod faults;
 pub mod harness;
 pub mod log;
 pub mod net;

@@ -63,6 +63,10 @@ pub struct OracleConfig {
     pub max_record_locks: u32,
     /// How far one acquisition may overshoot `max_record_locks` by taking a whole log batch (spec 1.5).
     pub in_flight_overshoot_max: u32,
+    /// `group.share.session.timeout.ms` (or the group's `share.session.timeout.ms`).
+    pub session_timeout_ms: u64,
+    /// `group.share.heartbeat.interval.ms` (or the group's `share.heartbeat.interval.ms`).
+    pub heartbeat_interval_ms: u64,
 }
 
 impl Default for OracleConfig {
@@ -72,6 +76,8 @@ impl Default for OracleConfig {
             delivery_count_limit: 5,
             max_record_locks: 2_000,
             in_flight_overshoot_max: 500,
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 5_000,
         }
     }
 }

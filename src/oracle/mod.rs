@@ -13,6 +13,7 @@ mod fencing;
 mod holders;
 mod inflight_cap;
 mod liveness;
+mod membership;
 mod metrics;
 mod no_loss;
 mod owner;

@@ -12,6 +12,7 @@ use super::exclusive::Exclusive;
 use super::fencing::Fencing;
 use super::inflight_cap::InflightCap;
 use super::liveness::Liveness;
+use super::membership::Membership;
 use super::metrics::{Metrics, MetricsObserver};
 use super::no_loss::NoLoss;
 use super::owner::Owner;
@@ -87,6 +88,7 @@ impl Oracle {
             Box::new(InflightCap::new(config)),
             Box::new(BatchWf::default()),
             Box::new(AckOutcome::default()),
+            Box::new(Membership::new(config)),
         ];
         Oracle {
             checkers,
@@ -122,10 +124,6 @@ impl Oracle {
             };
             verdicts.push((checker.code(), verdict));
         }
-        // MEMBERSHIP needs consumer liveness (crash faults) and session-timeout settings in the trace.
-        let membership =
-            "the trace does not yet carry member crashes and session timeouts".to_string();
-        verdicts.push(("MEMBERSHIP", Verdict::Undecided(membership)));
         OracleReport {
             verdicts,
             metrics: self.metrics,

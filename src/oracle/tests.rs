@@ -181,6 +181,7 @@ impl Script {
             delivery_count_limit: 2,
             max_record_locks: 4,
             in_flight_overshoot_max: 1,
+            ..OracleConfig::default()
         };
         Oracle::check(&config, &self.records())
     }
@@ -658,6 +659,207 @@ mod metrics {
                 ("redelivered.lock_expiry", 1),
             ]
         );
+    }
+}
+
+mod membership {
+    use std::collections::BTreeSet;
+
+    use sharesim_sim::coordinator::group::{EpochBumpCause, GroupTraceEvent, MemberRemovalCause};
+    use sharesim_sim::coordinator::share::TopicIdPartition;
+
+    use super::*;
+
+    fn group(s: &mut Script, at_ms: u64, node: &str, event: GroupTraceEvent) {
+        s.trace
+            .record(at_ms, node, TraceEvent::GroupCoordinator { event });
+    }
+
+    fn joined(s: &mut Script, at_ms: u64, member: &str) {
+        let event = GroupTraceEvent::MemberJoined {
+            at_ms,
+            group_id: "g".into(),
+            member_id: MemberId::new(member),
+        };
+        group(s, at_ms, "broker-1", event);
+    }
+
+    fn bumped(s: &mut Script, at_ms: u64, node: &str, group_epoch: i32) {
+        let event = GroupTraceEvent::GroupEpochBumped {
+            at_ms,
+            group_id: "g".into(),
+            group_epoch,
+            cause: EpochBumpCause::SubscriptionChanged,
+        };
+        group(s, at_ms, node, event);
+    }
+
+    fn assigned(
+        s: &mut Script,
+        at_ms: u64,
+        node: &str,
+        member: &str,
+        member_epoch: i32,
+        partitions: &[i32],
+    ) {
+        let partitions: BTreeSet<TopicIdPartition> = partitions
+            .iter()
+            .map(|&partition| TopicIdPartition {
+                topic_id: TOPIC,
+                partition,
+            })
+            .collect();
+        let event = GroupTraceEvent::AssignmentChanged {
+            at_ms,
+            group_id: "g".into(),
+            member_id: MemberId::new(member),
+            member_epoch,
+            partitions,
+        };
+        group(s, at_ms, node, event);
+    }
+
+    fn removed(s: &mut Script, at_ms: u64, member: &str) {
+        let event = GroupTraceEvent::MemberRemoved {
+            at_ms,
+            group_id: "g".into(),
+            member_id: MemberId::new(member),
+            cause: MemberRemovalCause::SessionTimeout,
+        };
+        group(s, at_ms, "broker-1", event);
+    }
+
+    /// Spec 4.1: a member fenced by its session timeout owns nothing until it joins again.
+    #[test]
+    fn fails_when_a_removed_member_gets_an_assignment() {
+        let mut s = Script::new();
+        joined(&mut s, 0, "a");
+        bumped(&mut s, 0, "broker-1", 1);
+        assigned(&mut s, 0, "broker-1", "a", 1, &[0]);
+        removed(&mut s, 50_000, "a");
+        bumped(&mut s, 50_000, "broker-1", 2);
+        assigned(&mut s, 51_000, "broker-1", "a", 2, &[0]);
+        assert_eq!(
+            s.only_failure(),
+            "MEMBERSHIP at seq 5 (51000 ms): a was given 1 partitions at epoch 2 after it was removed \
+             (SessionTimeout) without joining again"
+        );
+        assert_eq!(s.report().violations()[0].event_seqs, vec![3, 5]);
+    }
+
+    /// Spec 4.1: member epochs only move forward.
+    #[test]
+    fn fails_when_a_member_epoch_goes_back() {
+        let mut s = Script::new();
+        joined(&mut s, 0, "a");
+        bumped(&mut s, 0, "broker-1", 3);
+        assigned(&mut s, 0, "broker-1", "a", 3, &[0]);
+        assigned(&mut s, 5_000, "broker-1", "a", 2, &[0]);
+        assert_eq!(
+            s.only_failure(),
+            "MEMBERSHIP at seq 3 (5000 ms): a's member epoch went back from 3 to 2"
+        );
+    }
+
+    /// Spec 4.2: once every member reconciled, loads differ by at most one.
+    #[test]
+    fn fails_when_the_converged_assignment_is_unbalanced() {
+        let mut s = Script::new();
+        joined(&mut s, 0, "a");
+        joined(&mut s, 0, "b");
+        bumped(&mut s, 0, "broker-1", 2);
+        assigned(&mut s, 0, "broker-1", "a", 2, &[0, 1, 2]);
+        assigned(&mut s, 10, "broker-1", "b", 2, &[3]);
+        assert_eq!(
+            s.only_failure(),
+            "MEMBERSHIP at seq 4 (10 ms): at group epoch 2 member loads range from 1 to 3 partitions; \
+             the simple assignor keeps them within one"
+        );
+    }
+
+    /// Spec 4.2: each partition is shared by ceil(M/P) members, the same number within a topic.
+    #[test]
+    fn fails_when_sharing_misses_the_desired_count() {
+        let mut s = Script::new();
+        joined(&mut s, 0, "a");
+        joined(&mut s, 0, "b");
+        bumped(&mut s, 0, "broker-1", 2);
+        assigned(&mut s, 0, "broker-1", "a", 2, &[0, 1]);
+        assigned(&mut s, 0, "broker-1", "b", 2, &[0, 1]);
+        assert!(s.only_failure().ends_with(
+            "at group epoch 2 each of 2 partitions is shared by 2 of 2 members; the simple assignor \
+             shares each by ceil(M/P) = 1"
+        ));
+        let mut s = Script::new();
+        for member in ["a", "b", "c"] {
+            joined(&mut s, 0, member);
+        }
+        bumped(&mut s, 0, "broker-1", 2);
+        assigned(&mut s, 0, "broker-1", "a", 2, &[0]);
+        assigned(&mut s, 0, "broker-1", "b", 2, &[0]);
+        assigned(&mut s, 0, "broker-1", "c", 2, &[1]);
+        assert!(s
+            .only_failure()
+            .contains("shared unevenly (by {1, 2} members)"));
+    }
+
+    /// Spec 4.2: three members on one partition all share it (ceil(3/1) = 3).
+    #[test]
+    fn passes_a_shared_partition() {
+        let mut s = Script::new();
+        for member in ["a", "b", "c"] {
+            joined(&mut s, 0, member);
+        }
+        bumped(&mut s, 0, "broker-1", 2);
+        for member in ["a", "b", "c"] {
+            assigned(&mut s, 0, "broker-1", member, 2, &[0]);
+        }
+        s.assert_passes("MEMBERSHIP");
+    }
+
+    /// Design table: in the liveness phase a member that neither heartbeats nor is removed breaks
+    /// convergence once the session timeout (and two heartbeats) passed.
+    #[test]
+    fn fails_when_a_dead_member_is_never_removed() {
+        let mut s = Script::new();
+        joined(&mut s, 0, "a");
+        joined(&mut s, 0, "b");
+        bumped(&mut s, 0, "broker-1", 1);
+        assigned(&mut s, 0, "broker-1", "a", 1, &[0]);
+        assigned(&mut s, 0, "broker-1", "b", 1, &[1]);
+        s.marker(1_000, RunMarker::LivenessPhaseStarted { bound_ms: 120_000 });
+        bumped(&mut s, 2_000, "broker-1", 2);
+        assigned(&mut s, 3_000, "broker-1", "a", 2, &[0, 1]);
+        s.marker(100_000, RunMarker::RunFinished);
+        assert_eq!(
+            s.only_failure(),
+            "MEMBERSHIP at seq 8 (100000 ms): b is still at epoch 1 98000 ms after group g moved to \
+             epoch 2: neither reconciled nor removed after the session timeout"
+        );
+    }
+
+    /// Spec 4.1: leave, rejoin, reconcile; a failed-over coordinator (another node) starts its own
+    /// epochs from its log; a fenced member removed in time converges.
+    #[test]
+    fn passes_rejoin_failover_and_timely_removal() {
+        let mut s = Script::new();
+        joined(&mut s, 0, "a");
+        joined(&mut s, 0, "b");
+        bumped(&mut s, 0, "broker-1", 2);
+        assigned(&mut s, 0, "broker-1", "a", 2, &[0]);
+        assigned(&mut s, 0, "broker-1", "b", 2, &[1]);
+        s.marker(1_000, RunMarker::LivenessPhaseStarted { bound_ms: 120_000 });
+        removed(&mut s, 46_000, "b");
+        bumped(&mut s, 46_000, "broker-1", 3);
+        assigned(&mut s, 48_000, "broker-1", "a", 3, &[0, 1]);
+        joined(&mut s, 50_000, "b");
+        bumped(&mut s, 50_000, "broker-1", 4);
+        assigned(&mut s, 50_000, "broker-1", "b", 4, &[1]);
+        assigned(&mut s, 52_000, "broker-1", "a", 4, &[0]);
+        // The coordinator moved; its reload is not traced, and its epochs are its own.
+        assigned(&mut s, 60_000, "broker-2", "a", 3, &[0, 1]);
+        s.marker(200_000, RunMarker::RunFinished);
+        s.assert_passes("MEMBERSHIP");
     }
 }
 

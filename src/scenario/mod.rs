@@ -48,6 +48,7 @@
 pub mod configs;
 pub mod error;
 pub mod expectations;
+pub mod fault_plan;
 pub mod faults;
 pub mod nearest;
 pub mod node;

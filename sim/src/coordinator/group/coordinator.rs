@@ -541,15 +541,15 @@ impl ShareGroupCoordinator {
                 value: Some(value),
             },
         );
-        if changed {
-            self.trace(GroupTraceEvent::AssignmentChanged {
-                at_ms: self.now_ms,
-                group_id: group_id.to_string(),
-                member_id: member_id.clone(),
-                member_epoch,
-                partitions: target,
-            });
-        }
+        // Traced on every reconciliation, as `AssignmentChanged` documents ("assignment (or member
+        // epoch)"): the MEMBERSHIP oracle follows member epochs through it.
+        self.trace(GroupTraceEvent::AssignmentChanged {
+            at_ms: self.now_ms,
+            group_id: group_id.to_string(),
+            member_id: member_id.clone(),
+            member_epoch,
+            partitions: target,
+        });
         changed
     }
 

@@ -2,5 +2,6 @@
 //! consumer node drives it with. Nodes own sockets and timers; these structs own every client rule.
 
 pub mod application;
+pub mod classic_consumer;
 pub mod kafka_wire;
 pub mod share_consumer;

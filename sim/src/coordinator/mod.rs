@@ -3,6 +3,7 @@
 //! internal-topic partition (and so which broker) coordinates a key; `find_coordinator` answers
 //! FindCoordinator with it.
 
+pub mod classic;
 pub mod find_coordinator;
 pub mod group;
 pub mod placement;

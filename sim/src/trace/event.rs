@@ -77,6 +77,11 @@ pub enum TraceEvent {
         /// The event.
         event: crate::broker::ClusterEvent,
     },
+    /// An event of the classic consumer group baseline (coordinator or consumer).
+    Classic {
+        /// The event.
+        event: super::ClassicTraceEvent,
+    },
 }
 
 /// A share consumer's trace event, as the oracle needs it. The client engine maps its own events into

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::trace::TopicPartitionName;
 
 /// An assignor the classic consumer can run, by its `partition.assignment.strategy` protocol name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Assignor {
     /// `range`: per topic, consecutive partitions to members sorted by id; the first members get one
     /// more when the count does not divide.
@@ -73,7 +75,9 @@ fn range(
         let mut next = 0i32;
         for (index, member) in members.into_iter().enumerate() {
             let take = per_member + usize::from(index < with_extra);
-            let owned = assignment.get_mut(member).expect("every member has an entry");
+            let owned = assignment
+                .get_mut(member)
+                .expect("every member has an entry");
             for partition in next..next + take as i32 {
                 owned.push(TopicPartitionName {
                     topic: topic.clone(),
@@ -128,19 +132,30 @@ mod tests {
     fn subs(members: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
         members
             .iter()
-            .map(|(m, topics)| (m.to_string(), topics.iter().map(|t| t.to_string()).collect()))
+            .map(|(m, topics)| {
+                (
+                    m.to_string(),
+                    topics.iter().map(|t| t.to_string()).collect(),
+                )
+            })
             .collect()
     }
 
     fn names(partitions: &[TopicPartitionName]) -> Vec<String> {
-        partitions.iter().map(|p| format!("{}-{}", p.topic, p.partition)).collect()
+        partitions
+            .iter()
+            .map(|p| format!("{}-{}", p.topic, p.partition))
+            .collect()
     }
 
     /// RangeAssignor: 2 consumers, 2 topics of 3 partitions: c0 gets t0p0,t0p1,t1p0,t1p1 (Javadoc example).
     #[test]
     fn range_matches_kafka_javadoc() {
         let counts = BTreeMap::from([("t0".to_string(), 3), ("t1".to_string(), 3)]);
-        let result = Assignor::Range.assign(&counts, &subs(&[("c0", &["t0", "t1"]), ("c1", &["t0", "t1"])]));
+        let result = Assignor::Range.assign(
+            &counts,
+            &subs(&[("c0", &["t0", "t1"]), ("c1", &["t0", "t1"])]),
+        );
         assert_eq!(names(&result["c0"]), ["t0-0", "t0-1", "t1-0", "t1-1"]);
         assert_eq!(names(&result["c1"]), ["t0-2", "t1-2"]);
     }
@@ -149,8 +164,10 @@ mod tests {
     #[test]
     fn round_robin_matches_kafka_javadoc() {
         let counts = BTreeMap::from([("t0".to_string(), 3), ("t1".to_string(), 3)]);
-        let result =
-            Assignor::RoundRobin.assign(&counts, &subs(&[("c0", &["t0", "t1"]), ("c1", &["t0", "t1"])]));
+        let result = Assignor::RoundRobin.assign(
+            &counts,
+            &subs(&[("c0", &["t0", "t1"]), ("c1", &["t0", "t1"])]),
+        );
         assert_eq!(names(&result["c0"]), ["t0-0", "t0-2", "t1-1"]);
         assert_eq!(names(&result["c1"]), ["t0-1", "t1-0", "t1-2"]);
     }
@@ -179,7 +196,11 @@ mod tests {
                 counts.iter().enumerate().map(|(i, c)| (format!("t{i}"), *c)).collect();
             let subscriptions: BTreeMap<String, BTreeSet<String>> = (0..member_count)
                 .map(|m| {
-                    let chosen = topics.keys().enumerate().filter(|(i, _)| subscribed[m][*i]).map(|(_, t)| t.clone());
+                    let chosen = topics
+                        .keys()
+                        .enumerate()
+                        .filter(|(i, _)| subscribed[m][*i])
+                        .map(|(_, t)| t.clone());
                     (format!("m{m}"), chosen.collect())
                 })
                 .collect();

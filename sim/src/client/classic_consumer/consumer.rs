@@ -86,7 +86,9 @@ pub(super) enum InFlight {
 pub(super) enum Buffered {
     Record(ClassicRecord),
     /// Offsets without application records (control batches, aborted data): the position moves past.
-    Skip { next_offset: i64 },
+    Skip {
+        next_offset: i64,
+    },
 }
 
 /// What metadata says about one partition.
@@ -365,14 +367,23 @@ impl ClassicConsumer {
     }
 
     pub(super) fn is_member(&self) -> bool {
-        matches!(self.state, MemberState::Stable | MemberState::PreparingRejoin)
+        matches!(
+            self.state,
+            MemberState::Stable | MemberState::PreparingRejoin
+        )
     }
 
     pub(super) fn has_in_flight(&self, matches: impl Fn(&InFlight) -> bool) -> bool {
         self.in_flight.values().any(matches)
     }
 
-    pub(super) fn send(&mut self, destination: Destination, api_version: i16, request: RequestKind, what: InFlight) {
+    pub(super) fn send(
+        &mut self,
+        destination: Destination,
+        api_version: i16,
+        request: RequestKind,
+        what: InFlight,
+    ) {
         self.next_request_id += 1;
         let request_id = RequestId(self.next_request_id);
         self.in_flight.insert(request_id, what);
@@ -416,7 +427,11 @@ impl ClassicConsumer {
 
     /// At `poll`: an eager rebalance commits (auto-commit), revokes every partition, then joins.
     fn maybe_rejoin(&mut self) {
-        if !self.rejoin_needed || self.fatal || self.subscription.is_empty() || self.coordinator.is_none() {
+        if !self.rejoin_needed
+            || self.fatal
+            || self.subscription.is_empty()
+            || self.coordinator.is_none()
+        {
             return;
         }
         if self.now_ms < self.join_retry_at_ms {
@@ -471,12 +486,24 @@ impl ClassicConsumer {
             return;
         }
         self.next_auto_commit_ms = self.now_ms + self.config.auto_commit_interval_ms;
-        if self.has_in_flight(|f| matches!(f, InFlight::OffsetCommit { purpose: CommitPurpose::Auto, .. })) {
+        if self.has_in_flight(|f| {
+            matches!(
+                f,
+                InFlight::OffsetCommit {
+                    purpose: CommitPurpose::Auto,
+                    ..
+                }
+            )
+        }) {
             return;
         }
         // Only positions that moved since the last successful commit (Java commits all of them; this
         // keeps the trace to real changes, the committed offsets are the same).
-        if self.positions.iter().any(|(tp, offset)| self.committed.get(tp) != Some(offset)) {
+        if self
+            .positions
+            .iter()
+            .any(|(tp, offset)| self.committed.get(tp) != Some(offset))
+        {
             self.send_commit(CommitPurpose::Auto);
         }
     }
@@ -521,10 +548,16 @@ impl ClassicConsumer {
 
     fn check_invariants(&self) {
         for tp in self.positions.keys() {
-            debug_assert!(self.assignment.contains(tp), "position of an unassigned partition");
+            debug_assert!(
+                self.assignment.contains(tp),
+                "position of an unassigned partition"
+            );
         }
         for tp in self.buffered.keys() {
-            debug_assert!(self.assignment.contains(tp), "data of an unassigned partition");
+            debug_assert!(
+                self.assignment.contains(tp),
+                "data of an unassigned partition"
+            );
         }
         if self.state == MemberState::Stable {
             debug_assert!(self.generation_id >= 0);

@@ -4,7 +4,9 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTopic;
-use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicName};
+use kafka_protocol::messages::{
+    ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicName,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::trace::TopicPartitionName;
@@ -15,7 +17,12 @@ pub const CONSUMER_PROTOCOL_VERSION: i16 = 3;
 /// Encodes a subscription to `topics` (sorted), with no owned partitions (eager protocol).
 pub fn encode_subscription(topics: &[String], generation_id: i32) -> Bytes {
     let subscription = ConsumerProtocolSubscription::default()
-        .with_topics(topics.iter().map(|t| StrBytes::from_string(t.clone())).collect())
+        .with_topics(
+            topics
+                .iter()
+                .map(|t| StrBytes::from_string(t.clone()))
+                .collect(),
+        )
         .with_generation_id(generation_id);
     versioned(&subscription)
 }
@@ -91,12 +98,24 @@ mod tests {
     #[test]
     fn round_trips() {
         let topics = vec!["orders".to_string(), "audit".to_string()];
-        assert_eq!(decode_subscription(&encode_subscription(&topics, 4)), Some(topics));
+        assert_eq!(
+            decode_subscription(&encode_subscription(&topics, 4)),
+            Some(topics)
+        );
         let partitions = vec![
-            TopicPartitionName { topic: "audit".into(), partition: 1 },
-            TopicPartitionName { topic: "orders".into(), partition: 0 },
+            TopicPartitionName {
+                topic: "audit".into(),
+                partition: 1,
+            },
+            TopicPartitionName {
+                topic: "orders".into(),
+                partition: 0,
+            },
         ];
-        assert_eq!(decode_assignment(&encode_assignment(&partitions)), Some(partitions));
+        assert_eq!(
+            decode_assignment(&encode_assignment(&partitions)),
+            Some(partitions)
+        );
         assert_eq!(decode_assignment(&[]), Some(Vec::new()));
         assert_eq!(decode_assignment(&[0, 3, 0xff]), None);
     }

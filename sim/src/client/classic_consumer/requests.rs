@@ -10,12 +10,14 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
-use kafka_protocol::messages::offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics};
+use kafka_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequestGroup, OffsetFetchRequestTopics,
+};
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
     BrokerId, FetchRequest, FindCoordinatorRequest, GroupId, HeartbeatRequest, JoinGroupRequest,
-    LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest,
-    RequestKind, SyncGroupRequest, TopicName,
+    LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetFetchRequest, RequestKind, SyncGroupRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -73,7 +75,12 @@ impl ClassicConsumer {
         let request = MetadataRequest::default()
             .with_topics(Some(topics))
             .with_allow_auto_topic_creation(false);
-        self.send(Destination::AnyBroker, METADATA_VERSION, RequestKind::Metadata(request), InFlight::Metadata);
+        self.send(
+            Destination::AnyBroker,
+            METADATA_VERSION,
+            RequestKind::Metadata(request),
+            InFlight::Metadata,
+        );
     }
 
     pub(super) fn maybe_find_coordinator(&mut self) {
@@ -101,7 +108,9 @@ impl ClassicConsumer {
     }
 
     pub(super) fn maybe_heartbeat(&mut self) {
-        let Some(coordinator) = self.coordinator else { return };
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
         if !self.is_member()
             || self.now_ms < self.next_heartbeat_ms
             || self.has_in_flight(|f| matches!(f, InFlight::Heartbeat))
@@ -122,7 +131,9 @@ impl ClassicConsumer {
     }
 
     pub(super) fn send_join_group(&mut self) {
-        let Some(coordinator) = self.coordinator else { return };
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
         let metadata = encode_subscription(&self.subscription, self.generation_id);
         let protocols = self
             .config
@@ -152,7 +163,9 @@ impl ClassicConsumer {
 
     /// After JoinGroup: the leader runs the assignor over every member's subscription.
     pub(super) fn send_sync_group(&mut self, members: &[(String, Vec<u8>)]) {
-        let Some(coordinator) = self.coordinator else { return };
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
         let assignments = match self.protocol_name.as_deref().and_then(Assignor::from_name) {
             Some(assignor) if !members.is_empty() => {
                 let subscriptions: BTreeMap<String, BTreeSet<String>> = members
@@ -197,7 +210,9 @@ impl ClassicConsumer {
     }
 
     pub(super) fn send_leave_group(&mut self, reason: &str) {
-        let Some(coordinator) = self.coordinator else { return };
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
         if self.member_id.is_empty() {
             return;
         }
@@ -221,7 +236,9 @@ impl ClassicConsumer {
 
     /// Commits the current positions; false when there is no coordinator or nothing to commit.
     pub(super) fn send_commit(&mut self, purpose: CommitPurpose) -> bool {
-        let Some(coordinator) = self.coordinator else { return false };
+        let Some(coordinator) = self.coordinator else {
+            return false;
+        };
         if self.positions.is_empty() {
             return false;
         }
@@ -263,7 +280,9 @@ impl ClassicConsumer {
 
     /// Positions come from the committed offsets (OffsetFetch), else from `auto.offset.reset`.
     pub(super) fn maybe_fetch_positions(&mut self) {
-        let Some(coordinator) = self.coordinator else { return };
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
         let missing: Vec<TopicPartitionName> = self
             .assignment
             .iter()
@@ -282,9 +301,10 @@ impl ClassicConsumer {
                     ),
                 }
             }
-            let request = OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
-                .with_group_id(self.group_id())
-                .with_topics(Some(topics))]);
+            let request =
+                OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                    .with_group_id(self.group_id())
+                    .with_topics(Some(topics))]);
             self.send(
                 Destination::Node(coordinator),
                 OFFSET_FETCH_VERSION,
@@ -357,9 +377,14 @@ impl ClassicConsumer {
             .collect();
         let mut by_leader: BTreeMap<NodeId, BTreeMap<TopicPartitionName, i64>> = BTreeMap::new();
         for tp in &self.assignment {
-            let Some(position) = self.positions.get(tp) else { continue };
+            let Some(position) = self.positions.get(tp) else {
+                continue;
+            };
             if self.buffered.contains_key(tp)
-                || self.fetch_backoff_until_ms.get(tp).is_some_and(|until| *until > self.now_ms)
+                || self
+                    .fetch_backoff_until_ms
+                    .get(tp)
+                    .is_some_and(|until| *until > self.now_ms)
             {
                 continue;
             }
@@ -368,7 +393,10 @@ impl ClassicConsumer {
                 continue;
             };
             if !busy.contains(&leader) {
-                by_leader.entry(leader).or_default().insert(tp.clone(), *position);
+                by_leader
+                    .entry(leader)
+                    .or_default()
+                    .insert(tp.clone(), *position);
             }
         }
         for (node, fetch_offsets) in by_leader {
@@ -378,7 +406,12 @@ impl ClassicConsumer {
                 assignment_epoch: self.assignment_epoch,
                 fetch_offsets,
             };
-            self.send(Destination::Node(node), FETCH_VERSION, RequestKind::Fetch(request), what);
+            self.send(
+                Destination::Node(node),
+                FETCH_VERSION,
+                RequestKind::Fetch(request),
+                what,
+            );
         }
     }
 

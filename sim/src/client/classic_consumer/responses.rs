@@ -4,11 +4,14 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use kafka_protocol::messages::{
-    FetchResponse, FindCoordinatorResponse, HeartbeatResponse, JoinGroupResponse, ListOffsetsResponse,
-    MetadataResponse, OffsetCommitResponse, OffsetFetchResponse, ResponseKind, SyncGroupResponse,
+    FetchResponse, FindCoordinatorResponse, HeartbeatResponse, JoinGroupResponse,
+    ListOffsetsResponse, MetadataResponse, OffsetCommitResponse, OffsetFetchResponse, ResponseKind,
+    SyncGroupResponse,
 };
 
-use super::consumer::{Buffered, ClassicConsumer, CommitPurpose, InFlight, MemberState, PartitionLeader};
+use super::consumer::{
+    Buffered, ClassicConsumer, CommitPurpose, InFlight, MemberState, PartitionLeader,
+};
 use super::events::{ClassicConsumerEvent, ClassicRecord};
 use super::protocol::decode_assignment;
 use crate::client::share_consumer::{NodeId, RequestId};
@@ -41,7 +44,9 @@ impl ClassicConsumer {
             return;
         };
         match (what, response) {
-            (InFlight::FindCoordinator, ResponseKind::FindCoordinator(r)) => self.on_find_coordinator(&r),
+            (InFlight::FindCoordinator, ResponseKind::FindCoordinator(r)) => {
+                self.on_find_coordinator(&r)
+            }
             (InFlight::Metadata, ResponseKind::Metadata(r)) => self.on_metadata(&r),
             (InFlight::JoinGroup, ResponseKind::JoinGroup(r)) => self.on_join_group(&r),
             (InFlight::SyncGroup, ResponseKind::SyncGroup(r)) => self.on_sync_group(&r),
@@ -76,7 +81,12 @@ impl ClassicConsumer {
 
     /// `request_id` failed: no connection, a timeout, or a closed connection (NETWORK_EXCEPTION or
     /// REQUEST_TIMED_OUT for the application).
-    pub fn handle_request_failed(&mut self, now_ms: u64, request_id: RequestId, error: ResponseError) {
+    pub fn handle_request_failed(
+        &mut self,
+        now_ms: u64,
+        request_id: RequestId,
+        error: ResponseError,
+    ) {
         self.advance(now_ms);
         if let Some(what) = self.in_flight.remove(&request_id) {
             self.on_failure(what, error);
@@ -130,18 +140,24 @@ impl ClassicConsumer {
 
     fn on_metadata(&mut self, response: &MetadataResponse) {
         for broker in &response.brokers {
-            self.brokers
-                .insert(NodeId(broker.node_id.0), (broker.host.to_string(), broker.port));
+            self.brokers.insert(
+                NodeId(broker.node_id.0),
+                (broker.host.to_string(), broker.port),
+            );
         }
         for topic in &response.topics {
-            let Some(name) = topic.name.as_ref().map(|n| n.0.to_string()) else { continue };
+            let Some(name) = topic.name.as_ref().map(|n| n.0.to_string()) else {
+                continue;
+            };
             if topic.error_code != 0 {
                 self.metadata_needed = true;
                 continue;
             }
-            self.topic_ids.insert(name.clone(), topic.topic_id.as_u128());
+            self.topic_ids
+                .insert(name.clone(), topic.topic_id.as_u128());
             let count = topic.partitions.len() as i32;
-            if self.partition_counts.insert(name.clone(), count) != Some(count) && self.is_member() {
+            if self.partition_counts.insert(name.clone(), count) != Some(count) && self.is_member()
+            {
                 // Kafka's leader watches partition counts: a change means a new assignment.
                 self.rejoin_needed = true;
             }
@@ -212,8 +228,9 @@ impl ClassicConsumer {
         match error_of(response.error_code) {
             None => {
                 let Some(partitions) = decode_assignment(&response.assignment) else {
-                    self.events
-                        .push_back(ClassicConsumerEvent::Error(ResponseError::InconsistentGroupProtocol));
+                    self.events.push_back(ClassicConsumerEvent::Error(
+                        ResponseError::InconsistentGroupProtocol,
+                    ));
                     self.state = MemberState::Unjoined;
                     self.join_retry_at_ms = self.now_ms + self.config.retry_backoff_ms;
                     return;
@@ -241,7 +258,10 @@ impl ClassicConsumer {
     }
 
     fn install_assignment(&mut self, partitions: Vec<TopicPartitionName>) {
-        debug_assert!(self.positions.is_empty(), "eager: everything was revoked before joining");
+        debug_assert!(
+            self.positions.is_empty(),
+            "eager: everything was revoked before joining"
+        );
         let owned: Vec<TopicPartitionName> = partitions
             .into_iter()
             .filter(|tp| self.subscription.contains(&tp.topic))
@@ -252,16 +272,18 @@ impl ClassicConsumer {
         self.rejoin_needed = false;
         self.next_heartbeat_ms = self.now_ms + self.config.heartbeat_interval_ms;
         self.next_auto_commit_ms = self.now_ms + self.config.auto_commit_interval_ms;
-        self.traces.push_back(ClassicTraceEvent::AssignmentReceived {
-            group_id: self.config.group_id.clone(),
-            member_id: self.member_id.clone(),
-            generation_id: self.generation_id,
-            partitions: owned.clone(),
-        });
-        self.events.push_back(ClassicConsumerEvent::AssignmentChanged {
-            generation_id: self.generation_id,
-            partitions: owned,
-        });
+        self.traces
+            .push_back(ClassicTraceEvent::AssignmentReceived {
+                group_id: self.config.group_id.clone(),
+                member_id: self.member_id.clone(),
+                generation_id: self.generation_id,
+                partitions: owned.clone(),
+            });
+        self.events
+            .push_back(ClassicConsumerEvent::AssignmentChanged {
+                generation_id: self.generation_id,
+                partitions: owned,
+            });
     }
 
     fn on_heartbeat(&mut self, response: &HeartbeatResponse) {
@@ -291,7 +313,9 @@ impl ClassicConsumer {
     }
 
     fn on_offset_fetch(&mut self, response: &OffsetFetchResponse) {
-        let Some(group) = response.groups.first() else { return };
+        let Some(group) = response.groups.first() else {
+            return;
+        };
         if let Some(error) = error_of(group.error_code) {
             if is_coordinator_error(error) {
                 self.coordinator_unknown();
@@ -311,7 +335,8 @@ impl ClassicConsumer {
                     continue;
                 }
                 if partition.committed_offset >= 0 {
-                    self.positions.insert(tp.clone(), partition.committed_offset);
+                    self.positions
+                        .insert(tp.clone(), partition.committed_offset);
                     self.committed.insert(tp, partition.committed_offset);
                 } else {
                     self.awaiting_reset.insert(tp);
@@ -340,9 +365,12 @@ impl ClassicConsumer {
         }
     }
 
-    fn on_fetch(&mut self, fetch_offsets: &BTreeMap<TopicPartitionName, i64>, response: &FetchResponse) {
-        if let Some(error) = error_of(response.error_code) {
-            let _ = error;
+    fn on_fetch(
+        &mut self,
+        fetch_offsets: &BTreeMap<TopicPartitionName, i64>,
+        response: &FetchResponse,
+    ) {
+        if response.error_code != 0 {
             self.metadata_needed = true;
             return;
         }
@@ -362,7 +390,9 @@ impl ClassicConsumer {
                     topic: name.clone(),
                     partition: partition.partition_index,
                 };
-                let Some(fetch_offset) = fetch_offsets.get(&tp).copied() else { continue };
+                let Some(fetch_offset) = fetch_offsets.get(&tp).copied() else {
+                    continue;
+                };
                 if self.positions.get(&tp) != Some(&fetch_offset) {
                     continue;
                 }
@@ -383,8 +413,15 @@ impl ClassicConsumer {
         }
     }
 
-    fn buffer_fetched(&mut self, tp: &TopicPartitionName, fetch_offset: i64, records: Option<&bytes::Bytes>) {
-        let Some(records) = records.filter(|r| !r.is_empty()) else { return };
+    fn buffer_fetched(
+        &mut self,
+        tp: &TopicPartitionName,
+        fetch_offset: i64,
+        records: Option<&bytes::Bytes>,
+    ) {
+        let Some(records) = records.filter(|r| !r.is_empty()) else {
+            return;
+        };
         let Ok(batches) = consume_fetched(records, fetch_offset, None) else {
             self.corrupt(tp);
             return;

@@ -5,21 +5,26 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
-use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::*;
 use crate::client::share_consumer::RequestId;
 use crate::coordinator::classic::{
-    ClassicEffect, ClassicGroupConfig, ClassicGroupCoordinator, ClassicResponse, RequestContext, RequestToken,
+    ClassicEffect, ClassicGroupConfig, ClassicGroupCoordinator, ClassicResponse, RequestContext,
+    RequestToken,
 };
-use crate::log::{encode_data_batch, FetchIsolation, LogConfig, PartitionLog, ProducerIdentity, ProducerRecord};
+use crate::log::{
+    encode_data_batch, FetchIsolation, LogConfig, PartitionLog, ProducerIdentity, ProducerRecord,
+};
 use crate::trace::{ClassicTraceEvent, TopicPartitionName};
 
 const TOPIC: &str = "orders";
@@ -49,7 +54,11 @@ struct MiniCluster {
 }
 
 impl MiniCluster {
-    fn new(partitions: usize, consumers: usize, tweak: impl Fn(&mut ClassicConsumerConfig)) -> MiniCluster {
+    fn new(
+        partitions: usize,
+        consumers: usize,
+        tweak: impl Fn(&mut ClassicConsumerConfig),
+    ) -> MiniCluster {
         let config = ClassicGroupConfig {
             initial_rebalance_delay_ms: 0,
             ..ClassicGroupConfig::default()
@@ -57,7 +66,9 @@ impl MiniCluster {
         let mut cluster = MiniCluster {
             now_ms: 0,
             coordinator: ClassicGroupCoordinator::new(config),
-            logs: (0..partitions).map(|_| PartitionLog::new(LogConfig::default())).collect(),
+            logs: (0..partitions)
+                .map(|_| PartitionLog::new(LogConfig::default()))
+                .collect(),
             consumers: Vec::new(),
             parked: BTreeMap::new(),
             next_token: 0,
@@ -86,7 +97,9 @@ impl MiniCluster {
 
     fn produce(&mut self, partition: usize, count: usize) {
         let records: Vec<ProducerRecord> = (0..count)
-            .map(|i| ProducerRecord::new(None, Some(format!("v{i}").as_bytes()), self.now_ms as i64))
+            .map(|i| {
+                ProducerRecord::new(None, Some(format!("v{i}").as_bytes()), self.now_ms as i64)
+            })
             .collect();
         let batch = encode_data_batch(ProducerIdentity::NONE, 0, false, &records).unwrap();
         let log = &mut self.logs[partition];
@@ -165,9 +178,12 @@ impl MiniCluster {
                     .with_port(9092)]),
             )),
             RequestKind::Metadata(_) => Some(ResponseKind::Metadata(self.metadata())),
-            RequestKind::ListOffsets(request) => Some(ResponseKind::ListOffsets(self.list_offsets(&request))),
+            RequestKind::ListOffsets(request) => {
+                Some(ResponseKind::ListOffsets(self.list_offsets(&request)))
+            }
             RequestKind::Fetch(request) => {
-                self.delayed_fetches.push((index, transmit.request_id, request));
+                self.delayed_fetches
+                    .push((index, transmit.request_id, request));
                 None
             }
             RequestKind::JoinGroup(r) => {
@@ -237,13 +253,19 @@ impl MiniCluster {
                     .iter()
                     .map(|p| {
                         let log = &self.logs[p.partition_index as usize];
-                        let offset = if p.timestamp == -2 { log.log_start_offset() } else { log.high_watermark() };
+                        let offset = if p.timestamp == -2 {
+                            log.log_start_offset()
+                        } else {
+                            log.high_watermark()
+                        };
                         ListOffsetsPartitionResponse::default()
                             .with_partition_index(p.partition_index)
                             .with_offset(offset)
                     })
                     .collect();
-                ListOffsetsTopicResponse::default().with_name(t.name.clone()).with_partitions(partitions)
+                ListOffsetsTopicResponse::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(partitions)
             })
             .collect();
         ListOffsetsResponse::default().with_topics(topics)
@@ -259,7 +281,8 @@ impl MiniCluster {
                     .iter()
                     .map(|p| {
                         let log = &self.logs[p.partition as usize];
-                        match log.read(p.fetch_offset, 1 << 20, FetchIsolation::HighWatermark, true) {
+                        match log.read(p.fetch_offset, 1 << 20, FetchIsolation::HighWatermark, true)
+                        {
                             Ok(read) => PartitionData::default()
                                 .with_partition_index(p.partition)
                                 .with_high_watermark(read.high_watermark)
@@ -271,7 +294,9 @@ impl MiniCluster {
                         }
                     })
                     .collect();
-                FetchableTopicResponse::default().with_topic(t.topic.clone()).with_partitions(partitions)
+                FetchableTopicResponse::default()
+                    .with_topic(t.topic.clone())
+                    .with_partitions(partitions)
             })
             .collect();
         FetchResponse::default().with_responses(responses)
@@ -329,7 +354,9 @@ fn group_splits_partitions_and_consumes_everything() {
     let mut seen: BTreeMap<TopicPartitionName, Vec<i64>> = BTreeMap::new();
     for records in &delivered {
         for record in records {
-            seen.entry(record.topic_partition.clone()).or_default().push(record.offset);
+            seen.entry(record.topic_partition.clone())
+                .or_default()
+                .push(record.offset);
         }
     }
     for partition in 0..4 {
@@ -344,7 +371,9 @@ fn extra_consumers_stay_idle() {
     cluster.produce(0, 3);
     cluster.produce(1, 3);
     let delivered = cluster.run(5_000, 100);
-    let idle: Vec<usize> = (0..3).filter(|i| cluster.consumers[*i].assignment().is_empty()).collect();
+    let idle: Vec<usize> = (0..3)
+        .filter(|i| cluster.consumers[*i].assignment().is_empty())
+        .collect();
     assert_eq!(idle.len(), 1);
     assert!(delivered[idle[0]].is_empty());
     assert_eq!(delivered.iter().map(Vec::len).sum::<usize>(), 6);
@@ -359,7 +388,10 @@ fn auto_commit_and_resume_from_committed() {
     assert_eq!(cluster.consumers[0].committed(&tp(0)), Some(4));
     cluster.consumers[0].close(cluster.now_ms);
     cluster.pump();
-    assert!(cluster.events.iter().any(|(i, e)| *i == 0 && *e == ClassicConsumerEvent::Closed));
+    assert!(cluster
+        .events
+        .iter()
+        .any(|(i, e)| *i == 0 && *e == ClassicConsumerEvent::Closed));
     cluster.produce(0, 2);
     cluster.add_consumer(1, &|_: &mut ClassicConsumerConfig| {});
     let delivered = cluster.run(3_000, 100);
@@ -376,11 +408,16 @@ fn joining_consumer_triggers_eager_rebalance() {
     cluster.produce(1, 3);
     let first = cluster.run(2_000, 100);
     assert_eq!(first[0].len(), 6);
-    cluster.add_consumer(1, &|c: &mut ClassicConsumerConfig| c.auto_commit_interval_ms = 500);
+    cluster.add_consumer(1, &|c: &mut ClassicConsumerConfig| {
+        c.auto_commit_interval_ms = 500
+    });
     cluster.produce(0, 2);
     cluster.produce(1, 2);
     let second = cluster.run(10_000, 100);
-    assert!(cluster.traces.iter().any(|t| matches!(t, ClassicTraceEvent::PartitionsRevoked { .. })));
+    assert!(cluster
+        .traces
+        .iter()
+        .any(|t| matches!(t, ClassicTraceEvent::PartitionsRevoked { .. })));
     assert_eq!(cluster.consumers[0].assignment().len(), 1);
     assert_eq!(cluster.consumers[1].assignment().len(), 1);
     let mut later: Vec<(i32, i64)> = second
@@ -389,7 +426,11 @@ fn joining_consumer_triggers_eager_rebalance() {
         .map(|r| (r.topic_partition.partition, r.offset))
         .collect();
     later.sort();
-    assert_eq!(later, vec![(0, 3), (0, 4), (1, 3), (1, 4)], "no loss, no redelivery of committed work");
+    assert_eq!(
+        later,
+        vec![(0, 3), (0, 4), (1, 3), (1, 4)],
+        "no loss, no redelivery of committed work"
+    );
 }
 
 /// max.poll.interval.ms: a consumer that stops polling leaves the group; its partitions move to the
@@ -423,5 +464,9 @@ fn stalled_consumer_leaves_and_uncommitted_work_is_redelivered() {
     assert!(cluster.traces.iter().any(|t| matches!(t,
         ClassicTraceEvent::MemberLeft { reason, .. } if reason == "max_poll_interval_exceeded")));
     assert_eq!(cluster.consumers[0].assignment().len(), 2);
-    assert_eq!(redelivered.len(), 2, "the stalled member's uncommitted records come again");
+    assert_eq!(
+        redelivered.len(),
+        2,
+        "the stalled member's uncommitted records come again"
+    );
 }

@@ -184,7 +184,10 @@ impl ClassicGroupCoordinator {
                 return;
             }
             if delay.new_member_added && delay.remaining_ms > 0 {
-                let step_ms = self.config.initial_rebalance_delay_ms.min(delay.remaining_ms);
+                let step_ms = self
+                    .config
+                    .initial_rebalance_delay_ms
+                    .min(delay.remaining_ms);
                 group.initial_delay = Some(InitialDelay {
                     until_ms: now_ms + step_ms,
                     remaining_ms: delay.remaining_ms - step_ms,
@@ -213,7 +216,9 @@ impl ClassicGroupCoordinator {
         };
         debug_assert!(matches!(
             group.state,
-            ClassicGroupState::Empty | ClassicGroupState::Stable | ClassicGroupState::CompletingRebalance
+            ClassicGroupState::Empty
+                | ClassicGroupState::Stable
+                | ClassicGroupState::CompletingRebalance
         ));
         let mut failed_syncs = Vec::new();
         if group.state == ClassicGroupState::CompletingRebalance {
@@ -326,7 +331,10 @@ impl ClassicGroupCoordinator {
             .as_ref()
             .is_some_and(|id| group.members.contains_key(id))
         {
-            group.leader_id = group.members_in_join_order().first().map(|m| m.member_id.clone());
+            group.leader_id = group
+                .members_in_join_order()
+                .first()
+                .map(|m| m.member_id.clone());
         }
         let mut responses = Vec::new();
         let member_ids: Vec<String> = group.members.keys().cloned().collect();
@@ -375,7 +383,10 @@ impl ClassicGroupCoordinator {
             return;
         };
         if group.leader_id.as_deref() == Some(member_id) {
-            group.leader_id = group.members_in_join_order().first().map(|m| m.member_id.clone());
+            group.leader_id = group
+                .members_in_join_order()
+                .first()
+                .map(|m| m.member_id.clone());
         }
         if group.members.is_empty() {
             group.protocol_type = None;
@@ -426,7 +437,9 @@ impl ClassicGroupCoordinator {
                     .or_insert_with(|| ClassicGroup::new(group_id, now_ms));
                 match value {
                     Some(value) => {
-                        group.offsets.insert((topic.clone(), *partition), value.clone());
+                        group
+                            .offsets
+                            .insert((topic.clone(), *partition), value.clone());
                     }
                     None => {
                         group.offsets.remove(&(topic.clone(), *partition));
@@ -444,10 +457,15 @@ impl ClassicGroupCoordinator {
         if group.members.is_empty() {
             debug_assert!(matches!(
                 group.state,
-                ClassicGroupState::Empty | ClassicGroupState::PreparingRebalance | ClassicGroupState::Dead
+                ClassicGroupState::Empty
+                    | ClassicGroupState::PreparingRebalance
+                    | ClassicGroupState::Dead
             ));
         } else {
-            debug_assert!(group.leader_id.as_ref().is_some_and(|l| group.members.contains_key(l)));
+            debug_assert!(group
+                .leader_id
+                .as_ref()
+                .is_some_and(|l| group.members.contains_key(l)));
         }
         for member in group.members.values() {
             if member.awaiting_join.is_some() {
@@ -499,7 +517,9 @@ pub(super) fn join_response(group: &ClassicGroup, member_id: &str) -> JoinGroupR
         .with_generation_id(group.generation_id)
         .with_protocol_type(group.protocol_type.clone().map(StrBytes::from_string))
         .with_protocol_name(group.protocol_name.clone().map(StrBytes::from_string))
-        .with_leader(StrBytes::from_string(group.leader_id.clone().unwrap_or_default()))
+        .with_leader(StrBytes::from_string(
+            group.leader_id.clone().unwrap_or_default(),
+        ))
         .with_member_id(StrBytes::from_string(member_id.to_string()))
         .with_members(members)
 }

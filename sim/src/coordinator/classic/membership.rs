@@ -8,7 +8,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::coordinator::{group_metadata_record, join_response, ClassicGroupCoordinator, RemovalCause};
+use super::coordinator::{
+    group_metadata_record, join_response, ClassicGroupCoordinator, RemovalCause,
+};
 use super::effects::{ClassicResponse, RequestContext};
 use super::state::{ClassicGroup, ClassicGroupState, ClassicMember};
 use crate::trace::ClassicTraceEvent;
@@ -40,7 +42,12 @@ impl ClassicGroupCoordinator {
     /// MEMBER_ID_REQUIRED with that id and must rejoin with it. A known member's join either parks until
     /// the join barrier completes or, when nothing changed in a Stable or CompletingRebalance group, is
     /// answered at once with the current generation.
-    pub fn handle_join_group(&mut self, now_ms: u64, context: RequestContext, request: &JoinGroupRequest) {
+    pub fn handle_join_group(
+        &mut self,
+        now_ms: u64,
+        context: RequestContext,
+        request: &JoinGroupRequest,
+    ) {
         self.advance(now_ms);
         let group_id = request.group_id.0.to_string();
         let member_id = request.member_id.to_string();
@@ -92,19 +99,35 @@ impl ClassicGroupCoordinator {
         }
     }
 
-    fn join_unknown_member(&mut self, group_id: &str, context: RequestContext, request: &JoinGroupRequest) {
+    fn join_unknown_member(
+        &mut self,
+        group_id: &str,
+        context: RequestContext,
+        request: &JoinGroupRequest,
+    ) {
         let now_ms = self.now_ms;
         let max_size = self.config.max_size;
-        let group = self.groups.get_mut(group_id).expect("created by the caller");
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .expect("created by the caller");
         if group.members.len() + group.pending_members.len() >= max_size {
-            self.respond(context.token, join_error(ResponseError::GroupMaxSizeReached, ""));
+            self.respond(
+                context.token,
+                join_error(ResponseError::GroupMaxSizeReached, ""),
+            );
             return;
         }
         let member_id = new_member_id(group, &context.client_id);
         if context.api_version >= JOIN_GROUP_KNOWN_MEMBER_ID_VERSION {
             let session_timeout_ms = u64::try_from(request.session_timeout_ms).unwrap_or(0);
-            group.pending_members.insert(member_id.clone(), now_ms + session_timeout_ms);
-            self.respond(context.token, join_error(ResponseError::MemberIdRequired, &member_id));
+            group
+                .pending_members
+                .insert(member_id.clone(), now_ms + session_timeout_ms);
+            self.respond(
+                context.token,
+                join_error(ResponseError::MemberIdRequired, &member_id),
+            );
             return;
         }
         self.add_member_and_rebalance(group_id, &member_id, context, request);
@@ -117,13 +140,19 @@ impl ClassicGroupCoordinator {
         context: RequestContext,
         request: &JoinGroupRequest,
     ) {
-        let group = self.groups.get_mut(group_id).expect("created by the caller");
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .expect("created by the caller");
         if group.pending_members.remove(member_id).is_some() {
             self.add_member_and_rebalance(group_id, member_id, context, request);
             return;
         }
         let Some(member) = group.members.get(member_id) else {
-            self.respond(context.token, join_error(ResponseError::UnknownMemberId, member_id));
+            self.respond(
+                context.token,
+                join_error(ResponseError::UnknownMemberId, member_id),
+            );
             return;
         };
         let protocols = protocols_of(request);
@@ -147,7 +176,10 @@ impl ClassicGroupCoordinator {
                 self.update_member_and_rebalance(group_id, member_id, context, request);
             }
             ClassicGroupState::Empty | ClassicGroupState::Dead => {
-                self.respond(context.token, join_error(ResponseError::UnknownMemberId, member_id));
+                self.respond(
+                    context.token,
+                    join_error(ResponseError::UnknownMemberId, member_id),
+                );
             }
         }
     }
@@ -160,7 +192,10 @@ impl ClassicGroupCoordinator {
         request: &JoinGroupRequest,
     ) {
         let now_ms = self.now_ms;
-        let group = self.groups.get_mut(group_id).expect("created by the caller");
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .expect("created by the caller");
         let session_timeout_ms = u64::try_from(request.session_timeout_ms).unwrap_or(0);
         let member = ClassicMember {
             member_id: member_id.to_string(),
@@ -196,8 +231,14 @@ impl ClassicGroupCoordinator {
         context: RequestContext,
         request: &JoinGroupRequest,
     ) {
-        let group = self.groups.get_mut(group_id).expect("created by the caller");
-        let member = group.members.get_mut(member_id).expect("checked by the caller");
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .expect("created by the caller");
+        let member = group
+            .members
+            .get_mut(member_id)
+            .expect("checked by the caller");
         member.protocols = protocols_of(request);
         member.rebalance_timeout_ms = rebalance_timeout_ms(request);
         member.session_timeout_ms = u64::try_from(request.session_timeout_ms).unwrap_or(0);
@@ -205,7 +246,10 @@ impl ClassicGroupCoordinator {
         // request is left without a response.
         let superseded = member.awaiting_join.replace(context.token);
         if let Some(token) = superseded {
-            self.respond(token, join_error(ResponseError::RebalanceInProgress, member_id));
+            self.respond(
+                token,
+                join_error(ResponseError::RebalanceInProgress, member_id),
+            );
         }
         self.maybe_prepare_rebalance(group_id, "member_rejoined");
     }
@@ -224,7 +268,12 @@ impl ClassicGroupCoordinator {
     /// SyncGroup (14). In CompletingRebalance every member's SyncGroup parks until the leader's, which
     /// stores the assignment (a `GroupMetadata` record) and releases them all; in Stable the member gets
     /// its assignment at once; in PreparingRebalance it gets REBALANCE_IN_PROGRESS.
-    pub fn handle_sync_group(&mut self, now_ms: u64, context: RequestContext, request: &SyncGroupRequest) {
+    pub fn handle_sync_group(
+        &mut self,
+        now_ms: u64,
+        context: RequestContext,
+        request: &SyncGroupRequest,
+    ) {
         self.advance(now_ms);
         let group_id = request.group_id.0.to_string();
         let member_id = request.member_id.to_string();
@@ -252,7 +301,10 @@ impl ClassicGroupCoordinator {
                 self.respond(context.token, sync_error(ResponseError::UnknownMemberId));
             }
             ClassicGroupState::PreparingRebalance => {
-                self.respond(context.token, sync_error(ResponseError::RebalanceInProgress));
+                self.respond(
+                    context.token,
+                    sync_error(ResponseError::RebalanceInProgress),
+                );
             }
             ClassicGroupState::Stable => {
                 let response = sync_success(group, &member_id);
@@ -278,7 +330,10 @@ impl ClassicGroupCoordinator {
     /// The leader's SyncGroup: every member gets its assignment (empty when the leader left it out).
     fn store_assignment(&mut self, group_id: &str, request: &SyncGroupRequest) {
         let now_ms = self.now_ms;
-        let group = self.groups.get_mut(group_id).expect("checked by the caller");
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .expect("checked by the caller");
         for member in group.members.values_mut() {
             member.assignment = request
                 .assignments
@@ -314,7 +369,12 @@ impl ClassicGroupCoordinator {
     }
 
     /// Heartbeat (12): keeps the session alive; REBALANCE_IN_PROGRESS tells the member to rejoin.
-    pub fn handle_heartbeat(&mut self, now_ms: u64, context: RequestContext, request: &HeartbeatRequest) {
+    pub fn handle_heartbeat(
+        &mut self,
+        now_ms: u64,
+        context: RequestContext,
+        request: &HeartbeatRequest,
+    ) {
         self.advance(now_ms);
         let group_id = request.group_id.0.to_string();
         let member_id = request.member_id.to_string();
@@ -323,7 +383,9 @@ impl ClassicGroupCoordinator {
             Some(group) => match group.state {
                 ClassicGroupState::Dead => Some(ResponseError::CoordinatorNotAvailable),
                 ClassicGroupState::Empty => Some(ResponseError::UnknownMemberId),
-                _ if !group.members.contains_key(&member_id) => Some(ResponseError::UnknownMemberId),
+                _ if !group.members.contains_key(&member_id) => {
+                    Some(ResponseError::UnknownMemberId)
+                }
                 _ if request.generation_id != group.generation_id => {
                     Some(ResponseError::IllegalGeneration)
                 }
@@ -344,10 +406,19 @@ impl ClassicGroupCoordinator {
 
     /// LeaveGroup (13), batched (v3+): each listed member leaves; a member id that is unknown gets
     /// UNKNOWN_MEMBER_ID in its entry. Leaving starts a rebalance.
-    pub fn handle_leave_group(&mut self, now_ms: u64, context: RequestContext, request: &LeaveGroupRequest) {
+    pub fn handle_leave_group(
+        &mut self,
+        now_ms: u64,
+        context: RequestContext,
+        request: &LeaveGroupRequest,
+    ) {
         self.advance(now_ms);
         let group_id = request.group_id.0.to_string();
-        let mut member_ids: Vec<String> = request.members.iter().map(|m| m.member_id.to_string()).collect();
+        let mut member_ids: Vec<String> = request
+            .members
+            .iter()
+            .map(|m| m.member_id.to_string())
+            .collect();
         if member_ids.is_empty() && !request.member_id.is_empty() {
             member_ids.push(request.member_id.to_string());
         }
@@ -431,7 +502,10 @@ fn new_member_id(group: &mut ClassicGroup, client_id: &str) -> String {
     loop {
         let sequence = group.next_join_sequence;
         group.next_join_sequence += 1;
-        let id = format!("{client_id}-{:08x}-0000-4000-8000-{:012x}", group.generation_id, sequence);
+        let id = format!(
+            "{client_id}-{:08x}-0000-4000-8000-{:012x}",
+            group.generation_id, sequence
+        );
         if !group.members.contains_key(&id) && !group.pending_members.contains_key(&id) {
             return id;
         }

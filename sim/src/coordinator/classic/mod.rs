@@ -22,6 +22,7 @@
 //!   offset retention/expiry are not modelled; groups are never deleted (no Dead transitions).
 //! * Offsets are keyed by topic name (OffsetCommit up to v9); v10's topic ids are not used.
 
+mod codec;
 mod config;
 mod coordinator;
 mod effects;
@@ -30,12 +31,18 @@ mod offsets;
 mod records;
 mod state;
 
+pub use codec::{
+    decode_classic_record, encode_classic_record, GROUP_METADATA_RECORD_TYPE,
+    OFFSET_COMMIT_RECORD_TYPE,
+};
 pub use config::ClassicGroupConfig;
 pub use coordinator::ClassicGroupCoordinator;
 pub use effects::{ClassicEffect, ClassicResponse, RequestContext, RequestToken};
 pub use membership::JOIN_GROUP_KNOWN_MEMBER_ID_VERSION;
 pub use offsets::OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION;
-pub use records::{ClassicGroupMetadataValue, ClassicGroupRecord, ClassicMemberValue, OffsetCommitValue};
+pub use records::{
+    ClassicGroupMetadataValue, ClassicGroupRecord, ClassicMemberValue, OffsetCommitValue,
+};
 pub use state::{ClassicGroup, ClassicGroupState, ClassicMember, InitialDelay};
 
 #[cfg(test)]

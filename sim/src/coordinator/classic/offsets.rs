@@ -112,7 +112,9 @@ impl ClassicGroupCoordinator {
                 ..
             } = record
             {
-                group.offsets.insert((topic.clone(), *partition), value.clone());
+                group
+                    .offsets
+                    .insert((topic.clone(), *partition), value.clone());
             }
         }
         // A commit from a member proves it alive, as a heartbeat does.
@@ -174,7 +176,12 @@ impl ClassicGroupCoordinator {
 
     /// OffsetFetch (9), v8+ (a list of groups): the committed offset of each asked partition, -1 for
     /// none; with no topic list, every committed offset of the group. A missing group has no offsets.
-    pub fn handle_offset_fetch(&mut self, now_ms: u64, context: RequestContext, request: &OffsetFetchRequest) {
+    pub fn handle_offset_fetch(
+        &mut self,
+        now_ms: u64,
+        context: RequestContext,
+        request: &OffsetFetchRequest,
+    ) {
         self.advance(now_ms);
         let mut groups = Vec::new();
         for asked in &request.groups {
@@ -182,7 +189,11 @@ impl ClassicGroupCoordinator {
             let asked_partitions: Vec<(String, i32)> = match &asked.topics {
                 Some(topics) => topics
                     .iter()
-                    .flat_map(|t| t.partition_indexes.iter().map(|p| (t.name.0.to_string(), *p)))
+                    .flat_map(|t| {
+                        t.partition_indexes
+                            .iter()
+                            .map(|p| (t.name.0.to_string(), *p))
+                    })
                     .collect(),
                 None => group
                     .map(|g| g.offsets.keys().cloned().collect())

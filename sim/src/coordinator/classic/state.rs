@@ -130,8 +130,11 @@ impl ClassicGroup {
         let Some(first) = members.next() else {
             return BTreeSet::new();
         };
-        let mut candidates: BTreeSet<String> =
-            first.protocols.iter().map(|(name, _)| name.clone()).collect();
+        let mut candidates: BTreeSet<String> = first
+            .protocols
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect();
         for member in members {
             candidates.retain(|name| member.metadata(name).is_some());
         }
@@ -155,7 +158,11 @@ impl ClassicGroup {
         let candidates = self.candidate_protocols();
         let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
         for member in self.members.values() {
-            if let Some((name, _)) = member.protocols.iter().find(|(n, _)| candidates.contains(n)) {
+            if let Some((name, _)) = member
+                .protocols
+                .iter()
+                .find(|(n, _)| candidates.contains(n))
+            {
                 *votes.entry(name.as_str()).or_default() += 1;
             }
         }

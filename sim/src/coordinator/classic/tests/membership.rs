@@ -17,9 +17,15 @@ pub(super) fn rejoin_all(harness: &mut Harness, members: &[String]) -> i32 {
         .iter()
         .map(|m| harness.join(m, &[("range", b"sub")]))
         .collect();
-    let generation = harness.join_response(*tokens.last().unwrap()).unwrap().generation_id;
+    let generation = harness
+        .join_response(*tokens.last().unwrap())
+        .unwrap()
+        .generation_id;
     for token in tokens {
-        assert_eq!(harness.join_response(token).unwrap().generation_id, generation);
+        assert_eq!(
+            harness.join_response(token).unwrap().generation_id,
+            generation
+        );
     }
     generation
 }
@@ -43,9 +49,11 @@ fn old_join_version_adds_member_at_once() {
     let mut harness = Harness::new();
     let context = harness.context(3);
     let token = context.token;
-    harness
-        .coordinator
-        .handle_join_group(harness.now_ms, context, &join_request("", &[("range", b"sub")]));
+    harness.coordinator.handle_join_group(
+        harness.now_ms,
+        context,
+        &join_request("", &[("range", b"sub")]),
+    );
     harness.drain();
     let response = harness.join_response(token).unwrap();
     assert_eq!(response.error_code, 0);
@@ -66,7 +74,10 @@ fn first_member_becomes_leader_and_gets_metadata() {
     assert_eq!(response.protocol_name.as_deref(), Some("range"));
     assert_eq!(response.members.len(), 1);
     assert_eq!(response.members[0].metadata.as_ref(), b"sub");
-    assert_eq!(harness.group().state, ClassicGroupState::CompletingRebalance);
+    assert_eq!(
+        harness.group().state,
+        ClassicGroupState::CompletingRebalance
+    );
 }
 
 /// The join barrier: a second member's join starts a rebalance; it waits until the first rejoins.
@@ -77,7 +88,10 @@ fn join_barrier_waits_for_every_member() {
     harness.sync(&members[0], generation, &[(&members[0], b"a0")]);
     assert_eq!(harness.group().state, ClassicGroupState::Stable);
     let (second, second_token) = harness.join_new();
-    assert!(harness.join_response(second_token).is_none(), "parked at the barrier");
+    assert!(
+        harness.join_response(second_token).is_none(),
+        "parked at the barrier"
+    );
     assert_eq!(harness.group().state, ClassicGroupState::PreparingRebalance);
     // The first member learns of the rebalance from its heartbeat.
     assert_eq!(
@@ -89,9 +103,16 @@ fn join_barrier_waits_for_every_member() {
     let follower_response = harness.join_response(second_token).unwrap().clone();
     assert_eq!(leader_response.generation_id, generation + 1);
     assert_eq!(follower_response.generation_id, generation + 1);
-    assert_eq!(leader_response.leader.as_str(), members[0], "the leader stays");
+    assert_eq!(
+        leader_response.leader.as_str(),
+        members[0],
+        "the leader stays"
+    );
     assert_eq!(leader_response.members.len(), 2);
-    assert!(follower_response.members.is_empty(), "only the leader gets the metadata");
+    assert!(
+        follower_response.members.is_empty(),
+        "only the leader gets the metadata"
+    );
     assert_eq!(follower_response.member_id.as_str(), second);
 }
 
@@ -113,7 +134,11 @@ fn members_missing_the_barrier_are_removed() {
     let response = harness.join_response(token).unwrap();
     assert_eq!(response.error_code, 0);
     assert_eq!(response.generation_id, generation + 1);
-    assert_eq!(response.leader.as_str(), members[1], "a new leader among those who rejoined");
+    assert_eq!(
+        response.leader.as_str(),
+        members[1],
+        "a new leader among those who rejoined"
+    );
     assert!(!harness.group().members.contains_key(&members[0]));
     assert!(harness.traces.iter().any(|t| matches!(t,
         ClassicTraceEvent::MemberRemoved { cause, .. } if cause == "rebalance_timeout")));
@@ -130,8 +155,22 @@ fn followers_wait_for_the_leaders_sync() {
     let follower_token = harness.sync(&follower, generation, &[]);
     assert!(harness.sync_response(follower_token).is_none());
     let leader_token = harness.sync(&leader, generation, &[(&leader, b"L"), (&follower, b"F")]);
-    assert_eq!(harness.sync_response(leader_token).unwrap().assignment.as_ref(), b"L");
-    assert_eq!(harness.sync_response(follower_token).unwrap().assignment.as_ref(), b"F");
+    assert_eq!(
+        harness
+            .sync_response(leader_token)
+            .unwrap()
+            .assignment
+            .as_ref(),
+        b"L"
+    );
+    assert_eq!(
+        harness
+            .sync_response(follower_token)
+            .unwrap()
+            .assignment
+            .as_ref(),
+        b"F"
+    );
     assert_eq!(harness.group().state, ClassicGroupState::Stable);
     let stored = harness.records.iter().rev().find_map(|r| match r {
         ClassicGroupRecord::GroupMetadata { value: Some(v), .. } => Some(v.clone()),
@@ -148,9 +187,15 @@ fn sync_group_errors() {
     let mut harness = Harness::new();
     let (members, generation) = form_group(&mut harness, 1);
     let token = harness.sync("stranger", generation, &[]);
-    assert_eq!(harness.sync_response(token).unwrap().error_code, ResponseError::UnknownMemberId.code());
+    assert_eq!(
+        harness.sync_response(token).unwrap().error_code,
+        ResponseError::UnknownMemberId.code()
+    );
     let token = harness.sync(&members[0], generation + 5, &[]);
-    assert_eq!(harness.sync_response(token).unwrap().error_code, ResponseError::IllegalGeneration.code());
+    assert_eq!(
+        harness.sync_response(token).unwrap().error_code,
+        ResponseError::IllegalGeneration.code()
+    );
     harness.sync(&members[0], generation, &[]);
     harness.join_new();
     let token = harness.sync(&members[0], generation, &[]);
@@ -182,8 +227,14 @@ fn heartbeat_checks_member_and_generation() {
     let (members, generation) = form_group(&mut harness, 1);
     harness.sync(&members[0], generation, &[]);
     assert_eq!(harness.heartbeat(&members[0], generation), 0);
-    assert_eq!(harness.heartbeat("stranger", generation), ResponseError::UnknownMemberId.code());
-    assert_eq!(harness.heartbeat(&members[0], generation - 1), ResponseError::IllegalGeneration.code());
+    assert_eq!(
+        harness.heartbeat("stranger", generation),
+        ResponseError::UnknownMemberId.code()
+    );
+    assert_eq!(
+        harness.heartbeat(&members[0], generation - 1),
+        ResponseError::IllegalGeneration.code()
+    );
 }
 
 /// Session timeout: a member that stops heartbeating is removed and a rebalance starts; the others
@@ -203,7 +254,10 @@ fn session_timeout_removes_member_and_rebalances() {
     }
     assert!(!harness.group().members.contains_key(&members[1]));
     assert_eq!(harness.group().state, ClassicGroupState::PreparingRebalance);
-    assert_eq!(harness.heartbeat(&survivor, generation), ResponseError::RebalanceInProgress.code());
+    assert_eq!(
+        harness.heartbeat(&survivor, generation),
+        ResponseError::RebalanceInProgress.code()
+    );
     let new_generation = rejoin_all(&mut harness, &[survivor]);
     assert_eq!(new_generation, generation + 1);
     assert!(harness.traces.iter().any(|t| matches!(t,
@@ -233,7 +287,10 @@ fn leave_group_rebalances() {
     assert_eq!(response.members[0].error_code, 0);
     assert_eq!(harness.group().state, ClassicGroupState::PreparingRebalance);
     let response = harness.leave("stranger");
-    assert_eq!(response.members[0].error_code, ResponseError::UnknownMemberId.code());
+    assert_eq!(
+        response.members[0].error_code,
+        ResponseError::UnknownMemberId.code()
+    );
     let generation_after = rejoin_all(&mut harness, &members[..1]);
     assert_eq!(generation_after, generation + 1);
 }
@@ -259,16 +316,24 @@ fn join_validation_errors() {
     let context = harness.context(9);
     let token = context.token;
     let request = join_request("", &[("range", b"")]).with_session_timeout_ms(1_000);
-    harness.coordinator.handle_join_group(harness.now_ms, context, &request);
+    harness
+        .coordinator
+        .handle_join_group(harness.now_ms, context, &request);
     harness.drain();
-    assert_eq!(harness.join_response(token).unwrap().error_code, ResponseError::InvalidSessionTimeout.code());
+    assert_eq!(
+        harness.join_response(token).unwrap().error_code,
+        ResponseError::InvalidSessionTimeout.code()
+    );
     let token = harness.join("", &[]);
     assert_eq!(
         harness.join_response(token).unwrap().error_code,
         ResponseError::InconsistentGroupProtocol.code()
     );
     let token = harness.join("ghost", &[("range", b"")]);
-    assert_eq!(harness.join_response(token).unwrap().error_code, ResponseError::UnknownMemberId.code());
+    assert_eq!(
+        harness.join_response(token).unwrap().error_code,
+        ResponseError::UnknownMemberId.code()
+    );
     form_group(&mut harness, 1);
     let token = harness.join("", &[("roundrobin", b"")]);
     assert_eq!(
@@ -293,9 +358,11 @@ fn protocol_selected_by_vote() {
     harness.sync(&leader, generation, &[]);
     let context = harness.context(3);
     let second = context.token;
-    harness
-        .coordinator
-        .handle_join_group(harness.now_ms, context, &join_request("", &[("range", b""), ("roundrobin", b"")]));
+    harness.coordinator.handle_join_group(
+        harness.now_ms,
+        context,
+        &join_request("", &[("range", b""), ("roundrobin", b"")]),
+    );
     let context = harness.context(3);
     harness.coordinator.handle_join_group(
         harness.now_ms,
@@ -304,7 +371,14 @@ fn protocol_selected_by_vote() {
     );
     harness.drain();
     // One vote each: the tie goes to the longest-standing member's preference.
-    assert_eq!(harness.join_response(second).unwrap().protocol_name.as_deref(), Some("roundrobin"));
+    assert_eq!(
+        harness
+            .join_response(second)
+            .unwrap()
+            .protocol_name
+            .as_deref(),
+        Some("roundrobin")
+    );
 }
 
 /// group.initial.rebalance.delay.ms: the first rebalance of an empty group waits, so members joining
@@ -317,10 +391,16 @@ fn initial_rebalance_delay_gathers_members() {
     let (_, second) = harness.join_new();
     assert!(harness.join_response(first).is_none());
     harness.advance(2_000);
-    assert!(harness.join_response(first).is_none(), "a new member extended the delay");
+    assert!(
+        harness.join_response(first).is_none(),
+        "a new member extended the delay"
+    );
     harness.advance(3_000);
     let generation = harness.join_response(first).unwrap().generation_id;
-    assert_eq!(harness.join_response(second).unwrap().generation_id, generation);
+    assert_eq!(
+        harness.join_response(second).unwrap().generation_id,
+        generation
+    );
     assert_eq!(generation, 1);
 }
 
@@ -334,12 +414,19 @@ fn replay_rebuilds_groups() {
     harness.sync(&follower, generation, &[]);
     harness.sync(&leader, generation, &[(&leader, b"L"), (&follower, b"F")]);
     harness.commit(&leader, generation, &[(0, 42)]);
-    let loaded = ClassicGroupCoordinator::load(ClassicGroupConfig::default(), 50_000, &harness.records);
+    let loaded =
+        ClassicGroupCoordinator::load(ClassicGroupConfig::default(), 50_000, &harness.records);
     let group = loaded.group(GROUP).unwrap();
     assert_eq!(group.state, ClassicGroupState::Stable);
     assert_eq!(group.generation_id, generation);
     assert_eq!(group.leader_id.as_deref(), Some(leader.as_str()));
     assert_eq!(group.members[&follower].assignment, b"F");
-    assert_eq!(group.offsets[&("orders".to_string(), 0)].committed_offset, 42);
-    assert_eq!(group.members[&leader].session_deadline_ms, 50_000 + SESSION_MS as u64);
+    assert_eq!(
+        group.offsets[&("orders".to_string(), 0)].committed_offset,
+        42
+    );
+    assert_eq!(
+        group.members[&leader].session_deadline_ms,
+        50_000 + SESSION_MS as u64
+    );
 }

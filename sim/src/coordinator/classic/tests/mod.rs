@@ -12,7 +12,9 @@ use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
-use kafka_protocol::messages::offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics};
+use kafka_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequestGroup, OffsetFetchRequestTopics,
+};
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
@@ -73,7 +75,10 @@ impl Harness {
             match effect {
                 ClassicEffect::AppendRecords { records } => self.records.extend(records),
                 ClassicEffect::Respond { token, response } => {
-                    assert!(self.responses.insert(token, response).is_none(), "one response per request");
+                    assert!(
+                        self.responses.insert(token, response).is_none(),
+                        "one response per request"
+                    );
                 }
                 ClassicEffect::Trace(event) => self.traces.push(event),
             }
@@ -95,7 +100,8 @@ impl Harness {
         let context = self.context(9);
         let token = context.token;
         let request = join_request(member_id, protocols);
-        self.coordinator.handle_join_group(self.now_ms, context, &request);
+        self.coordinator
+            .handle_join_group(self.now_ms, context, &request);
         self.drain();
         token
     }
@@ -118,7 +124,12 @@ impl Harness {
         (member_id, token)
     }
 
-    pub fn sync(&mut self, member_id: &str, generation_id: i32, assignments: &[(&str, &[u8])]) -> RequestToken {
+    pub fn sync(
+        &mut self,
+        member_id: &str,
+        generation_id: i32,
+        assignments: &[(&str, &[u8])],
+    ) -> RequestToken {
         let context = self.context(5);
         let token = context.token;
         let request = SyncGroupRequest::default()
@@ -136,7 +147,8 @@ impl Harness {
                     })
                     .collect(),
             );
-        self.coordinator.handle_sync_group(self.now_ms, context, &request);
+        self.coordinator
+            .handle_sync_group(self.now_ms, context, &request);
         self.drain();
         token
     }
@@ -155,7 +167,8 @@ impl Harness {
             .with_group_id(GroupId(s(GROUP)))
             .with_generation_id(generation_id)
             .with_member_id(s(member_id));
-        self.coordinator.handle_heartbeat(self.now_ms, context, &request);
+        self.coordinator
+            .handle_heartbeat(self.now_ms, context, &request);
         self.drain();
         match &self.responses[&token] {
             ClassicResponse::Heartbeat(response) => response.error_code,
@@ -169,7 +182,8 @@ impl Harness {
         let request = LeaveGroupRequest::default()
             .with_group_id(GroupId(s(GROUP)))
             .with_members(vec![MemberIdentity::default().with_member_id(s(member_id))]);
-        self.coordinator.handle_leave_group(self.now_ms, context, &request);
+        self.coordinator
+            .handle_leave_group(self.now_ms, context, &request);
         self.drain();
         match &self.responses[&token] {
             ClassicResponse::LeaveGroup(response) => response.clone(),
@@ -178,7 +192,12 @@ impl Harness {
     }
 
     /// OffsetCommit v9 of `orders` partitions; returns each partition's error code.
-    pub fn commit(&mut self, member_id: &str, generation_id: i32, offsets: &[(i32, i64)]) -> Vec<i16> {
+    pub fn commit(
+        &mut self,
+        member_id: &str,
+        generation_id: i32,
+        offsets: &[(i32, i64)],
+    ) -> Vec<i16> {
         self.commit_version(9, member_id, generation_id, offsets)
     }
 
@@ -207,7 +226,8 @@ impl Harness {
             .with_topics(vec![OffsetCommitRequestTopic::default()
                 .with_name(TopicName(s("orders")))
                 .with_partitions(partitions)]);
-        self.coordinator.handle_offset_commit(self.now_ms, context, &request);
+        self.coordinator
+            .handle_offset_commit(self.now_ms, context, &request);
         self.drain();
         match &self.responses[&token] {
             ClassicResponse::OffsetCommit(response) => response.topics[0]
@@ -223,12 +243,14 @@ impl Harness {
     pub fn fetch_offsets(&mut self, partitions: &[i32]) -> Vec<i64> {
         let context = self.context(9);
         let token = context.token;
-        let request = OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
-            .with_group_id(GroupId(s(GROUP)))
-            .with_topics(Some(vec![OffsetFetchRequestTopics::default()
-                .with_name(TopicName(s("orders")))
-                .with_partition_indexes(partitions.to_vec())]))]);
-        self.coordinator.handle_offset_fetch(self.now_ms, context, &request);
+        let request =
+            OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                .with_group_id(GroupId(s(GROUP)))
+                .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                    .with_name(TopicName(s("orders")))
+                    .with_partition_indexes(partitions.to_vec())]))]);
+        self.coordinator
+            .handle_offset_fetch(self.now_ms, context, &request);
         self.drain();
         match &self.responses[&token] {
             ClassicResponse::OffsetFetch(response) => response.groups[0].topics[0]

@@ -9,9 +9,19 @@ fn member_commits_and_fetches() {
     let mut harness = Harness::new();
     let (members, generation) = form_group(&mut harness, 1);
     harness.sync(&members[0], generation, &[]);
-    assert_eq!(harness.commit(&members[0], generation, &[(0, 10), (1, 20)]), vec![0, 0]);
+    assert_eq!(
+        harness.commit(&members[0], generation, &[(0, 10), (1, 20)]),
+        vec![0, 0]
+    );
     assert_eq!(harness.fetch_offsets(&[0, 1, 2]), vec![10, 20, -1]);
-    assert_eq!(harness.records.iter().filter(|r| matches!(r, ClassicGroupRecord::OffsetCommit { .. })).count(), 2);
+    assert_eq!(
+        harness
+            .records
+            .iter()
+            .filter(|r| matches!(r, ClassicGroupRecord::OffsetCommit { .. }))
+            .count(),
+        2
+    );
 }
 
 /// A stale generation gets ILLEGAL_GENERATION, an unknown member UNKNOWN_MEMBER_ID; nothing is stored.
@@ -21,9 +31,15 @@ fn stale_generation_and_unknown_member_are_refused() {
     let (members, generation) = form_group(&mut harness, 1);
     harness.sync(&members[0], generation, &[]);
     let illegal = ResponseError::IllegalGeneration.code();
-    assert_eq!(harness.commit(&members[0], generation - 1, &[(0, 10)]), vec![illegal]);
+    assert_eq!(
+        harness.commit(&members[0], generation - 1, &[(0, 10)]),
+        vec![illegal]
+    );
     let unknown = ResponseError::UnknownMemberId.code();
-    assert_eq!(harness.commit("stranger", generation, &[(0, 10)]), vec![unknown]);
+    assert_eq!(
+        harness.commit("stranger", generation, &[(0, 10)]),
+        vec![unknown]
+    );
     assert_eq!(harness.fetch_offsets(&[0]), vec![-1]);
 }
 
@@ -34,8 +50,14 @@ fn commits_during_rebalances() {
     let mut harness = Harness::new();
     let (members, generation) = form_group(&mut harness, 1);
     let in_progress = ResponseError::RebalanceInProgress.code();
-    assert_eq!(harness.group().state, ClassicGroupState::CompletingRebalance);
-    assert_eq!(harness.commit(&members[0], generation, &[(0, 1)]), vec![in_progress]);
+    assert_eq!(
+        harness.group().state,
+        ClassicGroupState::CompletingRebalance
+    );
+    assert_eq!(
+        harness.commit(&members[0], generation, &[(0, 1)]),
+        vec![in_progress]
+    );
     harness.sync(&members[0], generation, &[]);
     harness.join_new();
     assert_eq!(harness.group().state, ClassicGroupState::PreparingRebalance);
@@ -53,13 +75,22 @@ fn simple_commits_only_into_empty_groups() {
     assert_eq!(harness.group().state, ClassicGroupState::Empty);
     let (members, generation) = form_group(&mut harness, 1);
     harness.sync(&members[0], generation, &[]);
-    assert_eq!(harness.commit("", -1, &[(0, 8)]), vec![ResponseError::UnknownMemberId.code()]);
+    assert_eq!(
+        harness.commit("", -1, &[(0, 8)]),
+        vec![ResponseError::UnknownMemberId.code()]
+    );
 }
 
 /// A generation >= 0 into a missing group: GROUP_ID_NOT_FOUND from v9, ILLEGAL_GENERATION before.
 #[test]
 fn commit_to_missing_group_by_version() {
     let mut harness = Harness::new();
-    assert_eq!(harness.commit_version(9, "m", 3, &[(0, 1)]), vec![ResponseError::GroupIdNotFound.code()]);
-    assert_eq!(harness.commit_version(8, "m", 3, &[(0, 1)]), vec![ResponseError::IllegalGeneration.code()]);
+    assert_eq!(
+        harness.commit_version(9, "m", 3, &[(0, 1)]),
+        vec![ResponseError::GroupIdNotFound.code()]
+    );
+    assert_eq!(
+        harness.commit_version(8, "m", 3, &[(0, 1)]),
+        vec![ResponseError::IllegalGeneration.code()]
+    );
 }

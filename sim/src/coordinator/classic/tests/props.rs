@@ -65,12 +65,18 @@ fn range_assign(members: &[String]) -> Vec<(String, Vec<u8>)> {
 fn settle_joins(harness: &Harness, clients: &mut [Client]) {
     for client in clients.iter_mut() {
         let Some(token) = client.join else { continue };
-        let Some(response) = harness.join_response(token) else { continue };
+        let Some(response) = harness.join_response(token) else {
+            continue;
+        };
         client.join = None;
         client.member_id = response.member_id.to_string();
         if response.error_code == 0 {
             client.generation_id = response.generation_id;
-            client.leader_of = response.members.iter().map(|m| m.member_id.to_string()).collect();
+            client.leader_of = response
+                .members
+                .iter()
+                .map(|m| m.member_id.to_string())
+                .collect();
         } else if response.error_code == ResponseError::UnknownMemberId.code() {
             client.member_id.clear();
         }
@@ -123,7 +129,11 @@ proptest! {
                 Op::Leave(i) => {
                     let member_id = clients[i].member_id.clone();
                     harness.leave(&member_id);
-                    clients[i] = Client { join: clients[i].join, syncs: clients[i].syncs.clone(), ..Client::default() };
+                    clients[i] = Client {
+                        join: clients[i].join,
+                        syncs: clients[i].syncs.clone(),
+                        ..Client::default()
+                    };
                     requests += 1;
                 }
                 Op::Advance(ms) => harness.advance(ms),

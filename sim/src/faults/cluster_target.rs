@@ -1,0 +1,95 @@
+//! [`FaultTarget`] for the [`SimCluster`] harness: the levers it can pull today. Broker crash and restart
+//! (with or without unflushed-data loss), node and link clogs (madsim's `NetSim`), the transport's
+//! per-API-key rules (network and RPC faults, persister faults carried by rules) and broker clock skew
+//! and drift. Every other step answers [`FaultError::Unsupported`], which the scheduler records in the
+//! trace as `skipped`: consumers, leadership moves, zombies, coordinator failover, log-start moves,
+//! compaction, corrupt batches, the lock-timer and persister-failure switches and the controller's clock
+//! need harness support that does not exist yet.
+
+use madsim::net::NetSim;
+use madsim::runtime::Handle;
+use madsim::task::NodeId;
+
+use super::lever::FaultNode;
+use super::step::{FaultError, FaultRecord, FaultStep, FaultTarget, StepOutcome};
+use crate::cluster::BrokerId;
+use crate::harness::SimCluster;
+
+impl FaultTarget for SimCluster {
+    fn apply(&mut self, step: &FaultStep) -> Result<StepOutcome, FaultError> {
+        match step {
+            FaultStep::CrashBroker {
+                broker,
+                lose_unflushed,
+            } => {
+                let id = broker_id(*broker)?;
+                let node = self.broker_node_id(id).ok_or_else(|| unknown(step))?;
+                if !lose_unflushed {
+                    // A clean shutdown flushes first; a crash loses the page cache.
+                    self.store(id).ok_or_else(|| unknown(step))?.flush_all();
+                }
+                Handle::current().kill(node);
+            }
+            FaultStep::RestartBroker { broker } => {
+                let id = broker_id(*broker)?;
+                let node = self.broker_node_id(id).ok_or_else(|| unknown(step))?;
+                Handle::current().restart(node);
+            }
+            FaultStep::ClogNode { node } => NetSim::current().clog_node(self.node_id(*node)?),
+            FaultStep::UnclogNode { node } => NetSim::current().unclog_node(self.node_id(*node)?),
+            FaultStep::ClogLink { from, to } => {
+                NetSim::current().clog_link(self.node_id(*from)?, self.node_id(*to)?)
+            }
+            FaultStep::UnclogLink { from, to } => {
+                NetSim::current().unclog_link(self.node_id(*from)?, self.node_id(*to)?)
+            }
+            FaultStep::SetNetRule { selector, rule } => self.faults().set_rule(*selector, *rule),
+            FaultStep::ClearNetRule { selector } => self.faults().clear_rule(*selector),
+            FaultStep::SetClock {
+                node: FaultNode::Broker(broker),
+                skew_ms,
+                drift_ppm,
+            } => {
+                let clock = self
+                    .clock(broker_id(*broker)?)
+                    .ok_or_else(|| unknown(step))?;
+                clock
+                    .set(*skew_ms, *drift_ppm)
+                    .map_err(|error| FaultError::Refused(error.to_string()))?;
+            }
+            _ => {
+                return Err(FaultError::Unsupported(format!(
+                    "the cluster harness cannot do `{step}` yet"
+                )))
+            }
+        }
+        Ok(StepOutcome::Done)
+    }
+
+    fn record(&mut self, record: FaultRecord) {
+        self.record_fault(record.lever, record.detail);
+    }
+}
+
+impl SimCluster {
+    /// The madsim node of a broker or the controller (clients are not the harness's nodes).
+    fn node_id(&self, node: FaultNode) -> Result<NodeId, FaultError> {
+        match node {
+            FaultNode::Broker(broker) => self
+                .broker_node_id(broker_id(broker)?)
+                .ok_or_else(|| FaultError::UnknownTarget(node.to_string())),
+            FaultNode::Controller => Ok(self.controller_node_id()),
+            other => Err(FaultError::Unsupported(format!(
+                "the cluster harness has no node for {other}"
+            ))),
+        }
+    }
+}
+
+fn broker_id(broker: u32) -> Result<BrokerId, FaultError> {
+    BrokerId::try_from(broker).map_err(|_| FaultError::UnknownTarget(format!("broker:{broker}")))
+}
+
+fn unknown(step: &FaultStep) -> FaultError {
+    FaultError::UnknownTarget(step.to_string())
+}

@@ -4,4 +4,5 @@
 pub mod application;
 pub mod classic_consumer;
 pub mod kafka_wire;
+pub mod producer;
 pub mod share_consumer;

@@ -9,3 +9,4 @@ pub mod group;
 pub mod placement;
 pub mod runtime;
 pub mod share;
+pub mod transaction;

@@ -2,6 +2,7 @@
 //! `RecordBatchEncoder`: data batches for produce requests and COMMIT/ABORT control batches.
 
 use bytes::{Bytes, BytesMut};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
     NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
@@ -35,6 +36,9 @@ pub struct ProducerRecord {
     pub value: Option<Bytes>,
     /// Create time.
     pub timestamp_ms: i64,
+    /// Record headers, in order (Kafka allows repeated keys; the v2 format keeps them all, but
+    /// kafka-protocol's map keeps the last value of a repeated key).
+    pub headers: Vec<(String, Option<Bytes>)>,
 }
 
 impl ProducerRecord {
@@ -44,7 +48,15 @@ impl ProducerRecord {
             key: key.map(Bytes::copy_from_slice),
             value: value.map(Bytes::copy_from_slice),
             timestamp_ms,
+            headers: Vec::new(),
         }
+    }
+
+    /// The same record with one more header.
+    pub fn with_header(mut self, key: &str, value: Option<&[u8]>) -> Self {
+        self.headers
+            .push((key.to_string(), value.map(Bytes::copy_from_slice)));
+        self
     }
 }
 
@@ -101,7 +113,11 @@ pub fn encode_data_batch(
             timestamp: r.timestamp_ms,
             key: r.key.clone(),
             value: r.value.clone(),
-            headers: Default::default(),
+            headers: r
+                .headers
+                .iter()
+                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone()))
+                .collect(),
         })
         .collect();
     Some(encode(&encoded))

@@ -1,0 +1,37 @@
+//! The transaction coordinator (Kafka `TransactionCoordinator`), sans-IO: producer id allocation,
+//! transactional id -> (producer id, epoch) with epoch bumps that fence zombies, the transaction state
+//! machine (Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort),
+//! AddPartitionsToTxn, EndTxn, WriteTxnMarkers to the partition leaders (COMMIT/ABORT control
+//! batches appended to the logs) and `transaction.timeout.ms` aborts.
+//!
+//! Which broker coordinates a transactional id is FindCoordinator's business
+//! (`coordinator::placement`, `__transaction_state` partition leader). The broker routes InitProducerId
+//! (with a transactional id), AddPartitionsToTxn and EndTxn to its engine, answers NOT_COORDINATOR
+//! itself when it does not lead the id's partition, serves plain InitProducerId (no transactional id)
+//! from the same engine's producer id range, and sends each [`TxnMarkerWrite`] to the partitions'
+//! leaders as WriteTxnMarkers ([`write_txn_markers_request`]), which serve it with
+//! [`serve_write_txn_markers`].
+//!
+//! Departures (also noted where made): state is in memory, not in `__transaction_state`; producer
+//! ids come from a per-broker range, not AllocateProducerIds blocks; transaction protocol 1 only
+//! (EndTxn up to v4, AddPartitionsToTxn v0-3).
+
+mod config;
+mod coordinator;
+mod markers;
+mod producer_ids;
+mod txn_metadata;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::TransactionCoordinatorConfig;
+pub use coordinator::{
+    add_partitions_to_txn_answer, TransactionCoordinator, TxnMarkerWrite, TxnStateChange,
+};
+pub use markers::{
+    marker_results, serve_write_txn_markers, write_txn_markers_request, MarkerAppend,
+    WRITE_TXN_MARKERS_VERSION,
+};
+pub use producer_ids::{ProducerIdAllocator, PRODUCER_IDS_PER_BROKER};
+pub use txn_metadata::{TransactionMetadata, TxnState};

@@ -1078,10 +1078,7 @@ impl Producer {
                 continue;
             };
             if idempotent && batch.base_sequence.is_none() {
-                let sequences = self
-                    .sequences
-                    .entry(tp.clone())
-                    .or_insert_with(PartitionSequences::new);
+                let sequences = self.sequences.entry(tp.clone()).or_default();
                 batch.base_sequence = Some(sequences.assign(batch.records.len()));
                 batch.producer = self.identity;
             }

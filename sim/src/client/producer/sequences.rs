@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 /// Sequence bookkeeping of one partition.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionSequences {
     /// Sequence for the next new batch.
     pub next_sequence: i32,
@@ -12,6 +12,12 @@ pub struct PartitionSequences {
     pub last_acked_sequence: i32,
     /// Base sequences of batches sent (or waiting for a retry) and not yet resolved.
     pub unresolved: BTreeSet<i32>,
+}
+
+impl Default for PartitionSequences {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl PartitionSequences {

@@ -117,11 +117,18 @@ pub fn serve_write_txn_markers(
     WriteTxnMarkersResponse::default().with_markers(markers)
 }
 
-/// The per-partition results of a WriteTxnMarkers response, by producer id, for
+/// The per-partition results of one transaction's markers in a WriteTxnMarkers response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkerResults {
+    /// The transaction's producer id.
+    pub producer_id: i64,
+    /// Each partition's error, `None` when the marker was written.
+    pub partitions: Vec<(TopicPartition, Option<ResponseError>)>,
+}
+
+/// The results of a WriteTxnMarkers response, by producer id, for
 /// [`super::TransactionCoordinator::handle_marker_results`].
-pub fn marker_results(
-    response: &WriteTxnMarkersResponse,
-) -> Vec<(i64, Vec<(TopicPartition, Option<ResponseError>)>)> {
+pub fn marker_results(response: &WriteTxnMarkersResponse) -> Vec<MarkerResults> {
     response
         .markers
         .iter()
@@ -138,7 +145,10 @@ pub fn marker_results(
                     })
                 })
                 .collect();
-            (m.producer_id.0, results)
+            MarkerResults {
+                producer_id: m.producer_id.0,
+                partitions: results,
+            }
         })
         .collect()
 }

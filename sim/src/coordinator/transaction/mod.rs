@@ -31,7 +31,7 @@ pub use coordinator::{
 };
 pub use markers::{
     marker_results, serve_write_txn_markers, write_txn_markers_request, MarkerAppend,
-    WRITE_TXN_MARKERS_VERSION,
+    MarkerResults, WRITE_TXN_MARKERS_VERSION,
 };
 pub use producer_ids::{ProducerIdAllocator, PRODUCER_IDS_PER_BROKER};
 pub use txn_metadata::{TransactionMetadata, TxnState};

@@ -138,8 +138,8 @@ impl Logs {
                 log.update_high_watermark(end);
                 Ok(())
             });
-            for (producer_id, results) in marker_results(&response) {
-                c.handle_marker_results(now_ms, producer_id, &results);
+            for results in marker_results(&response) {
+                c.handle_marker_results(now_ms, results.producer_id, &results.partitions);
             }
         }
         writes

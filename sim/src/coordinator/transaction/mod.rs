@@ -20,6 +20,7 @@ mod config;
 mod coordinator;
 mod markers;
 mod producer_ids;
+mod service;
 mod txn_metadata;
 
 #[cfg(test)]
@@ -34,4 +35,5 @@ pub use markers::{
     MarkerResults, WRITE_TXN_MARKERS_VERSION,
 };
 pub use producer_ids::{ProducerIdAllocator, PRODUCER_IDS_PER_BROKER};
+pub use service::TransactionService;
 pub use txn_metadata::{TransactionMetadata, TxnState};

@@ -16,20 +16,24 @@
 //! input drain `poll_response` (and the group service's `poll_persister_call`), and sleep until
 //! `poll_timeout` to call `handle_timeout`.
 
+mod broker_host;
 pub mod codec;
 mod group_service;
 mod group_wire;
 mod host;
+mod plugins;
 mod share_service;
 mod share_wire;
 mod state_call_router;
 
+pub use broker_host::{BrokerHost, EffectTokens};
 pub use group_service::{
     GroupCoordinatorService, GroupCoordinatorServiceConfig, PersisterCall, PersisterCallToken,
     PersisterReply,
 };
 pub use group_wire::{GroupRequest, GroupResponse};
 pub use host::{normalize_append_error, CoordinatorHost, LogRecord};
+pub use plugins::{coordinator_plugins, GroupCoordinatorPlugin, ShareCoordinatorPlugin};
 pub use share_service::{
     RequestToken, ShareCoordinatorService, ShareCoordinatorServiceConfig, ShareCoordinatorStats,
     LOAD_RETRY_INTERVAL_MS,

@@ -482,6 +482,42 @@ impl ShareModel {
                 record.persisted.delivery_count = 0;
             }
         }
+        self.forget_lagging_write_starts(state);
+        // DURABLE holds for ever for a confirmed offset below both SPSO and the persisted start: both
+        // only grow within a state epoch (a regression is flagged on its own), a new leader starts at
+        // the persisted start, and an offset reset clears the mask.
+        let settled = state.spso.min(state.coordinator.start_offset);
+        state.ghost.confirmed_terminal &= !((1u16 << settled) - 1) as u8;
+    }
+
+    /// A write's start offset and its entries below the coordinator's start offset cannot change the
+    /// image: the merge keeps the larger start (which only grows within a state epoch) and prunes
+    /// entries below it, and a write from before an offset reset is fenced. So they are set to the
+    /// coordinator's start and cleared, and histories differing only there share one state. Not under
+    /// the mutations that break exactly those rules.
+    fn forget_lagging_write_starts(&self, state: &mut ShareState) {
+        if self.mutation(SpecMutation::FencingSkipped)
+            || self.mutation(SpecMutation::PersistedStartRegresses)
+        {
+            return;
+        }
+        let start = state.coordinator.start_offset;
+        let mut changed = false;
+        for write in state.writes.iter_mut().flatten() {
+            if write.start_offset < start {
+                write.start_offset = start;
+                changed = true;
+            }
+            for entry in write.entries.iter_mut().take(start as usize) {
+                if *entry != PersistedRecord::default() {
+                    *entry = PersistedRecord::default();
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            state.normalize_writes();
+        }
     }
 
     // ----- acquisition (spec 1.2 transition 1, 1.5, 2.6) -----
@@ -494,55 +530,60 @@ impl ShareModel {
         })
     }
 
-    /// The offsets an acquire would take, as a mask (0: nothing).
+    /// `lastOffsetAndMaxRecordsToAcquire` (spec 1.5): how many records a fetch from `first` may
+    /// acquire and the last offset it may reach, or `None` when the window is full and `first` lies
+    /// past it. The record budget counts re-acquired records inside the window too, not only new ones:
+    /// `maxToAcquire = min(MaxRecords, limit - inFlight)`, and only when that is not positive does a
+    /// fetch inside the window get `min(MaxRecords, SPEO - first + 1)` with its last offset capped at
+    /// SPEO.
+    fn acquire_budget(&self, state: &ShareState, first: u8) -> Option<(u8, u8)> {
+        let max_records = self.cfg.max_records_per_acquire;
+        let last_produced = state.produced.checked_sub(1)?;
+        if self.mutation(SpecMutation::InFlightLimitIgnored) {
+            return Some((max_records, last_produced));
+        }
+        let room = self
+            .cfg
+            .max_in_flight_records
+            .saturating_sub(state.in_flight());
+        if room > 0 {
+            return Some((max_records.min(room), last_produced));
+        }
+        if first >= state.window_end {
+            return None;
+        }
+        let speo = state.window_end - 1;
+        Some((max_records.min(speo - first + 1), speo.min(last_produced)))
+    }
+
+    /// The offsets an acquire would take, as a mask (0: nothing). In batch_optimized mode the budget
+    /// is checked only between cached batches, which the model takes to be the log batches (the
+    /// implementation model sends `BatchSize` 1 so that the engine's acquired-record
+    /// groups, which become its cached batches, are exactly the log batches); a batch is taken whole
+    /// even past the budget (spec 2.6). In record_limit mode the budget is exact.
     fn acquirable(&self, state: &ShareState, _member: Member, mode: AcquireMode) -> OffsetMask {
         let Some(first) = self.next_fetch_offset(state) else {
             return 0;
         };
-        let ignore_limit = self.mutation(SpecMutation::InFlightLimitIgnored);
-        let limit = self.cfg.max_in_flight_records;
-        // canAcquireRecords: AVAILABLE records inside the window, or room to grow it (spec 1.5).
-        if first >= state.window_end && state.in_flight() >= limit && !ignore_limit {
+        let Some((max_records, last)) = self.acquire_budget(state, first) else {
             return 0;
-        }
-        let mut new_budget = if ignore_limit {
-            u8::MAX
-        } else {
-            limit.saturating_sub(state.in_flight())
         };
-        let max_records = self.cfg.max_records_per_acquire;
         let batch_size = self.cfg.log_batch_size;
         let mut acquired: OffsetMask = 0;
         let mut count = 0u8;
-        let mut batch_may_grow_window = false;
-        for offset in first..state.produced {
+        for offset in first..=last {
             let at_batch_start = offset % batch_size == 0 || offset == first;
-            match mode {
-                AcquireMode::BatchOptimized => {
-                    // Whole log batches: the budget is checked only between log batches.
-                    if at_batch_start {
-                        if count >= max_records {
-                            break;
-                        }
-                        batch_may_grow_window = new_budget > 0;
-                    }
-                    if offset >= state.window_end && !batch_may_grow_window {
-                        break;
-                    }
-                }
-                AcquireMode::RecordLimit => {
-                    if count >= max_records || (offset >= state.window_end && new_budget == 0) {
-                        break;
-                    }
-                }
+            let budget_spent = match mode {
+                AcquireMode::BatchOptimized => at_batch_start && count >= max_records,
+                AcquireMode::RecordLimit => count >= max_records,
+            };
+            if budget_spent {
+                break;
             }
             let record = state.record(offset);
             if record.state == RecordState::Available && record.pending.is_none() {
                 acquired |= 1 << offset;
                 count += 1;
-                if offset >= state.window_end {
-                    new_budget = new_budget.saturating_sub(1);
-                }
             }
         }
         acquired

@@ -535,3 +535,91 @@ fn offset_reset_fences_the_live_leader() {
     );
     assert_eq!(state.ghost.violations, 0);
 }
+
+/// Spec 1.5 (`lastOffsetAndMaxRecordsToAcquire`): the record budget min(MaxRecords, limit - inFlight)
+/// also counts records re-acquired inside the window. Regression: after a multi-lock expiry with three
+/// of four record locks in flight, a fetch re-acquires only offset 0 (budget 1), as the engine does.
+#[test]
+fn reacquisition_inside_the_window_counts_against_the_in_flight_room() {
+    let model = model(|c| {
+        c.max_in_flight_records = 4;
+        c.max_records_per_acquire = 2;
+    });
+    let expire = |offset| ShareAction::LockExpiry {
+        offset,
+        persisted: true,
+    };
+    let state = run(
+        &model,
+        &[
+            ShareAction::Produce,
+            acquire(M0),
+            ShareAction::Produce,
+            ShareAction::Produce,
+            acquire(M1),
+            expire(0),
+            expire(1),
+            expire(2),
+        ],
+    );
+    assert_eq!(state.in_flight(), 3);
+    let state = run_from(&model, state, &[acquire(M0)]);
+    let held: Vec<u8> = (0..3)
+        .filter(|&o| state.record(o).state == RecordState::Acquired)
+        .collect();
+    assert_eq!(held, vec![0], "budget min(2, 4 - 3) = 1");
+    // With room for two, both are re-acquired.
+    let roomy = model_with_room(5);
+    let state = run(
+        &roomy,
+        &[
+            ShareAction::Produce,
+            acquire(M0),
+            ShareAction::Produce,
+            ShareAction::Produce,
+            acquire(M1),
+            expire(0),
+            expire(1),
+            expire(2),
+            acquire(M0),
+        ],
+    );
+    let held: Vec<u8> = (0..3)
+        .filter(|&o| state.record(o).state == RecordState::Acquired)
+        .collect();
+    assert_eq!(held, vec![0, 1], "budget min(2, 5 - 3) = 2");
+}
+
+fn model_with_room(max_in_flight_records: u8) -> ShareModel {
+    model(|c| {
+        c.max_in_flight_records = max_in_flight_records;
+        c.max_records_per_acquire = 2;
+    })
+}
+
+/// Spec 1.5: with the window full, a fetch inside it gets min(MaxRecords, SPEO - first + 1) and never
+/// grows the window.
+#[test]
+fn full_window_reacquires_only_inside_it() {
+    let model = model(|c| {
+        c.max_in_flight_records = 2;
+        c.max_records_per_acquire = 2;
+    });
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ShareAction::LockExpiry {
+                    offset: 1,
+                    persisted: true,
+                },
+                acquire(M1),
+            ],
+        ),
+    );
+    assert_eq!(state.record(1).owner, Some(M1));
+    assert_eq!(state.record(2).state, RecordState::Available);
+    assert_eq!(state.window_end, 2, "SPEO stays put");
+}

@@ -417,7 +417,7 @@ impl Record {
 }
 
 impl PendingWrite {
-    fn packed(&self) -> [u64; 2] {
+    pub(crate) fn packed(&self) -> [u64; 2] {
         let (tag, member) = match self.kind {
             WriteKind::Acknowledge(m) => (1, u64::from(m.0)),
             WriteKind::SessionRelease(m) => (2, u64::from(m.0)),

@@ -2,26 +2,31 @@
 //! members behave alike. The canonical representative renames members in the order of a signature
 //! that holds everything the state says about a member (status, the records it holds, the records it
 //! would get back on rollback, its pending writes). Members with equal signatures play identical roles,
-//! so the representative is unique per symmetry class; it is always a renaming, so the reduction is
-//! sound even if it were not unique.
+//! so the representative is unique per symmetry class (up to a collision of the 46-bit write digest);
+//! it is always a renaming, so the reduction is sound even if it were not unique.
 
 use stateright::Representative;
 
-use crate::state::PENDING_WRITES_MAX;
-use crate::state::{
-    Member, MemberStatus, OffsetMask, PendingWrite, ShareState, WriteKind, MEMBERS_MAX,
-};
+use crate::state::{Member, PendingWrite, ShareState, WriteKind, MEMBERS_MAX};
 
-type Signature = (
-    MemberStatus,
-    OffsetMask,
-    OffsetMask,
-    [Option<PendingWrite>; PENDING_WRITES_MAX],
-);
+/// Everything the state says about one member, packed: status, the offsets it holds, the offsets it
+/// would get back on rollback, and a digest of its pending writes with the member name erased. The
+/// digest is a commutative sum of mixed words, so it ignores write order; a collision only makes the
+/// representative less canonical (more states), never unsound, since the result is always a renaming.
+type Signature = u64;
+
+fn mix(mut word: u64) -> u64 {
+    // splitmix64's finalizer: spreads every input bit over the word.
+    word ^= word >> 30;
+    word = word.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    word ^= word >> 27;
+    word = word.wrapping_mul(0x94d0_49bb_1331_11eb);
+    word ^ (word >> 31)
+}
 
 fn signature(state: &ShareState, member: Member) -> Signature {
-    let mut held = 0;
-    let mut rollback = 0;
+    let mut held: u64 = 0;
+    let mut rollback: u64 = 0;
     for (offset, record) in state.records.iter().enumerate() {
         if record.owner == Some(member) {
             held |= 1 << offset;
@@ -30,18 +35,19 @@ fn signature(state: &ShareState, member: Member) -> Signature {
             rollback |= 1 << offset;
         }
     }
-    let mut writes = [None; PENDING_WRITES_MAX];
-    for (slot, write) in state.writes.iter().flatten().enumerate() {
+    let mut writes: u64 = 0;
+    for write in state.writes.iter().flatten() {
         if write.kind.member() == Some(member) {
             let anonymous = PendingWrite {
                 kind: rename_kind(write.kind, &[Member(0); MEMBERS_MAX]),
                 ..*write
             };
-            writes[slot] = Some(anonymous);
+            let [header, entries] = anonymous.packed();
+            writes = writes.wrapping_add(mix(header ^ mix(entries)));
         }
     }
-    writes.sort_unstable();
-    (state.members[member.0 as usize], held, rollback, writes)
+    let status = state.members[member.0 as usize] as u64;
+    status << 62 | held << 54 | rollback << 46 | writes >> 18
 }
 
 fn rename_kind(kind: WriteKind, new_name: &[Member; MEMBERS_MAX]) -> WriteKind {
@@ -57,7 +63,7 @@ pub fn canonical_renaming(state: &ShareState) -> [Member; MEMBERS_MAX] {
     let signatures: [Signature; MEMBERS_MAX] =
         std::array::from_fn(|m| signature(state, Member(m as u8)));
     let mut order: [usize; MEMBERS_MAX] = std::array::from_fn(|m| m);
-    order.sort_by(|&a, &b| signatures[a].cmp(&signatures[b]));
+    order.sort_unstable_by_key(|&m| (signatures[m], m));
     let mut new_name = [Member(0); MEMBERS_MAX];
     for (position, &old) in order.iter().enumerate() {
         new_name[old] = Member(position as u8);

@@ -52,9 +52,9 @@ fn can_model_share_partition() {
     assert_eq!(dfs.unique_states, UNIQUE_SMALL);
 }
 
-const UNIQUE_SMALL: usize = 5661;
-const UNIQUE_FAULTY: usize = 60788;
-const UNIQUE_FAULTY_SYMMETRIC: usize = 30792;
+const UNIQUE_SMALL: usize = 5591;
+const UNIQUE_FAULTY: usize = 58758;
+const UNIQUE_FAULTY_SYMMETRIC: usize = 29755;
 
 #[test]
 fn can_model_share_partition_with_faults() {

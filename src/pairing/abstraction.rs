@@ -100,6 +100,7 @@ pub fn abstract_state(model: &ImplModel, state: &ImplState) -> ShareState {
         let mut record = Record {
             persisted: persisted_at(batches, at),
             deliveries: state.ghost.deliveries[offset as usize],
+            attempt_lost: state.ghost.attempt_lost & (1 << offset) != 0,
             ..Record::FRESH
         };
         match engine.record(at) {
@@ -134,7 +135,7 @@ pub fn abstract_state(model: &ImplModel, state: &ImplState) -> ShareState {
         members: state.members,
         writes,
         produced: state.produced,
-        log_start: 0,
+        log_start: state.log_start,
         spso: small(spso),
         window_end: small(window_end.max(spso)),
         leader_epoch: small(i64::from(engine.leader_epoch())),

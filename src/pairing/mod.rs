@@ -32,12 +32,23 @@
 //! deadline first. The lock-expiry writes the handler emits are delivered to the shard in the same step
 //! (the spec models that one-phase write inside its expiry step).
 //!
-//! # Not paired (yet)
+//! # Faults and RENEW
 //!
-//! Leader failover, log-start moves, corrupt batches, deserialization errors, offset resets, failed
-//! lock-expiry writes and RENEW (it moves a deadline, which the spec abstracts away) are not actions of
-//! the implementation model; [`ImplModel::new`] refuses configurations with those budgets. Delivery
-//! throttling (KAFKA-17541) is off in the engine profile used here, as the spec does not model it.
+//! - Leader failover: a new engine at the next leader epoch initializes from the shard's image
+//!   (the shard's Read raises its leader epoch); the old incarnation's writes stay in flight, reach the
+//!   shard later and are fenced there, and never reach the new engine.
+//! - Group offset reset: the shard's Initialize at the next state epoch; the live leader's next write
+//!   is fenced (FENCED_STATE_EPOCH) and the leader re-reads the image at the same leader epoch.
+//! - Log-start movement: `handle_log_start_offset` (the OFFSET_OUT_OF_RANGE path); a new leader moves
+//!   its SPSO to the log start after initialization, as its first fetch would.
+//! - Corrupt batch: one ShareAcknowledge REJECTing every offset of the log batch the member holds
+//!   (spec 7.6); deserialization error: a RELEASE of the record (spec 7.5).
+//! - RENEW (4.2): the engine moves the lock deadline; the spec sees a stutter (it abstracts time).
+//!
+//! Not paired: failed lock-expiry writes (`LockExpiry { persisted: false }`: one time advance may
+//! fire several locks, each a write failure in the spec). Delivery throttling (KAFKA-17541) is off in
+//! the engine profile used here, as the spec does not model it. The engine gets `BatchSize` 1, so its
+//! cached batches are the log batches the spec's batch_optimized rule counts in.
 
 pub mod abstraction;
 pub mod counterexample;

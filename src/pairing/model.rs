@@ -81,6 +81,8 @@ pub struct ImplGhost {
     pub deliveries: [u8; RECORDS_MAX],
     /// Owner and delivery count before the pending transition of each offset began.
     pub rollbacks: [Option<Rollback>; RECORDS_MAX],
+    /// Offsets with a delivery attempt lost at a failover (spec 3.5: not counted), as in the spec.
+    pub attempt_lost: OffsetMask,
 }
 
 /// One state of the implementation model.
@@ -94,6 +96,8 @@ pub struct ImplState {
     pub now_ms: u64,
     /// The log end offset.
     pub produced: u8,
+    /// The log start offset (retention, DeleteRecords).
+    pub log_start: u8,
     /// Per member.
     pub members: [MemberStatus; MEMBERS_MAX],
     /// Writes in flight, oldest first.
@@ -117,6 +121,7 @@ impl ImplState {
             self.shard.epochs_max(&key),
             self.now_ms,
             self.produced,
+            self.log_start,
             self.members,
             &self.writes,
             self.budgets,
@@ -207,20 +212,6 @@ impl ImplModel {
     /// implementation model does not pair yet (see the module docs).
     pub fn new(cfg: ShareModelCfg, mutation: Option<EngineMutation>) -> Result<ImplModel, String> {
         cfg.validate()?;
-        let unpaired = [
-            ("--failovers", cfg.failovers_max),
-            ("--log-start-moves", cfg.log_start_moves_max),
-            ("--corrupt-batches", cfg.corrupt_batches_max),
-            ("--deserialization-errors", cfg.deserialization_errors_max),
-            ("--offset-resets", cfg.offset_resets_max),
-        ];
-        for (flag, value) in unpaired {
-            if value != 0 {
-                return Err(format!(
-                    "{flag} is not paired in the implementation model yet (must be 0)"
-                ));
-            }
-        }
         if cfg.mutation.is_some() {
             return Err("spec mutations apply to the spec model; use an engine mutation".into());
         }
@@ -302,6 +293,7 @@ impl ImplModel {
             shard,
             now_ms: 0,
             produced: 0,
+            log_start: 0,
             members,
             writes: Vec::new(),
             budgets: Budgets::default(),
@@ -368,12 +360,14 @@ impl ImplModel {
         kind: WriteKind,
         ticket: Option<AcknowledgeTicket>,
     ) {
+        let (leader_epoch, state_epoch) = (state.engine.leader_epoch(), state.engine.state_epoch());
         for (ticket_done, _) in &drained.completions {
-            if let Some(write) = state
-                .writes
-                .iter_mut()
-                .find(|w| w.ticket == Some(*ticket_done))
-            {
+            // Tickets are per engine incarnation: only a live write can be the one answered.
+            if let Some(write) = state.writes.iter_mut().find(|w| {
+                w.ticket == Some(*ticket_done)
+                    && w.request.leader_epoch == leader_epoch
+                    && w.request.state_epoch == state_epoch
+            }) {
                 if write.answered {
                     state.ghost.violations |= violation::ACK_ANSWERED_TWICE;
                 }
@@ -414,7 +408,10 @@ impl ImplModel {
                 let log = self.fetched_log(fetch_offset as u8, state.produced);
                 let params = AcquireParams {
                     max_records: u32::from(self.cfg.max_records_per_acquire),
-                    batch_size: u32::from(self.cfg.max_records_per_acquire),
+                    // BatchSize 1: every log batch becomes its own acquired-record group, hence its
+                    // own cached batch, which is what the spec model's batch_optimized rule assumes
+                    // (it checks the record budget between log batches).
+                    batch_size: 1,
                     mode: match mode {
                         sharesim_model::AcquireMode::BatchOptimized => AcquireMode::BatchOptimized,
                         sharesim_model::AcquireMode::RecordLimit => AcquireMode::RecordLimit,
@@ -444,62 +441,133 @@ impl ImplModel {
                 offset,
                 ack_type,
             } => {
-                if !self.is_active(state, member)
-                    || ack_type == AckType::Renew
-                    || !self.has_write_room(state)
-                {
+                let renew = ack_type == AckType::Renew;
+                if !self.is_active(state, member) || (!renew && !self.has_write_room(state)) {
                     return None;
                 }
+                // RENEW does not advance the clock (only acquisitions do), so the renewed lock's new
+                // deadline ties with the latest acquisition's and the space stays finite: renewing
+                // again changes nothing.
                 let ack = AcknowledgementBatch::of(
                     i64::from(offset),
                     i64::from(offset),
                     acknowledge_type(ack_type),
                 );
-                let result =
+                let expected = self.spec.ack_check(&before, member, offset, ack_type);
+                let deadline = |state: &ImplState| {
                     state
                         .engine
-                        .handle_acknowledge(state.now_ms, &member_id(member), &[ack]);
-                let drained = drain(&mut state.engine);
-                let expected = self.spec.ack_check(&before, member, offset, ack_type);
-                let agrees = matches!(
-                    (&result, expected),
-                    (Ok(_), sharesim_model::Response::None)
-                        | (
-                            Err(ResponseError::InvalidRecordState),
-                            sharesim_model::Response::InvalidRecordState
-                        )
-                        | (
-                            Err(ResponseError::InvalidRequest),
-                            sharesim_model::Response::InvalidRequest
-                        )
-                );
-                if !agrees && state.divergence.is_none() {
-                    state.divergence = Some(Box::new(Divergence {
-                        action,
-                        reason: format!(
-                            "engine answered {result:?}, the spec answers {expected:?}"
-                        ),
-                        before: before.clone(),
-                        engine_after: before.clone(),
-                        spec_after: None,
-                    }));
-                }
-                let ticket = match result {
-                    Ok(ticket) => ticket,
-                    // Refused like the spec (a stutter), or the divergence above is recorded.
-                    Err(_) if agrees => return None,
-                    Err(_) => return Some(Vec::new()),
+                        .record(i64::from(offset))
+                        .and_then(|view| view.lock_deadline_ms)
                 };
-                if drained.writes.is_empty() {
-                    // Nothing to persist (below SPSO): answered at once, nothing changed.
+                let deadline_before = deadline(state);
+                let outcome = self.acknowledge(state, action, member, &[ack], expected, &before);
+                if renew && outcome.is_some() && state.divergence.is_none() {
+                    // An accepted RENEW that did not move the deadline changed nothing that matters.
+                    return (deadline(state) != deadline_before).then_some(Vec::new());
+                }
+                return outcome;
+            }
+            ShareAction::CorruptBatch { member, log_batch } => {
+                if self.spec.step(&before, action).1 != sharesim_model::Response::None {
                     return None;
                 }
-                self.absorb(
+                state.budgets.corrupt_batches += 1;
+                // Spec 7.6: the client REJECTs every offset of the log batch it acquired.
+                let first = log_batch * self.cfg.log_batch_size;
+                let last = (first + self.cfg.log_batch_size).min(self.cfg.records);
+                let acks: Vec<AcknowledgementBatch> = (first..last)
+                    .filter(|&offset| {
+                        let record = before.record(offset);
+                        offset >= before.spso && record.is_held() && record.owner == Some(member)
+                    })
+                    .map(|offset| {
+                        AcknowledgementBatch::of(
+                            i64::from(offset),
+                            i64::from(offset),
+                            AcknowledgeType::Reject,
+                        )
+                    })
+                    .collect();
+                let acks = merge_contiguous(acks);
+                return self.acknowledge(
                     state,
-                    &drained,
-                    WriteKind::Acknowledge(member),
-                    Some(ticket),
+                    action,
+                    member,
+                    &acks,
+                    sharesim_model::Response::None,
+                    &before,
                 );
+            }
+            ShareAction::DeserializationError { member, offset } => {
+                if self.spec.step(&before, action).1 != sharesim_model::Response::None {
+                    return None;
+                }
+                state.budgets.deserialization_errors += 1;
+                // Spec 7.5: the client RELEASEs the record it cannot deserialize.
+                let ack = AcknowledgementBatch::of(
+                    i64::from(offset),
+                    i64::from(offset),
+                    AcknowledgeType::Release,
+                );
+                return self.acknowledge(
+                    state,
+                    action,
+                    member,
+                    &[ack],
+                    sharesim_model::Response::None,
+                    &before,
+                );
+            }
+            ShareAction::LeaderFailover => {
+                if state.budgets.failovers >= self.cfg.failovers_max {
+                    return None;
+                }
+                state.budgets.failovers += 1;
+                // The old leader's locks and pending transitions die with it; its writes in flight
+                // stay in flight and are fenced by the new leader's Read (spec 3.4-3.5).
+                let leader_epoch = state.engine.leader_epoch() + 1;
+                self.reinitialize(state, leader_epoch, &before);
+            }
+            ShareAction::LogStartMove { log_start } => {
+                if state.budgets.log_start_moves >= self.cfg.log_start_moves_max
+                    || log_start <= before.spso
+                    || log_start > state.produced
+                {
+                    return None;
+                }
+                state.budgets.log_start_moves += 1;
+                state.log_start = log_start;
+                // The next fetch gets OFFSET_OUT_OF_RANGE and the leader moves SPSO (spec 1.6, 6).
+                state
+                    .engine
+                    .handle_log_start_offset(state.now_ms, i64::from(log_start));
+                let drained = drain(&mut state.engine);
+                debug_assert!(
+                    drained.writes.is_empty(),
+                    "a log-start move persists nothing"
+                );
+            }
+            ShareAction::OffsetReset { start_offset } => {
+                if state.budgets.offset_resets >= self.cfg.offset_resets_max
+                    || start_offset < state.log_start
+                    || start_offset > state.produced
+                {
+                    return None;
+                }
+                state.budgets.offset_resets += 1;
+                // AlterShareGroupOffsets: InitializeShareGroupState at the next state epoch (spec 5.3).
+                let key = partition_key();
+                let (_, state_epoch) = state.shard.epochs_max(&key).unwrap_or((0, 0));
+                let result = state.shard.handle_initialize(
+                    state.now_ms,
+                    &key,
+                    state_epoch + 1,
+                    i64::from(start_offset),
+                );
+                result.response.ok()?;
+                replay(&mut state.shard, &result.records);
+                state.ghost.confirmed_terminal = 0;
             }
             ShareAction::LockExpiry { offset, persisted } => {
                 if !persisted {
@@ -518,12 +586,19 @@ impl ImplModel {
                 state.engine.handle_timeout(state.now_ms);
                 let drained = drain(&mut state.engine);
                 // The one-phase lock-expiry writes reach the coordinator within the step.
+                let mut fenced = false;
                 for (write_id, request) in drained.writes {
                     let result = self.deliver(state, &request);
+                    fenced |= is_fencing(&result);
                     state
                         .engine
                         .handle_write_result(state.now_ms, write_id, result);
                     drain(&mut state.engine);
+                }
+                if fenced {
+                    // A state-epoch bump fenced the live leader: it re-reads the image (spec 3.4).
+                    let leader_epoch = state.engine.leader_epoch();
+                    self.reinitialize(state, leader_epoch, &before);
                 }
                 return Some(fired);
             }
@@ -560,8 +635,13 @@ impl ImplModel {
             }
             ShareAction::WriteSucceeds { slot } | ShareAction::WriteFails { slot } => {
                 let fails = matches!(action, ShareAction::WriteFails { .. });
+                let live = state
+                    .writes
+                    .get(slot as usize)
+                    .is_some_and(|write| self.is_live(state, write));
                 if slot as usize >= state.writes.len()
-                    || (fails && state.budgets.write_failures >= self.cfg.write_failures_max)
+                    || (fails
+                        && (state.budgets.write_failures >= self.cfg.write_failures_max || !live))
                 {
                     return None;
                 }
@@ -572,6 +652,15 @@ impl ImplModel {
                 } else {
                     self.deliver(state, &write.request)
                 };
+                if !live {
+                    // A write of an earlier incarnation: the coordinator fenced (or, broken, applied)
+                    // it; the old leader answers its client once; the current engine never hears of it.
+                    if write.ticket.is_some() && write.answered {
+                        state.ghost.violations |= violation::ACK_ANSWERED_TWICE;
+                    }
+                    return Some(Vec::new());
+                }
+                let fenced = is_fencing(&result);
                 state
                     .engine
                     .handle_write_result(state.now_ms, write.write_id, result);
@@ -596,10 +685,129 @@ impl ImplModel {
                     }
                 }
                 self.absorb(state, &drained, write.kind, None);
+                if fenced {
+                    // Only a state-epoch bump fences the live leader: it drops the share partition
+                    // and re-reads the new image (spec 3.4).
+                    let leader_epoch = state.engine.leader_epoch();
+                    self.reinitialize(state, leader_epoch, &before);
+                }
             }
-            _ => return None,
         }
         Some(Vec::new())
+    }
+
+    /// A write of the current engine incarnation (same leader and state epoch).
+    fn is_live(&self, state: &ImplState, write: &InFlightWrite) -> bool {
+        write.request.leader_epoch == state.engine.leader_epoch()
+            && write.request.state_epoch == state.engine.state_epoch()
+    }
+
+    /// Sends one ShareAcknowledge of `member` to the engine and files its write; the engine's answer
+    /// must be `expected` (the spec's), or the divergence is recorded.
+    fn acknowledge(
+        &self,
+        state: &mut ImplState,
+        action: ShareAction,
+        member: Member,
+        acks: &[AcknowledgementBatch],
+        expected: sharesim_model::Response,
+        before: &ShareState,
+    ) -> Option<Vec<u8>> {
+        let result = state
+            .engine
+            .handle_acknowledge(state.now_ms, &member_id(member), acks);
+        let drained = drain(&mut state.engine);
+        let agrees = matches!(
+            (&result, expected),
+            (Ok(_), sharesim_model::Response::None)
+                | (
+                    Err(ResponseError::InvalidRecordState),
+                    sharesim_model::Response::InvalidRecordState
+                )
+                | (
+                    Err(ResponseError::InvalidRequest),
+                    sharesim_model::Response::InvalidRequest
+                )
+        );
+        if !agrees && state.divergence.is_none() {
+            state.divergence = Some(Box::new(Divergence {
+                action,
+                reason: format!("engine answered {result:?}, the spec answers {expected:?}"),
+                before: before.clone(),
+                engine_after: before.clone(),
+                spec_after: None,
+            }));
+        }
+        let ticket = match result {
+            Ok(ticket) => ticket,
+            // Refused like the spec (a stutter), or the divergence above is recorded.
+            Err(_) if agrees => return None,
+            Err(_) => return Some(Vec::new()),
+        };
+        if drained.writes.is_empty() {
+            // Nothing to persist (RENEW, or below SPSO): answered at once; a RENEW may have moved a
+            // deadline, which the caller checks.
+            return (acks
+                .iter()
+                .any(|ack| ack.acknowledge_types == [AcknowledgeType::Renew.id()]))
+            .then_some(Vec::new());
+        }
+        self.absorb(
+            state,
+            &drained,
+            WriteKind::Acknowledge(member),
+            Some(ticket),
+        );
+        Some(Vec::new())
+    }
+
+    /// A new engine incarnation at `leader_epoch` initializes from the shard's image (spec 3.5): the
+    /// ACQUIRED state and the pending transitions of the old one are gone. Mirrors the spec's
+    /// `reinitialize`, ghosts included.
+    fn reinitialize(&self, state: &mut ImplState, leader_epoch: i32, before: &ShareState) {
+        let key = partition_key();
+        let now_ms = state.now_ms;
+        let mut engine =
+            SharePartition::new(self.partition_config(), self.semantics(), leader_epoch);
+        engine.set_mutation(self.mutation);
+        engine.begin_initialize(now_ms);
+        drain(&mut engine);
+        let read = state.shard.handle_read(now_ms, &key, leader_epoch);
+        replay(&mut state.shard, &read.records);
+        let reset = ResetOffsets {
+            log_start_offset: i64::from(state.log_start),
+            high_watermark: i64::from(state.produced),
+            offset_by_duration: Some(i64::from(state.log_start)),
+        };
+        engine.handle_read_state_result(now_ms, read.response, reset);
+        drain(&mut engine);
+        if i64::from(state.log_start) > engine.start_offset() {
+            // The first fetch gets OFFSET_OUT_OF_RANGE and moves SPSO to the log start (spec 6).
+            engine.handle_log_start_offset(now_ms, i64::from(state.log_start));
+            drain(&mut engine);
+        }
+        let new_state_epoch = i64::from(engine.state_epoch()) != i64::from(before.state_epoch);
+        state.engine = engine;
+        state.ghost.rollbacks = [None; RECORDS_MAX];
+        state.ghost.terminal = 0;
+        if new_state_epoch {
+            state.ghost.deliveries = [0; RECORDS_MAX];
+            state.ghost.attempt_lost = 0;
+            state.ghost.confirmed_terminal = 0;
+        } else {
+            let spso = state.engine.start_offset();
+            for offset in 0..self.cfg.records {
+                let restored = state
+                    .engine
+                    .record(i64::from(offset))
+                    .map_or(0, |view| view.delivery_count);
+                let old = u16::from(before.record(offset).delivery_count);
+                if i64::from(offset) >= spso && old > restored {
+                    // Spec 3.5: the attempt in progress is not counted.
+                    state.ghost.attempt_lost |= 1 << offset;
+                }
+            }
+        }
     }
 
     /// The offsets whose armed locks are due at `deadline_ms`, oldest deadline first.
@@ -619,6 +827,8 @@ impl ImplModel {
     fn observe(&self, state: &mut ImplState, action: ShareAction, before: &ShareState) {
         let actor = match action {
             ShareAction::Acknowledge { member, .. }
+            | ShareAction::CorruptBatch { member, .. }
+            | ShareAction::DeserializationError { member, .. }
             | ShareAction::SessionClose { member }
             | ShareAction::MemberLeave { member } => Some(member),
             _ => None,
@@ -640,6 +850,31 @@ impl ImplModel {
             }
         }
     }
+}
+
+/// Whether the coordinator's answer fences the writer (FENCED_LEADER_EPOCH, FENCED_STATE_EPOCH).
+fn is_fencing(result: &Result<(), ResponseError>) -> bool {
+    matches!(
+        result,
+        Err(ResponseError::FencedLeaderEpoch | ResponseError::FencedStateEpoch)
+    )
+}
+
+/// Joins adjacent single-offset acks of one type into ranges (one ShareAcknowledge batch each).
+fn merge_contiguous(acks: Vec<AcknowledgementBatch>) -> Vec<AcknowledgementBatch> {
+    let mut merged: Vec<AcknowledgementBatch> = Vec::new();
+    for ack in acks {
+        match merged.last_mut() {
+            Some(last)
+                if last.last_offset + 1 == ack.first_offset
+                    && last.acknowledge_types == ack.acknowledge_types =>
+            {
+                last.last_offset = ack.last_offset;
+            }
+            _ => merged.push(ack),
+        }
+    }
+    merged
 }
 
 fn acknowledge_type(ack_type: AckType) -> AcknowledgeType {
@@ -667,7 +902,7 @@ impl Model for ImplModel {
         vec![self.initial_state()]
     }
 
-    /// The spec's actions at α(state), without RENEW (see the module docs).
+    /// The spec's actions at α(state) (failed lock-expiry writes left out), plus RENEW.
     /// Exploration goes on after a divergence (the first one stays recorded), so that the spec's
     /// properties can show what the divergence leads to.
     fn actions(&self, state: &ImplState, actions: &mut Vec<ShareAction>) {
@@ -675,15 +910,27 @@ impl Model for ImplModel {
         actions.retain(|action| {
             !matches!(
                 action,
-                ShareAction::Acknowledge {
-                    ack_type: AckType::Renew,
-                    ..
-                } | ShareAction::LockExpiry {
+                ShareAction::LockExpiry {
                     persisted: false,
                     ..
                 }
             )
         });
+        // RENEW of every member for every cached offset (the spec leaves it out: without time it
+        // changes nothing there, but here it moves a lock deadline; before 4.2 both refuse it).
+        let spec_state = &state.abstract_state;
+        for member in (0..self.cfg.members).map(Member) {
+            if !self.is_active(state, member) {
+                continue;
+            }
+            for offset in spec_state.spso..spec_state.window_end {
+                actions.push(ShareAction::Acknowledge {
+                    member,
+                    offset,
+                    ack_type: AckType::Renew,
+                });
+            }
+        }
     }
 
     fn next_state(&self, state: &ImplState, action: ShareAction) -> Option<ImplState> {
@@ -694,6 +941,8 @@ impl Model for ImplModel {
         let mut after = abstract_state(self, &next);
         if let Some(member) = match action {
             ShareAction::Acknowledge { member, .. }
+            | ShareAction::CorruptBatch { member, .. }
+            | ShareAction::DeserializationError { member, .. }
             | ShareAction::SessionClose { member }
             | ShareAction::MemberLeave { member } => Some(member),
             _ => None,

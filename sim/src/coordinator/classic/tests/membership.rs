@@ -237,6 +237,33 @@ fn heartbeat_checks_member_and_generation() {
     );
 }
 
+/// Session timeout: a member that stops heartbeating is removed and a rebalance starts; the others
+/// then rejoin into a new generation.
+#[test]
+fn session_timeout_removes_member_and_rebalances() {
+    let mut harness = Harness::new();
+    let (members, generation) = form_group(&mut harness, 2);
+    let leader = harness.group().leader_id.clone().unwrap();
+    harness.sync(&members[1], generation, &[]);
+    harness.sync(&leader, generation, &[]);
+    let survivor = members[0].clone();
+    harness.advance(6_000);
+    assert_eq!(harness.heartbeat(&survivor, generation), 0);
+    assert!(harness.group().members.contains_key(&members[1]));
+    // Member 1's session (10 s) runs out at 11 s; member 0 heartbeated at 7 s.
+    harness.advance(6_000);
+    assert!(!harness.group().members.contains_key(&members[1]));
+    assert_eq!(harness.group().state, ClassicGroupState::PreparingRebalance);
+    assert_eq!(
+        harness.heartbeat(&survivor, generation),
+        ResponseError::RebalanceInProgress.code()
+    );
+    let new_generation = rejoin_all(&mut harness, &[survivor]);
+    assert_eq!(new_generation, generation + 1);
+    assert!(harness.traces.iter().any(|t| matches!(t,
+        ClassicTraceEvent::MemberRemoved { cause, .. } if cause == "session_timeout")));
+}
+
 /// A pending member id expires after the session timeout and no longer blocks the barrier.
 #[test]
 fn pending_member_expires() {

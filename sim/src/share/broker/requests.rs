@@ -111,6 +111,31 @@ impl PendingRequest {
         })
     }
 
+    /// The group of the request.
+    pub(super) fn group_id(&self) -> &str {
+        &self.group_id
+    }
+
+    /// A waiting fetch on `tp` ends with `error` on that partition; true when it did.
+    pub(super) fn fail_waiting_fetch(
+        &mut self,
+        tp: TopicIdPartition,
+        error: ResponseError,
+    ) -> bool {
+        let waits = self
+            .fetch
+            .as_ref()
+            .is_some_and(|fetch| !fetch.done && fetch.fetch_order.contains(&tp));
+        if !waits {
+            return false;
+        }
+        self.answer(tp).error = Some(error);
+        if let Some(fetch) = self.fetch.as_mut() {
+            fetch.done = true;
+        }
+        true
+    }
+
     fn answer(&mut self, tp: TopicIdPartition) -> &mut PartitionAnswer {
         if !self.answers.contains_key(&tp) {
             self.order.push(tp);

@@ -340,7 +340,18 @@ impl ShareFetchService {
             self.tickets.remove(&(key.clone(), ticket));
             self.acknowledgement_done(now_ms, token, key.topic_id_partition(), Err(error), host);
         }
-        self.woken.insert(key.topic_id_partition());
+        // Fetches of this group waiting on the partition complete with the error (a delayed fetch
+        // completes on any partition error; spec 2.6, 3.5).
+        let tp = key.topic_id_partition();
+        let waiting: Vec<RequestToken> = self
+            .pending
+            .iter_mut()
+            .filter(|(_, pending)| pending.group_id() == key.group_id)
+            .filter_map(|(token, pending)| pending.fail_waiting_fetch(tp, error).then_some(*token))
+            .collect();
+        for token in waiting {
+            self.maybe_complete(now_ms, token, host);
+        }
     }
 
     /// Sends the persister's calls and hands its finished operations to their partitions.

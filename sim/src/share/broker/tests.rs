@@ -138,6 +138,8 @@ struct Harness {
     calls: VecDeque<(CallId, CallTarget, RequestKind)>,
     /// Errors the coordinator answers the next writes with (front first).
     write_errors: VecDeque<ResponseError>,
+    /// Errors the coordinator answers the next reads with (front first).
+    read_errors: VecDeque<ResponseError>,
     writes: Vec<RequestKind>,
     next_token: u64,
 }
@@ -151,6 +153,7 @@ impl Harness {
             responses: BTreeMap::new(),
             calls: VecDeque::new(),
             write_errors: VecDeque::new(),
+            read_errors: VecDeque::new(),
             writes: Vec::new(),
             next_token: 0,
         }
@@ -196,12 +199,14 @@ impl Harness {
                 ),
                 RequestKind::ReadShareGroupState(request) => {
                     let topic = &request.topics[0];
+                    let code = self.read_errors.pop_front().map_or(0, |e| e.code());
                     ResponseKind::ReadShareGroupState(
                         ReadShareGroupStateResponse::default().with_results(vec![
                             ReadStateResult::default()
                                 .with_topic_id(topic.topic_id)
                                 .with_partitions(vec![ReadResultPartition::default()
                                     .with_partition(topic.partitions[0].partition)
+                                    .with_error_code(code)
                                     .with_state_epoch(1)
                                     .with_start_offset(-1)]),
                         ]),
@@ -667,4 +672,94 @@ fn renew_only_fetch_checks_sizes_and_renews() {
     let deadline_after = h.partition().record(0).unwrap().lock_deadline_ms;
     assert_eq!(deadline_after, deadline_before.map(|at| at + 10_000));
     let _ = MemberId::new("a");
+}
+
+/// Spec 2.4: acknowledgements on an initial-epoch ShareFetch are a top-level INVALID_REQUEST.
+#[test]
+fn acks_on_the_initial_epoch_are_invalid() {
+    let mut h = Harness::new();
+    h.broker.produce(1);
+    let token = h.fetch("a", 0, &[(0, 0, 1)]);
+    assert_eq!(
+        h.fetch_response(token).error_code,
+        ResponseError::InvalidRequest.code()
+    );
+}
+
+/// Spec 2.2: a type above 3 on v1 (RENEW needs v2 and IsRenewAck) makes the partition's acks
+/// INVALID_REQUEST, and none of them is applied.
+#[test]
+fn bad_ack_type_is_invalid_request_and_applies_nothing() {
+    let mut h = Harness::new();
+    h.broker.produce(2);
+    let first = h.fetch("a", 0, &[]);
+    assert_eq!(h.acquired(first), vec![(0, 1, 1)]);
+    let token = h.fetch_with("a", 1, &[(0, 0, 1), (1, 1, 4)], 0, 0, 1);
+    let partition = &h.fetch_response(token).responses[0].partitions[0];
+    assert_eq!(
+        partition.acknowledge_error_code,
+        ResponseError::InvalidRequest.code()
+    );
+    assert_eq!(
+        h.partition().record(0).unwrap().state,
+        RecordState::Acquired
+    );
+    assert!(h.writes.is_empty());
+}
+
+/// Spec 2.6: in record_limit mode (v2 ShareAcquireMode 1) at most MaxRecords offsets are acquired, even
+/// inside one log batch; batch_optimized hands out the whole batch.
+#[test]
+fn record_limit_mode_caps_the_acquisition() {
+    let mut h = Harness::new();
+    h.broker.produce(10);
+    let mut request = ShareFetchRequest::default()
+        .with_group_id(Some(GroupId(StrBytes::from_static_str("g"))))
+        .with_member_id(Some(StrBytes::from_static_str("a")))
+        .with_max_wait_ms(500)
+        .with_min_bytes(1)
+        .with_max_records(3)
+        .with_batch_size(3)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic_id(Uuid::from_u128(TOPIC.0))
+            .with_partitions(vec![
+                FetchPartition::default().with_partition_index(0)
+            ])]);
+    share_v2::set_share_acquire_mode(&mut request, 1);
+    let token = h.fetch_request(request.clone(), 0, 2);
+    assert_eq!(h.acquired(token), vec![(0, 2, 1)]);
+    share_v2::set_share_acquire_mode(&mut request, 0);
+    let token = h.fetch_request(
+        request.with_member_id(Some(StrBytes::from_static_str("b"))),
+        1,
+        2,
+    );
+    assert_eq!(h.acquired(token), vec![(3, 9, 1)]);
+}
+
+/// Spec 3.1: a retriable error is retried at most ATTEMPTS_MAX times, then returned; spec 3.5: a failed
+/// initialization answers the fetch with the mapped error and the next fetch initializes again.
+#[test]
+fn persister_gives_up_after_the_last_attempt_and_initialization_retries() {
+    let mut h = Harness::new();
+    h.broker.produce(1);
+    for _ in 0..ATTEMPTS_MAX {
+        h.read_errors
+            .push_back(ResponseError::CoordinatorLoadInProgress);
+    }
+    let token = h.fetch_with("a", 0, &[], 600_000, 0, 1);
+    for _ in 0..ATTEMPTS_MAX {
+        h.advance(RETRY_BACKOFF_MAX_MS);
+    }
+    let partition = &h.fetch_response(token).responses[0].partitions[0];
+    assert_eq!(
+        partition.error_code,
+        ResponseError::CoordinatorNotAvailable.code()
+    );
+    assert!(h
+        .service
+        .share_partition(&SharePartitionKey::new("g", TP))
+        .is_none());
+    let token = h.fetch_with("a", 1, &[], 500, 0, 1);
+    assert_eq!(h.acquired(token), vec![(0, 0, 1)]);
 }

@@ -570,3 +570,111 @@ fn api_versions_lists_apis_and_unserved_api_closes() {
     assert!(!sim.responses.contains_key(&correlation_id));
     assert_eq!(sim.closed.len(), 1);
 }
+
+/// A service for the plug-in test: answers InitProducerId after appending a batch to `__internal` with
+/// acks=all, and counts the leadership changes it was told about.
+struct RecordingService {
+    waiting: BTreeMap<u64, (ConnectionId, RequestHeader)>,
+    next_token: u64,
+    became_leader: Arc<Mutex<Vec<(TopicPartition, i32)>>>,
+}
+
+impl BrokerService for RecordingService {
+    fn name(&self) -> &'static str {
+        "recording"
+    }
+
+    fn api_keys(&self) -> Vec<ApiKey> {
+        vec![ApiKey::InitProducerId]
+    }
+
+    fn handle_request(
+        &mut self,
+        _now_ms: u64,
+        cx: &mut ServiceContext<'_>,
+        connection: ConnectionId,
+        header: RequestHeader,
+        _request: RequestKind,
+    ) {
+        let tp = TopicPartition::new("__internal", 0);
+        self.next_token += 1;
+        let token = self.next_token;
+        let appended = cx.append(
+            &tp,
+            AppendRecords::Batch(batch(&["state"])),
+            crate::cluster::replication::Acks::All,
+            30_000,
+            Some(token),
+        );
+        assert!(appended.is_ok(), "{appended:?}");
+        assert_eq!(cx.view().offsets(&tp).unwrap().log_end_offset, 1);
+        self.waiting.insert(token, (connection, header));
+    }
+
+    fn handle_append_result(
+        &mut self,
+        _now_ms: u64,
+        cx: &mut ServiceContext<'_>,
+        token: u64,
+        result: Result<crate::log::AppendInfo, crate::ResponseError>,
+    ) {
+        let (connection, header) = self.waiting.remove(&token).unwrap();
+        let response = kafka_protocol::messages::InitProducerIdResponse::default()
+            .with_error_code(result.err().map_or(0, |e| e.code()))
+            .with_producer_id((token as i64).into());
+        cx.respond(connection, &header, ResponseKind::InitProducerId(response));
+    }
+
+    fn handle_leadership_change(
+        &mut self,
+        _now_ms: u64,
+        _cx: &mut ServiceContext<'_>,
+        change: &LeadershipChange,
+    ) {
+        if let LeadershipChangeKind::BecameLeader { leader_epoch } = change.kind {
+            self.became_leader
+                .lock()
+                .unwrap()
+                .push((change.partition.clone(), leader_epoch));
+        }
+    }
+}
+
+use std::sync::{Arc, Mutex};
+
+/// The plug-in contract: a service gets its API's requests, appends with acks=all to a partition its
+/// broker leads, is told when the append is replicated, and hears about leadership changes.
+#[test]
+fn a_plugged_in_service_appends_with_acks_all_and_hears_leadership() {
+    let mut sim = Sim::new(3);
+    let became_leader: Arc<Mutex<Vec<(TopicPartition, i32)>>> = Arc::default();
+    for core in sim.brokers.values_mut() {
+        core.add_service(Box::new(RecordingService {
+            waiting: BTreeMap::new(),
+            next_token: 0,
+            became_leader: became_leader.clone(),
+        }));
+    }
+    sim.create_topic("__internal", 1, 3);
+    let (leader, epoch) = sim.leader("__internal", 0);
+    assert_eq!(
+        *became_leader.lock().unwrap(),
+        vec![(TopicPartition::new("__internal", 0), epoch)]
+    );
+    let request = kafka_protocol::messages::InitProducerIdRequest::default();
+    let answer = sim
+        .call(leader, 4, RequestKind::InitProducerId(request))
+        .unwrap();
+    let ResponseKind::InitProducerId(answer) = answer else {
+        panic!()
+    };
+    assert_eq!(answer.error_code, 0);
+    for id in 1..=3 {
+        let end = sim.stores[&id]
+            .with_log(&TopicPartition::new("__internal", 0), |l| {
+                l.log_end_offset()
+            })
+            .unwrap();
+        assert_eq!(end, 1, "replicated to broker {id} before the answer");
+    }
+}

@@ -6,7 +6,7 @@ use kafka_protocol::messages::{RequestHeader, RequestKind, ResponseKind};
 use super::config::BrokerConfig;
 use super::output::BrokerOutput;
 use super::service::{BrokerService, ServiceContext, ServiceEffect};
-use super::state::{BrokerState, CallPurpose, ServiceResult};
+use super::state::{AppendWaiter, BrokerState, CallPurpose, ServiceResult};
 use super::trace::ClusterEvent;
 use super::view::BrokerView;
 use crate::cluster::BrokerId;
@@ -243,7 +243,8 @@ impl BrokerCore {
     ) {
         let mut effects = Vec::new();
         {
-            let mut cx = ServiceContext::new(&mut self.state, index, &mut effects);
+            let view = BrokerView { state: &self.state };
+            let mut cx = ServiceContext::new(view, &mut effects);
             f(self.services[index].as_mut(), &mut cx);
         }
         self.apply_service_effects(index, effects);
@@ -276,6 +277,31 @@ impl BrokerCore {
                             ServiceResult::Call {
                                 token,
                                 result: Box::new(Err(error)),
+                            },
+                        ));
+                    }
+                }
+                ServiceEffect::Append {
+                    token,
+                    partition,
+                    records,
+                    acks,
+                    timeout_ms,
+                } => {
+                    let appended =
+                        state.append_as_leader(&partition, &records, acks, timeout_ms, |info| {
+                            Some(AppendWaiter::Service {
+                                service: index,
+                                token,
+                                info,
+                            })
+                        });
+                    if let Err(error) = appended {
+                        state.service_results.push((
+                            index,
+                            ServiceResult::Append {
+                                token,
+                                result: Err(error),
                             },
                         ));
                     }

@@ -41,7 +41,7 @@
 //! 2. **Be plugged in** where the broker is built: `core.add_service(Box::new(MyService::new(..)))`. The
 //!    harness takes a factory `Fn(BrokerId) -> Vec<Box<dyn BrokerService>>` so each broker (and each
 //!    restart, which loses memory) gets fresh instances.
-//! 3. **Read** through `cx.view()` ([`BrokerView`], read-only): `broker_id()`, `broker_epoch()`,
+//! 3. **Read** through `cx.view` ([`BrokerView`], read-only): `broker_id()`, `broker_epoch()`,
 //!    `metadata()` (the [`crate::cluster::controller::MetadataImage`]: brokers, topics, partitions),
 //!    `topic_name(topic_id)`, `topic_id(name)`, `partition_count(topic)`, `broker_address(id)`,
 //!    `partition_state(tp)` (replicas, ISR, leader, epochs), `leader_of(tp)`, `is_leader(tp)`,
@@ -49,17 +49,15 @@
 //!    log end), `read(tp, fetch_offset, max_bytes, FetchIsolation)` (whole batches up to the HW or the
 //!    LSO with aborted transactions, at least one batch), `aborted_transactions(tp, from, to)`. Reads and
 //!    offsets need this broker to lead `tp` (else NOT_LEADER_OR_FOLLOWER).
-//! 4. **Act** through the [`ServiceContext`]. At once: `cx.append(&tp, AppendRecords::Batch(bytes) |
-//!    AppendRecords::Marker{producer, control, coordinator_epoch}, Acks::All | Acks::Leader, timeout_ms,
-//!    completion: Option<token>) -> Result<AppendInfo, ResponseError>` on a partition this broker leads
-//!    (internal topics `__share_group_state`, `__consumer_offsets`, transaction markers; build batches
-//!    with `log::encode_data_batch`), with `handle_append_result(now_ms, cx, token, Result<AppendInfo,
-//!    ResponseError>)` later when `completion` is given (acks=all: once the HW passes the records;
-//!    NOT_LEADER_OR_FOLLOWER if leadership is lost first; REQUEST_TIMED_OUT); `cx.delete_records_before(
-//!    &tp, offset)`. Applied after your method returns, in order: `cx.respond(connection, &header,
-//!    response)` (now or later: keep connection and header); `cx.call(token, CallTarget::Broker(id) |
-//!    CallTarget::Controller, api_version, request, timeout_ms)` → later `handle_call_result(now_ms, cx,
-//!    token, Result<ResponseKind, TransportError>)` (a broker calls itself over the network too);
+//! 4. **Act** through the [`ServiceContext`] (applied after your method returns, in order):
+//!    `cx.respond(connection, &header, response)` (now or later: keep connection and header);
+//!    `cx.call(token, CallTarget::Broker(id) | CallTarget::Controller, api_version, request,
+//!    timeout_ms)` → later `handle_call_result(now_ms, cx, token, Result<ResponseKind, TransportError>)`;
+//!    `cx.append(token, tp, AppendRecords::Batch(bytes) | AppendRecords::Marker{producer, control,
+//!    coordinator_epoch}, Acks::All | Acks::Leader, timeout_ms)` on a partition this broker leads (internal
+//!    topics `__share_group_state`, `__consumer_offsets`, transaction markers) → later
+//!    `handle_append_result(now_ms, cx, token, Result<AppendInfo, ResponseError>)` (acks=all: once the HW
+//!    passes the records; NOT_LEADER_OR_FOLLOWER if leadership is lost first; REQUEST_TIMED_OUT);
 //!    `cx.close(connection)`; `cx.trace(TraceEvent)`. Tokens are the service's own numbers.
 //! 5. **Subscribe** to events (default no-ops): `handle_leadership_change(now_ms, cx, &LeadershipChange
 //!    {partition, topic_id, kind: BecameLeader{leader_epoch} | LostLeadership{leader_epoch, new_leader,

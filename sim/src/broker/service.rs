@@ -6,7 +6,6 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
 
 use super::output::CallTarget;
-use super::state::{AppendWaiter, BrokerState};
 use super::view::BrokerView;
 use crate::cluster::replication::Acks;
 use crate::cluster::BrokerId;
@@ -91,6 +90,21 @@ pub enum ServiceEffect {
         /// Timeout.
         timeout_ms: u64,
     },
+    /// Append to a partition this broker leads; the outcome comes back through
+    /// [`BrokerService::handle_append_result`] with `token` (with acks=all once the high watermark
+    /// passes the appended records).
+    Append {
+        /// The service's own token.
+        token: u64,
+        /// The partition.
+        partition: TopicPartition,
+        /// What to append.
+        records: AppendRecords,
+        /// When to report success: `Acks::Leader` at once, `Acks::All` when replicated to the ISR.
+        acks: Acks,
+        /// acks=all gives up with REQUEST_TIMED_OUT after this long.
+        timeout_ms: u64,
+    },
     /// Close a client connection.
     Close {
         /// The connection.
@@ -102,27 +116,14 @@ pub enum ServiceEffect {
 
 /// What a service sees and does while the broker calls it.
 pub struct ServiceContext<'a> {
-    state: &'a mut BrokerState,
-    service: usize,
+    /// Read-only access to this broker's logs, leadership and metadata.
+    pub view: BrokerView<'a>,
     effects: &'a mut Vec<ServiceEffect>,
 }
 
 impl<'a> ServiceContext<'a> {
-    pub(super) fn new(
-        state: &'a mut BrokerState,
-        service: usize,
-        effects: &'a mut Vec<ServiceEffect>,
-    ) -> Self {
-        ServiceContext {
-            state,
-            service,
-            effects,
-        }
-    }
-
-    /// Read-only access to this broker's logs, leadership and metadata.
-    pub fn view(&self) -> BrokerView<'_> {
-        BrokerView { state: self.state }
+    pub(super) fn new(view: BrokerView<'a>, effects: &'a mut Vec<ServiceEffect>) -> Self {
+        ServiceContext { view, effects }
     }
 
     /// Answers `header`'s request on `connection`.
@@ -158,46 +159,23 @@ impl<'a> ServiceContext<'a> {
         });
     }
 
-    /// Appends to a partition this broker leads, now (Kafka `appendRecordsToLeader`): returns the offsets
-    /// (NOT_LEADER_OR_FOLLOWER if this broker does not lead it; NOT_ENOUGH_REPLICAS for acks=all with
-    /// too small an ISR; the log's validation errors). With `completion: Some(token)` the broker later
-    /// calls `handle_append_result(token, ..)`: with `Acks::All` once the high watermark passes the
-    /// records (or NOT_LEADER_OR_FOLLOWER / REQUEST_TIMED_OUT after `timeout_ms`), with `Acks::Leader`
-    /// right after this call.
+    /// Appends to a partition this broker leads; the result arrives at `handle_append_result(token, ..)`
+    /// (NOT_LEADER_OR_FOLLOWER at once if this broker does not lead it).
     pub fn append(
         &mut self,
-        partition: &TopicPartition,
+        token: u64,
+        partition: TopicPartition,
         records: AppendRecords,
         acks: Acks,
         timeout_ms: u64,
-        completion: Option<u64>,
-    ) -> Result<AppendInfo, ResponseError> {
-        let service = self.service;
-        self.state
-            .append_as_leader(partition, &records, acks, timeout_ms, |info| {
-                completion.map(|token| AppendWaiter::Service {
-                    service,
-                    token,
-                    info,
-                })
-            })
-    }
-
-    /// DeleteRecords on a partition this broker leads: moves its log start offset to `offset` (at most
-    /// the high watermark); returns the new log start offset.
-    pub fn delete_records_before(
-        &mut self,
-        partition: &TopicPartition,
-        offset: i64,
-    ) -> Result<i64, ResponseError> {
-        if !self.state.leaders.contains_key(partition) {
-            return Err(ResponseError::NotLeaderOrFollower);
-        }
-        self.state.fetch_recheck = true;
-        self.state
-            .store
-            .with_log(partition, |log| log.delete_records_before(offset))
-            .unwrap_or(Err(ResponseError::NotLeaderOrFollower))
+    ) {
+        self.effects.push(ServiceEffect::Append {
+            token,
+            partition,
+            records,
+            acks,
+            timeout_ms,
+        });
     }
 
     /// Closes a client connection.

@@ -104,6 +104,7 @@ impl CoordinatorHost for BrokerHost<'_, '_> {
                 key: record.key,
                 value: record.value,
                 timestamp_ms,
+                headers: Vec::new(),
             })
             .collect();
         let batch = encode_data_batch(ProducerIdentity::NONE, -1, false, &records)

@@ -16,6 +16,7 @@
 mod host;
 mod log_read;
 mod persister;
+mod plugin;
 mod requests;
 mod service;
 
@@ -30,4 +31,5 @@ pub use persister::{
     coordinator_key, is_retriable, ATTEMPTS_MAX, COORDINATOR_KEY_TYPE_SHARE,
     FIND_COORDINATOR_VERSION, RETRY_BACKOFF_INITIAL_MS, RETRY_BACKOFF_MAX_MS,
 };
+pub use plugin::{ShareFetchBrokerService, PERSISTER_CALL_TIMEOUT_MS};
 pub use service::ShareFetchService;

@@ -9,6 +9,7 @@
 //! share consumers, classic consumers).
 
 mod cluster;
+mod share_consumers;
 mod test_client;
 
 pub use cluster::{SimCluster, SimClusterConfig};

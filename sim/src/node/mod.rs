@@ -6,10 +6,12 @@ mod broker_node;
 mod clock;
 mod controller_node;
 mod producer_node;
+mod share_consumer_node;
 mod trace_sink;
 
 pub use broker_node::{run_broker, BrokerNodeSetup, ServiceFactory};
 pub use clock::NodeClock;
 pub use controller_node::run_controller;
 pub use producer_node::{spawn_producer, ProducerHandle};
+pub use share_consumer_node::{run_share_consumer, ConsumerStats, Delivery, ShareConsumerSetup};
 pub use trace_sink::SharedTrace;

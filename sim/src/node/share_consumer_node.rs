@@ -1,0 +1,548 @@
+//! A share consumer as a madsim node: the [`ShareConsumer`] engine and a [`SimulatedApplication`] over
+//! [`Client`], translating the engine's requests into real Kafka messages ([`crate::client::kafka_wire`])
+//! and its trace events into the run's trace. No client rule lives here.
+//!
+//! The loop: poll when the application is ready (after the previous records' processing time, or as soon
+//! as a response arrives when the last poll was empty), send what the engine wants sent (each call on its
+//! own task), feed responses back, and sleep until the next deadline.
+//!
+//! Status: compiles against the transport and the engines but is not yet exercised by an end-to-end
+//! test (the share-group e2e tests of issue 5 are still to be written).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{MetadataRequest, RequestKind, ResponseKind, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use madsim::export::futures::future::{select, Either};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::{NodeClock, SharedTrace};
+use crate::client::application::{ApplicationConfig, PollDecision, SimulatedApplication};
+use crate::client::kafka_wire::{self, SHARE_GROUP_HEARTBEAT_VERSION};
+use crate::client::share_consumer::{
+    AcknowledgementMode, ClientTraceEvent, ConsumerEvent, NodeId, RecordDeserializer,
+    RequestFailure, RequestId, ShareConsumer, ShareConsumerConfig, Transmit,
+};
+use crate::net::{Client, NetFaults, TransportError};
+use crate::semantics::Semantics;
+use crate::share::MemberId;
+use crate::trace::{ShareConsumerEvent, TraceEvent};
+
+/// FindCoordinator `KeyType` of group coordinators.
+const COORDINATOR_KEY_TYPE_GROUP: i8 = 0;
+/// How long an idle poll waits before polling again when no response wakes it.
+const IDLE_POLL_INTERVAL_MS: u64 = 100;
+/// Metadata version sent (topic ids in responses from v10).
+const METADATA_VERSION: i16 = 12;
+
+/// What one record delivery looked like to the application (for test assertions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// When `poll` returned it.
+    pub at_ms: u64,
+    /// The member.
+    pub member_id: String,
+    /// The topic-partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
+    /// The broker's delivery count.
+    pub delivery_count: i16,
+}
+
+/// Counters and deliveries of one consumer, shared with the test that spawned it.
+#[derive(Clone, Debug, Default)]
+pub struct ConsumerStats {
+    inner: Arc<Mutex<StatsInner>>,
+}
+
+#[derive(Debug, Default)]
+struct StatsInner {
+    deliveries: Vec<Delivery>,
+    acknowledged_ok: u64,
+    acknowledged_failed: u64,
+    poll_errors: Vec<String>,
+    member_id: Option<String>,
+    closed: bool,
+}
+
+impl ConsumerStats {
+    fn with<R>(&self, f: impl FnOnce(&mut StatsInner) -> R) -> R {
+        f(&mut self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Every record `poll` handed to the application, in order.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.with(|stats| stats.deliveries.clone())
+    }
+
+    /// Acknowledged offsets whose outcome was success / failure.
+    pub fn acknowledged(&self) -> (u64, u64) {
+        self.with(|stats| (stats.acknowledged_ok, stats.acknowledged_failed))
+    }
+
+    /// Exceptions `poll` threw (Kafka's names).
+    pub fn poll_errors(&self) -> Vec<String> {
+        self.with(|stats| stats.poll_errors.clone())
+    }
+
+    /// The member id, once the consumer started.
+    pub fn member_id(&self) -> Option<String> {
+        self.with(|stats| stats.member_id.clone())
+    }
+
+    /// True once `close()` completed.
+    pub fn is_closed(&self) -> bool {
+        self.with(|stats| stats.closed)
+    }
+}
+
+/// How to run one share consumer node.
+#[derive(Clone)]
+pub struct ShareConsumerSetup {
+    /// Node name in the trace (`consumer-1`).
+    pub node_name: String,
+    /// The consumer's configs (group id included).
+    pub config: ShareConsumerConfig,
+    /// The release profile.
+    pub semantics: Semantics,
+    /// The deserialization rule.
+    pub deserializer: RecordDeserializer,
+    /// The application's behaviour.
+    pub application: ApplicationConfig,
+    /// Topics to subscribe to.
+    pub topics: Vec<String>,
+    /// Bootstrap brokers.
+    pub bootstrap: Vec<SocketAddr>,
+    /// The transport's faults.
+    pub faults: NetFaults,
+    /// The run's trace.
+    pub trace: SharedTrace,
+    /// This node's clock.
+    pub clock: NodeClock,
+    /// Seed of the application's and member id's RNG.
+    pub seed: u64,
+    /// `close()` at this time (a clean leave).
+    pub close_at_ms: Option<u64>,
+    /// Vanish at this time without closing (a crash: connections drop).
+    pub crash_at_ms: Option<u64>,
+    /// Shared counters for the test.
+    pub stats: ConsumerStats,
+}
+
+/// What a call task reports back.
+enum Reply {
+    Engine {
+        request_id: RequestId,
+        kind: EngineCall,
+        result: Result<ResponseKind, TransportError>,
+    },
+    Metadata(Result<ResponseKind, TransportError>),
+    Coordinator(Result<ResponseKind, TransportError>),
+}
+
+#[derive(Clone, Copy)]
+enum EngineCall {
+    Fetch,
+    Acknowledge,
+    Heartbeat,
+}
+
+/// Runs one share consumer until it closes or crashes.
+pub async fn run_share_consumer(setup: ShareConsumerSetup) {
+    let clock = setup.clock.clone();
+    let mut rng = StdRng::seed_from_u64(setup.seed);
+    let client = Arc::new(Client::new(setup.node_name.clone(), setup.faults.clone()));
+    let request_timeout = Duration::from_millis(setup.config.request_timeout_ms);
+    let explicit = setup.config.acknowledgement_mode == AcknowledgementMode::Explicit;
+    let Ok(mut consumer) = ShareConsumer::new(
+        setup.config.clone(),
+        setup.semantics.clone(),
+        setup.deserializer.clone(),
+        &mut rng,
+        clock.now_ms(),
+    ) else {
+        return;
+    };
+    let member_id = consumer.member_id().to_string();
+    setup
+        .stats
+        .with(|stats| stats.member_id = Some(member_id.clone()));
+    let topics: Vec<&str> = setup.topics.iter().map(String::as_str).collect();
+    if consumer.subscribe(clock.now_ms(), &topics).is_err() {
+        return;
+    }
+    let mut app = SimulatedApplication::new(setup.application.clone());
+    let (tx, rx) = async_channel::unbounded::<Reply>();
+    let mut brokers: BTreeMap<i32, SocketAddr> = BTreeMap::new();
+    let spawn_call =
+        |to: SocketAddr,
+         version: i16,
+         request: RequestKind,
+         wrap: Box<dyn FnOnce(Result<ResponseKind, TransportError>) -> Reply + Send>| {
+            let client = client.clone();
+            let tx = tx.clone();
+            madsim::task::spawn(async move {
+                let result = client.call(to, version, request, request_timeout).await;
+                let _ = tx.send(wrap(result)).await;
+            });
+        };
+    let bootstrap = |index: u64| setup.bootstrap[(index as usize) % setup.bootstrap.len().max(1)];
+    let mut lookups = 0u64;
+    let metadata_request = || {
+        RequestKind::Metadata(
+            MetadataRequest::default().with_topics(Some(
+                setup
+                    .topics
+                    .iter()
+                    .map(|name| {
+                        MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(name.clone()))))
+                    })
+                    .collect(),
+            )),
+        )
+    };
+    let coordinator_request = || {
+        RequestKind::FindCoordinator(
+            FindCoordinatorRequest::default()
+                .with_key_type(COORDINATOR_KEY_TYPE_GROUP)
+                .with_coordinator_keys(vec![StrBytes::from_string(setup.config.group_id.clone())]),
+        )
+    };
+    spawn_call(
+        bootstrap(0),
+        METADATA_VERSION,
+        metadata_request(),
+        Box::new(Reply::Metadata),
+    );
+    spawn_call(
+        bootstrap(0),
+        6,
+        coordinator_request(),
+        Box::new(Reply::Coordinator),
+    );
+    let mut next_poll_ms = clock.now_ms();
+    let mut poll_on_reply = false;
+    let mut closing = false;
+    loop {
+        let now_ms = clock.now_ms();
+        if setup.crash_at_ms.is_some_and(|at| now_ms >= at) {
+            // A crash: the node's connections drop with it (the client is dropped on return).
+            return;
+        }
+        consumer.handle_timeout(now_ms);
+        if !closing && setup.close_at_ms.is_some_and(|at| now_ms >= at) {
+            closing = true;
+            let _ = consumer.close(now_ms, 30_000);
+        }
+        if !closing && now_ms >= next_poll_ms {
+            match app.before_poll(&mut rng, now_ms) {
+                PollDecision::Crash => return,
+                PollDecision::Stall { until_ms } => next_poll_ms = until_ms,
+                PollDecision::Poll => match consumer.poll(now_ms) {
+                    Ok(records) if records.is_empty() => {
+                        poll_on_reply = true;
+                        next_poll_ms = now_ms + IDLE_POLL_INTERVAL_MS;
+                    }
+                    Ok(records) => {
+                        poll_on_reply = false;
+                        let mut busy_ms = 0;
+                        for record in &records {
+                            let decision = app.on_record(&mut rng, now_ms, record);
+                            busy_ms += decision.processing_ms;
+                            setup.stats.with(|stats| {
+                                stats.deliveries.push(Delivery {
+                                    at_ms: now_ms,
+                                    member_id: member_id.clone(),
+                                    partition: record.topic_id_partition.partition,
+                                    offset: record.offset,
+                                    delivery_count: record.delivery_count,
+                                })
+                            });
+                            if explicit {
+                                let _ = consumer.acknowledge(record, decision.acknowledge_type);
+                            }
+                        }
+                        next_poll_ms = now_ms + busy_ms.max(1);
+                    }
+                    Err(error) => {
+                        setup
+                            .stats
+                            .with(|stats| stats.poll_errors.push(error.name().to_string()));
+                        if let (true, Some(ack)) = (explicit, app.on_deserialization_error()) {
+                            if let crate::client::share_consumer::ClientError::RecordDeserialization {
+                                topic_id_partition,
+                                offset,
+                                ..
+                            } = &error
+                            {
+                                let _ = consumer.acknowledge_offset(*topic_id_partition, *offset, ack);
+                            }
+                        }
+                        next_poll_ms = now_ms + 1;
+                    }
+                },
+            }
+        }
+        while let Some(transmit) = consumer.poll_transmit(now_ms) {
+            let node = match &transmit {
+                Transmit::ShareFetch { node, .. }
+                | Transmit::ShareAcknowledge { node, .. }
+                | Transmit::ShareGroupHeartbeat { node, .. } => *node,
+            };
+            let request_id = transmit.request_id();
+            let (kind, version, request) = match &transmit {
+                Transmit::ShareFetch { request, .. } => (
+                    EngineCall::Fetch,
+                    request.version,
+                    kafka_wire::share_fetch_request(request),
+                ),
+                Transmit::ShareAcknowledge { request, .. } => (
+                    EngineCall::Acknowledge,
+                    request.version,
+                    kafka_wire::share_acknowledge_request(request),
+                ),
+                Transmit::ShareGroupHeartbeat { request, .. } => (
+                    EngineCall::Heartbeat,
+                    SHARE_GROUP_HEARTBEAT_VERSION,
+                    kafka_wire::share_group_heartbeat_request(request),
+                ),
+            };
+            match brokers.get(&node.0) {
+                Some(addr) => spawn_call(
+                    *addr,
+                    version,
+                    request,
+                    Box::new(move |result| Reply::Engine {
+                        request_id,
+                        kind,
+                        result,
+                    }),
+                ),
+                None => {
+                    let failed = Reply::Engine {
+                        request_id,
+                        kind,
+                        result: Err(TransportError::Connect("unknown node".to_string())),
+                    };
+                    let _ = tx.try_send(failed);
+                }
+            }
+        }
+        while let Some(event) = consumer.poll_event() {
+            match event {
+                ConsumerEvent::MetadataUpdateNeeded => {
+                    lookups += 1;
+                    spawn_call(
+                        bootstrap(lookups),
+                        METADATA_VERSION,
+                        metadata_request(),
+                        Box::new(Reply::Metadata),
+                    );
+                }
+                ConsumerEvent::CoordinatorLookupNeeded => {
+                    lookups += 1;
+                    spawn_call(
+                        bootstrap(lookups),
+                        6,
+                        coordinator_request(),
+                        Box::new(Reply::Coordinator),
+                    );
+                }
+                ConsumerEvent::AcknowledgementCommitCallback { offsets, error, .. } => {
+                    setup.stats.with(|stats| match error {
+                        None => stats.acknowledged_ok += offsets.len() as u64,
+                        Some(_) => stats.acknowledged_failed += offsets.len() as u64,
+                    });
+                }
+                ConsumerEvent::Closed => {
+                    record_traces(&mut consumer, &setup, now_ms);
+                    setup.stats.with(|stats| stats.closed = true);
+                    return;
+                }
+                ConsumerEvent::CommitSyncCompleted { .. } => {}
+            }
+        }
+        record_traces(&mut consumer, &setup, now_ms);
+        let mut deadline_ms = consumer.poll_timeout().unwrap_or(u64::MAX);
+        if !closing {
+            deadline_ms = deadline_ms.min(next_poll_ms);
+            if let Some(at) = setup.close_at_ms {
+                deadline_ms = deadline_ms.min(at);
+            }
+        }
+        if let Some(at) = setup.crash_at_ms {
+            deadline_ms = deadline_ms.min(at);
+        }
+        let wait_ms = clock
+            .until_ms(deadline_ms)
+            .min(60_000)
+            .max(if deadline_ms <= now_ms { 0 } else { 1 });
+        let reply = {
+            let sleep = std::pin::pin!(madsim::time::sleep(Duration::from_millis(wait_ms)));
+            let recv = std::pin::pin!(rx.recv());
+            match select(recv, sleep).await {
+                Either::Left((reply, _)) => reply.ok(),
+                Either::Right(_) => None,
+            }
+        };
+        let Some(reply) = reply else {
+            continue;
+        };
+        let now_ms = clock.now_ms();
+        if poll_on_reply {
+            next_poll_ms = now_ms;
+        }
+        match reply {
+            Reply::Metadata(Ok(ResponseKind::Metadata(response))) => {
+                let (topics, addresses) = kafka_wire::metadata_response(&response);
+                brokers.extend(addresses);
+                for topic in &topics {
+                    consumer.handle_topic_metadata(now_ms, topic);
+                }
+            }
+            Reply::Metadata(_) => {
+                lookups += 1;
+                madsim::time::sleep(Duration::from_millis(setup.config.retry_backoff_ms)).await;
+                spawn_call(
+                    bootstrap(lookups),
+                    METADATA_VERSION,
+                    metadata_request(),
+                    Box::new(Reply::Metadata),
+                );
+            }
+            Reply::Coordinator(Ok(ResponseKind::FindCoordinator(response))) => {
+                let node = response
+                    .coordinators
+                    .first()
+                    .filter(|entry| entry.error_code == 0 && entry.node_id.0 >= 0)
+                    .map(|entry| NodeId(entry.node_id.0));
+                if node.is_none() {
+                    lookups += 1;
+                    madsim::time::sleep(Duration::from_millis(setup.config.retry_backoff_ms)).await;
+                    spawn_call(
+                        bootstrap(lookups),
+                        6,
+                        coordinator_request(),
+                        Box::new(Reply::Coordinator),
+                    );
+                }
+                consumer.handle_group_coordinator(now_ms, node);
+            }
+            Reply::Coordinator(_) => {
+                lookups += 1;
+                madsim::time::sleep(Duration::from_millis(setup.config.retry_backoff_ms)).await;
+                spawn_call(
+                    bootstrap(lookups),
+                    6,
+                    coordinator_request(),
+                    Box::new(Reply::Coordinator),
+                );
+            }
+            Reply::Engine {
+                request_id,
+                kind,
+                result,
+            } => match (kind, result) {
+                (EngineCall::Fetch, Ok(ResponseKind::ShareFetch(response))) => consumer
+                    .handle_share_fetch_response(
+                        now_ms,
+                        request_id,
+                        &kafka_wire::share_fetch_response(&response),
+                    ),
+                (EngineCall::Acknowledge, Ok(ResponseKind::ShareAcknowledge(response))) => consumer
+                    .handle_share_acknowledge_response(
+                        now_ms,
+                        request_id,
+                        &kafka_wire::share_acknowledge_response(&response),
+                    ),
+                (EngineCall::Heartbeat, Ok(ResponseKind::ShareGroupHeartbeat(response))) => {
+                    consumer.handle_heartbeat_response(
+                        now_ms,
+                        request_id,
+                        &kafka_wire::share_group_heartbeat_response(&response),
+                    )
+                }
+                (_, Err(TransportError::Timeout)) => {
+                    consumer.handle_request_failed(now_ms, request_id, RequestFailure::TimedOut)
+                }
+                (_, _) => {
+                    consumer.handle_request_failed(now_ms, request_id, RequestFailure::Disconnected)
+                }
+            },
+        }
+    }
+}
+
+/// Moves the engine's trace events into the run's trace.
+fn record_traces(consumer: &mut ShareConsumer, setup: &ShareConsumerSetup, now_ms: u64) {
+    while let Some(event) = consumer.poll_trace() {
+        let mapped = match event {
+            ClientTraceEvent::RecordDelivered {
+                member_id,
+                topic_id_partition,
+                offset,
+                delivery_count,
+                ..
+            } => Some((
+                member_id,
+                ShareConsumerEvent::RecordDelivered {
+                    topic_id: topic_id_partition.topic_id,
+                    partition: topic_id_partition.partition,
+                    offset,
+                    delivery_count: delivery_count.max(0) as u16,
+                },
+            )),
+            ClientTraceEvent::AcknowledgementsSent {
+                member_id,
+                topic_id_partition,
+                acknowledgements,
+                ..
+            } => Some((
+                member_id,
+                ShareConsumerEvent::AcknowledgementsSent {
+                    topic_id: topic_id_partition.topic_id,
+                    partition: topic_id_partition.partition,
+                    acknowledgements,
+                },
+            )),
+            ClientTraceEvent::AcknowledgementOutcome {
+                member_id,
+                topic_id_partition,
+                acknowledgements,
+                error_code,
+                ..
+            } => Some((
+                member_id,
+                ShareConsumerEvent::AcknowledgementOutcome {
+                    topic_id: topic_id_partition.topic_id,
+                    partition: topic_id_partition.partition,
+                    acknowledgements,
+                    error_code,
+                },
+            )),
+            _ => None,
+        };
+        if let Some((member_id, event)) = mapped {
+            setup.trace.record(
+                now_ms,
+                &setup.node_name,
+                TraceEvent::ShareConsumer {
+                    group_id: setup.config.group_id.clone(),
+                    member: MemberId::new(member_id),
+                    event,
+                },
+            );
+        }
+    }
+}

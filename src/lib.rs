@@ -8,4 +8,8 @@ pub mod pairing;
 pub use sharesim_model as model;
 pub use sharesim_sim as sim;
 
+pub mod cli;
+pub mod conform;
+pub mod report;
+pub mod runner;
 pub mod scenario;

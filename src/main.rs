@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sharesim::check_command::{run_check, run_explore, CheckArgs, ExploreArgs};
+use sharesim::cli::bench_command::{run_bench, BenchArgs};
+use sharesim::cli::conform_command::{run_conform, ConformArgs};
+use sharesim::cli::merge_command::{run_merge, MergeArgs};
+use sharesim::cli::replay_command::{run_replay, ReplayArgs};
+use sharesim::cli::run_command::{run_run, RunArgs};
+use sharesim::cli::sweep_command::{run_sweep, SweepArgs};
 use sharesim::sim::semantics::{Release, Semantics};
 
 /// Deterministic simulation and model checking of Kafka share groups (KIP-932).
@@ -22,6 +28,18 @@ enum Command {
     Check(CheckArgs),
     /// Serve stateright's Explorer for the share-partition model on 127.0.0.1.
     Explore(ExploreArgs),
+    /// Run a scenario for one seed: a terminal summary and a report directory.
+    Run(RunArgs),
+    /// Run a scenario over many seeds and parameter values (shardable across machines).
+    Sweep(SweepArgs),
+    /// Join the results of sweep shards into one report.
+    Merge(MergeArgs),
+    /// Re-run a seed, confirm its trace hash, print one record's timeline.
+    Replay(ReplayArgs),
+    /// Replay a trace through the spec's step relation; report the first step it does not allow.
+    Conform(ConformArgs),
+    /// Print the engine, simulator and model-checker performance figures.
+    Bench(BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +67,11 @@ fn main() -> ExitCode {
         }
         Command::Check(args) => run_check(&args),
         Command::Explore(args) => run_explore(&args),
+        Command::Run(args) => run_run(&args),
+        Command::Sweep(args) => run_sweep(&args),
+        Command::Merge(args) => run_merge(&args),
+        Command::Replay(args) => run_replay(&args),
+        Command::Conform(args) => run_conform(&args),
+        Command::Bench(args) => run_bench(&args),
     }
 }

@@ -1,0 +1,183 @@
+//! Conformance replay on hand-made traces: legal histories pass, each broken rule is reported at its
+//! event.
+
+use sharesim_sim::coordinator::share::TopicId;
+use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause, TransitionCause};
+use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
+use sharesim_sim::trace::{Trace, TraceEvent, TraceRecord};
+
+use super::conform;
+
+fn trace(events: Vec<(u64, i32, PartitionEvent)>) -> Vec<TraceRecord> {
+    let mut trace = Trace::keeping_records();
+    for (at_ms, leader_epoch, event) in events {
+        let event = TraceEvent::SharePartition {
+            group_id: "g".into(),
+            topic_id: TopicId(1),
+            partition: 0,
+            leader_epoch,
+            event,
+        };
+        trace.record(at_ms, "broker-1", event);
+    }
+    trace.records().unwrap().to_vec()
+}
+
+fn acquired(member: &str, offset: i64, delivery_count: u16) -> PartitionEvent {
+    PartitionEvent::Acquired {
+        member: MemberId::new(member),
+        first_offset: offset,
+        last_offset: offset,
+        delivery_count,
+        lock_deadline_ms: 1_000_000,
+    }
+}
+
+fn transition(
+    offset: i64,
+    from: RecordState,
+    to: RecordState,
+    delivery_count: u16,
+    member: Option<&str>,
+    cause: TransitionCause,
+) -> PartitionEvent {
+    PartitionEvent::Transition {
+        first_offset: offset,
+        last_offset: offset,
+        from,
+        to,
+        delivery_count,
+        limit_reached: false,
+        member: member.map(MemberId::new),
+        cause,
+    }
+}
+
+const ACCEPT: TransitionCause = TransitionCause::Acknowledge {
+    ack_type: AcknowledgeType::Accept,
+};
+
+/// Spec 1.2 #1, #2, #5 and 1.6: acquire, expire, re-acquire, accept, SPSO passes it.
+#[test]
+fn a_legal_history_conforms() {
+    use RecordState::*;
+    let records = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            2,
+            1,
+            transition(0, Acquired, Available, 1, None, TransitionCause::LockExpiry),
+        ),
+        (3, 1, acquired("b", 0, 2)),
+        (
+            4,
+            1,
+            transition(0, Acquired, Acknowledged, 2, Some("b"), ACCEPT),
+        ),
+        (
+            5,
+            1,
+            PartitionEvent::StartOffsetMoved {
+                from: 0,
+                to: 1,
+                cause: StartOffsetMoveCause::Advance,
+            },
+        ),
+    ]);
+    let report = conform(&records, 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    assert_eq!(report.steps, 5);
+}
+
+/// Spec 1.1: a terminal record acquired again is the first step not allowed.
+#[test]
+fn reacquiring_a_terminal_record_is_reported() {
+    use RecordState::*;
+    let records = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            2,
+            1,
+            transition(0, Acquired, Acknowledged, 1, Some("a"), ACCEPT),
+        ),
+        (3, 1, acquired("b", 0, 2)),
+    ]);
+    let divergence = conform(&records, 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (2, Some(0)));
+    assert!(
+        divergence.message.contains("only AVAILABLE"),
+        "{divergence}"
+    );
+}
+
+/// Spec 2.2: an ack from a member that does not hold the record.
+#[test]
+fn an_ack_from_another_member_is_reported() {
+    use RecordState::*;
+    let records = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            2,
+            1,
+            transition(0, Acquired, Acknowledged, 1, Some("b"), ACCEPT),
+        ),
+    ]);
+    let divergence = conform(&records, 5).first_divergence.unwrap();
+    assert!(divergence.message.contains("spec 2.2"), "{divergence}");
+}
+
+/// Spec 1.3: a lock expiry at the limit must archive.
+#[test]
+fn expiry_at_the_limit_to_available_is_reported() {
+    use RecordState::*;
+    let records = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            2,
+            1,
+            transition(0, Acquired, Available, 1, None, TransitionCause::LockExpiry),
+        ),
+        (3, 1, acquired("a", 0, 2)),
+        (
+            4,
+            1,
+            transition(0, Acquired, Available, 2, None, TransitionCause::LockExpiry),
+        ),
+    ]);
+    assert!(conform(&records, 5).conforms());
+    let divergence = conform(&records, 2).first_divergence.unwrap();
+    assert_eq!(divergence.seq, 3);
+}
+
+/// Spec 1.6: SPSO may not pass a record that is not terminal; spec 3.5: a new leader epoch restores
+/// ACQUIRED records as AVAILABLE, and events of the old epoch are skipped.
+#[test]
+fn spso_and_failover_rules() {
+    use RecordState::*;
+    let passing = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            2,
+            1,
+            PartitionEvent::StartOffsetMoved {
+                from: 0,
+                to: 1,
+                cause: StartOffsetMoveCause::Advance,
+            },
+        ),
+    ]);
+    let divergence = conform(&passing, 5).first_divergence.unwrap();
+    assert!(divergence.message.contains("spec 1.6"), "{divergence}");
+    let failover = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (2, 2, acquired("b", 0, 1)),
+        (
+            3,
+            1,
+            transition(0, Acquired, Acknowledged, 1, Some("a"), ACCEPT),
+        ),
+    ]);
+    let report = conform(&failover, 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    assert_eq!(report.stale_steps, 1);
+}

@@ -1,0 +1,249 @@
+//! Share partitions in the engine backend: each engine's effects performed (trace events, persister
+//! reads and writes through the share-coordinator shard, acknowledgement outcomes), lazy initialization,
+//! leader failover, and the producers' appends.
+
+use sharesim_sim::coordinator::share::{ShareCoordinatorRecord, SharePartitionKey};
+use sharesim_sim::share::partition::{
+    AutoOffsetReset, PartitionEffect, PartitionState, ResetOffsets, SharePartition,
+    SharePartitionConfig,
+};
+use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent};
+use sharesim_sim::ResponseError;
+
+use super::{Action, World};
+
+/// One share partition (group, topic partition) and its leader.
+#[derive(Debug)]
+pub(super) struct SharePartitionSlot {
+    pub key: SharePartitionKey,
+    pub group_index: usize,
+    pub topic_index: usize,
+    pub partition: u32,
+    pub config: SharePartitionConfig,
+    pub engine: SharePartition,
+    pub leader_epoch: i32,
+    /// The broker that leads the topic partition (and so the share partition).
+    pub leader_broker: u32,
+    /// The group coordinator initialized the share-group state (InitializeShareGroupState).
+    pub initialized: bool,
+    /// Some consumer of the scenario reads it (liveness is judged only where someone reads).
+    pub consumed: bool,
+}
+
+impl SharePartitionSlot {
+    /// Every record up to `end_offset` is terminal and no write is pending.
+    pub fn is_drained(&self, end_offset: i64) -> bool {
+        let active = self.engine.partition_state() == PartitionState::Active;
+        (active || end_offset == 0)
+            && self.engine.start_offset() >= end_offset
+            && self.engine.pending_write_count() == 0
+    }
+}
+
+impl World {
+    /// Performs every effect of slot `index`'s engine, tracing its events.
+    pub(super) fn pump(&mut self, index: usize) {
+        while let Some(effect) = self.slots[index].engine.poll_effect() {
+            let now_ms = self.now_ms;
+            match effect {
+                PartitionEffect::Event(event) => {
+                    let slot = &self.slots[index];
+                    let node = format!("broker-{}", slot.leader_broker);
+                    let event = TraceEvent::SharePartition {
+                        group_id: slot.key.group_id.clone(),
+                        topic_id: slot.key.topic_id,
+                        partition: slot.key.partition,
+                        leader_epoch: slot.leader_epoch,
+                        event,
+                    };
+                    self.trace.record(now_ms, &node, event);
+                }
+                PartitionEffect::ReadState { leader_epoch } => {
+                    let key = self.slots[index].key.clone();
+                    let read = self.shard.handle_read(now_ms, &key, leader_epoch);
+                    self.append_state_records(read.records);
+                    let reset = self.reset_offsets(index);
+                    self.slots[index]
+                        .engine
+                        .handle_read_state_result(now_ms, read.response, reset);
+                }
+                PartitionEffect::WriteState { write_id, request } => {
+                    let result = match self.faults.persister_failure(&mut self.rng, now_ms) {
+                        Some(error) => Err(error),
+                        None => {
+                            let key = self.slots[index].key.clone();
+                            let written = self.shard.handle_write(now_ms, &key, &request);
+                            self.append_state_records(written.records);
+                            written.response
+                        }
+                    };
+                    self.slots[index]
+                        .engine
+                        .handle_write_result(now_ms, write_id, result);
+                }
+                PartitionEffect::AcknowledgeCompleted { ticket, result } => {
+                    if let Some((consumer, acknowledgements)) =
+                        self.tickets.remove(&(index, ticket))
+                    {
+                        let error_code = result.err().map_or(0, |error| error.code());
+                        self.ack_outcome(consumer, index, acknowledgements, error_code);
+                    }
+                }
+                PartitionEffect::DropPartition { .. } => {
+                    // The broker drops the partition from its cache; the next fetch initializes it again,
+                    // here as the next leader epoch reading the persisted state.
+                    let broker = self.slots[index].leader_broker;
+                    self.fail_over(index, broker);
+                }
+                PartitionEffect::EnqueueDeadLetters {
+                    first_offset,
+                    last_offset,
+                } => {
+                    // No dead-letter topic in this backend: phase 2 completes at once (spec 1.2 #10
+                    // completes whether the enqueue succeeded or failed).
+                    self.slots[index].engine.handle_dead_letter_result(
+                        now_ms,
+                        first_offset,
+                        last_offset,
+                    );
+                }
+                PartitionEffect::WakeDelayedFetches => {}
+            }
+        }
+    }
+
+    /// Appends to `__share_group_state`, replays and commits (a healthy, replicated coordinator log).
+    fn append_state_records(&mut self, records: Vec<ShareCoordinatorRecord>) {
+        for record in records {
+            self.shard.replay(self.shard_log.len() as u64, &record);
+            self.shard_log.push(record);
+        }
+        self.shard.handle_commit(self.shard_log.len() as u64);
+    }
+
+    /// A new share coordinator loads `__share_group_state` by replay (spec 3.1).
+    pub(super) fn reload_share_coordinator(&mut self) {
+        let config = sharesim_sim::coordinator::share::ShareCoordinatorConfig::default();
+        let mut shard =
+            sharesim_sim::coordinator::share::ShareCoordinatorShard::new(self.now_ms, config);
+        for (offset, record) in self.shard_log.iter().enumerate() {
+            shard.replay(offset as u64, record);
+        }
+        shard.handle_commit(self.shard_log.len() as u64);
+        self.shard = shard;
+    }
+
+    /// The offsets `share.auto.offset.reset` may use (spec 5.2).
+    fn reset_offsets(&self, index: usize) -> ResetOffsets {
+        let slot = &self.slots[index];
+        let log = &self.topics[slot.topic_index].logs[slot.partition as usize];
+        let offset_by_duration = match slot.config.auto_offset_reset {
+            AutoOffsetReset::ByDuration { duration_ms } => {
+                let since_ms = self.now_ms.saturating_sub(duration_ms);
+                let first = log.produced_at_ms.partition_point(|at| *at < since_ms) as i64;
+                Some(first.max(log.log_start_offset))
+            }
+            _ => None,
+        };
+        ResetOffsets {
+            log_start_offset: log.log_start_offset,
+            high_watermark: log.end_offset(),
+            offset_by_duration,
+        }
+    }
+
+    /// The first use of a share partition: the group coordinator initializes its state (start offset
+    /// -1, so `share.auto.offset.reset` applies), then the leader reads it.
+    pub(super) fn ensure_initialized(&mut self, index: usize) {
+        if !self.slots[index].initialized {
+            self.slots[index].initialized = true;
+            let key = self.slots[index].key.clone();
+            let initialized = self.shard.handle_initialize(self.now_ms, &key, 0, -1);
+            self.append_state_records(initialized.records);
+        }
+        if self.slots[index].engine.partition_state() == PartitionState::Empty {
+            self.slots[index].engine.begin_initialize(self.now_ms);
+            self.pump(index);
+        }
+    }
+
+    /// Leadership of slot `index` moves to `broker`: a new engine at the next leader epoch reads the
+    /// persisted state (spec 3.5). Acknowledgements pending on the old leader fail with
+    /// NOT_LEADER_OR_FOLLOWER, as the client would see.
+    pub(super) fn fail_over(&mut self, index: usize, broker: u32) {
+        let pending: Vec<_> = self
+            .tickets
+            .keys()
+            .filter(|(slot, _)| *slot == index)
+            .copied()
+            .collect();
+        for key in pending {
+            if let Some((consumer, acknowledgements)) = self.tickets.remove(&key) {
+                let code = ResponseError::NotLeaderOrFollower.code();
+                self.ack_outcome(consumer, index, acknowledgements, code);
+            }
+        }
+        let slot = &mut self.slots[index];
+        slot.leader_epoch += 1;
+        slot.leader_broker = broker;
+        slot.engine = SharePartition::new(
+            slot.config.clone(),
+            self.semantics.clone(),
+            slot.leader_epoch,
+        );
+        slot.engine.set_mutation(self.mutation);
+        if slot.initialized {
+            slot.engine.begin_initialize(self.now_ms);
+            self.pump(index);
+        }
+    }
+
+    /// A consumer learns the outcome of acknowledgements it sent to slot `index`.
+    pub(super) fn ack_outcome(
+        &mut self,
+        consumer: usize,
+        index: usize,
+        acknowledgements: Vec<(i64, sharesim_sim::share::AcknowledgeType)>,
+        error_code: i16,
+    ) {
+        let slot = &self.slots[index];
+        let event = ShareConsumerEvent::AcknowledgementOutcome {
+            topic_id: slot.key.topic_id,
+            partition: slot.key.partition,
+            acknowledgements,
+            error_code,
+        };
+        let group_id = slot.key.group_id.clone();
+        self.consumer_event(consumer, group_id, event);
+    }
+
+    /// Producer `index` appends everything due by now, one batch per partition, and comes back after
+    /// `linger.ms` while it has records left.
+    pub(super) fn produce(&mut self, index: usize) {
+        let due = self.producers[index].due_by(self.now_ms);
+        let topic_index = self.producers[index].topic_index;
+        let partitions = self.topics[topic_index].logs.len() as u32;
+        let mut batches: Vec<Vec<_>> = vec![Vec::new(); partitions as usize];
+        while self.producers[index].sent < due {
+            let record = self.producers[index].sent;
+            let producer = &mut self.producers[index];
+            let partition = producer.partition_of(record, partitions, &mut self.rng);
+            let poison = producer.poison_of(record, &mut self.rng);
+            batches[partition as usize].push(poison);
+            producer.sent += 1;
+        }
+        let sent_any = batches.iter().any(|batch| !batch.is_empty());
+        for (partition, poison) in batches.into_iter().enumerate() {
+            self.topics[topic_index].logs[partition].append(self.now_ms, poison);
+        }
+        let producer = &mut self.producers[index];
+        // The sticky partitioner moves on once a batch is sent.
+        if sent_any {
+            producer.sticky_partition = producer.sticky_partition.wrapping_add(1);
+        }
+        if producer.sent < producer.spec.count {
+            let next_ms = self.now_ms + producer.linger_ms;
+            self.schedule(next_ms, Action::Produce(index));
+        }
+    }
+}

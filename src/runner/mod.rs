@@ -1,0 +1,20 @@
+//! The scenario runner: one scenario, one seed, one [`Backend`] → a trace, the oracle's verdicts, the
+//! metrics, the conformance replay and the expectations' pass/fail ([`run_scenario`]).
+//!
+//! Backends: [`EngineBackend`] drives the real sans-IO engines in-process (engine level: no network,
+//! no replication); the madsim cluster backend runs the same scenarios on simulated brokers.
+
+pub mod backend;
+pub mod engine_backend;
+pub mod expectations;
+pub mod metrics;
+pub mod run;
+pub mod swarm;
+pub mod sweep;
+
+pub use backend::{Backend, BackendRun, FaultFact, ProducedPartition, RunError, RunFacts};
+pub use engine_backend::EngineBackend;
+pub use expectations::{evaluate, ExpectationResult};
+pub use metrics::{latencies_ms, percentile, run_metrics, RecordStates, RunMetrics};
+pub use run::{run_scenario, RunOptions, RunOutcome};
+pub use sweep::{jobs, point_label, run_jobs, Shard, SweepPoint, SweepRow};

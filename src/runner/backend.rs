@@ -98,6 +98,8 @@ mod oracle_config_serde {
         delivery_count_limit: u16,
         max_record_locks: u32,
         in_flight_overshoot_max: u32,
+        session_timeout_ms: u64,
+        heartbeat_interval_ms: u64,
     }
 
     pub fn serialize<S: Serializer>(
@@ -108,6 +110,8 @@ mod oracle_config_serde {
             delivery_count_limit: config.delivery_count_limit,
             max_record_locks: config.max_record_locks,
             in_flight_overshoot_max: config.in_flight_overshoot_max,
+            session_timeout_ms: config.session_timeout_ms,
+            heartbeat_interval_ms: config.heartbeat_interval_ms,
         }
         .serialize(serializer)
     }
@@ -120,6 +124,8 @@ mod oracle_config_serde {
             delivery_count_limit: plain.delivery_count_limit,
             max_record_locks: plain.max_record_locks,
             in_flight_overshoot_max: plain.in_flight_overshoot_max,
+            session_timeout_ms: plain.session_timeout_ms,
+            heartbeat_interval_ms: plain.heartbeat_interval_ms,
         })
     }
 }

@@ -119,10 +119,17 @@ impl World {
                 continue;
             }
             let config = share_partition_config(&group.configs, &broker, &semantics)?;
+            let group_config = ShareGroupConfig::from_entries(
+                group.configs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                &broker,
+            )
+            .map_err(|error| RunError(error.to_string()))?;
             oracle_config.get_or_insert(OracleConfig {
                 delivery_count_limit: config.delivery_count_limit,
                 max_record_locks: config.max_record_locks,
                 in_flight_overshoot_max: 0,
+                session_timeout_ms: u64::from(group_config.session_timeout_ms(&broker)),
+                heartbeat_interval_ms: u64::from(group_config.heartbeat_interval_ms(&broker)),
             });
             let consumed = scenario.consumers.iter().any(|c| c.group == group.name);
             for (topic_index, topic) in scenario.topics.iter().enumerate() {

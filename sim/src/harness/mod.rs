@@ -9,10 +9,19 @@
 //! share consumers, classic consumers).
 
 mod cluster;
+mod share_checks;
 mod share_consumers;
+mod share_groups;
 mod test_client;
 
 pub use cluster::{SimCluster, SimClusterConfig};
+pub use share_checks::{
+    accepted_offsets, exclusive_holding_violations, transitions_of, SharePartitionName,
+};
+pub use share_groups::{
+    share_group_broker_services, share_group_services, ShareGroupClusterConfig,
+    ShareGroupServicesConfig,
+};
 pub use test_client::{FetchedPartition, TestClient};
 
 pub use crate::node::SharedTrace;

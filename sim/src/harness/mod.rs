@@ -16,7 +16,8 @@ mod test_client;
 
 pub use cluster::{SimCluster, SimClusterConfig};
 pub use share_checks::{
-    accepted_offsets, exclusive_holding_violations, transitions_of, SharePartitionName,
+    accepted_offsets, archived_offsets, exclusive_holding_violations, share_partition_start_offset,
+    transitions_of, OffsetTransition, SharePartitionName,
 };
 pub use share_groups::{
     share_group_broker_services, share_group_services, ShareGroupClusterConfig,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::share::partition::PartitionEvent;
+use crate::share::partition::{PartitionEvent, TransitionCause};
 use crate::share::{AcknowledgeType, MemberId, RecordState};
 use crate::trace::{ShareConsumerEvent, TraceEvent, TraceRecord};
 
@@ -90,13 +90,34 @@ pub fn accepted_offsets(records: &[TraceRecord]) -> BTreeMap<i32, BTreeSet<i64>>
     accepted
 }
 
-/// Every record state transition of one offset in the share-partition leaders' events, in order:
-/// (leader epoch, from, to, delivery count after).
+/// One record state transition of one offset, as a share-partition leader reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetTransition {
+    /// Virtual time.
+    pub at_ms: u64,
+    /// The leader epoch of the engine that made it.
+    pub leader_epoch: i32,
+    /// Previous state.
+    pub from: RecordState,
+    /// New state.
+    pub to: RecordState,
+    /// Delivery count after it.
+    pub delivery_count: u16,
+    /// The delivery-count limit turned a release into an archive.
+    pub limit_reached: bool,
+    /// The member whose request caused it.
+    pub member: Option<MemberId>,
+    /// Why.
+    pub cause: TransitionCause,
+}
+
+/// Every record state transition of `offset` of partition `partition_index` in the share-partition
+/// leaders' events, in trace order.
 pub fn transitions_of(
     records: &[TraceRecord],
     partition_index: i32,
     offset: i64,
-) -> Vec<(i32, RecordState, RecordState, u16)> {
+) -> Vec<OffsetTransition> {
     records
         .iter()
         .filter_map(|record| match &record.event {
@@ -110,15 +131,63 @@ pub fn transitions_of(
                         from,
                         to,
                         delivery_count,
-                        ..
+                        limit_reached,
+                        member,
+                        cause,
                     },
                 ..
             } if *partition == partition_index
                 && (*first_offset..=*last_offset).contains(&offset) =>
             {
-                Some((*leader_epoch, *from, *to, *delivery_count))
+                Some(OffsetTransition {
+                    at_ms: record.at_ms,
+                    leader_epoch: *leader_epoch,
+                    from: *from,
+                    to: *to,
+                    delivery_count: *delivery_count,
+                    limit_reached: *limit_reached,
+                    member: member.clone(),
+                    cause: *cause,
+                })
             }
             _ => None,
         })
         .collect()
+}
+
+/// The latest share-partition start offset (SPSO) any leader of partition `partition_index` reported:
+/// every offset below it reached a durable terminal state (SPSO-SAFE).
+pub fn share_partition_start_offset(records: &[TraceRecord], partition_index: i32) -> Option<i64> {
+    records.iter().rev().find_map(|record| match &record.event {
+        TraceEvent::SharePartition {
+            partition,
+            event: PartitionEvent::StartOffsetMoved { to, .. },
+            ..
+        } if *partition == partition_index => Some(*to),
+        _ => None,
+    })
+}
+
+/// Offsets of partition `partition_index` that any leader moved to ARCHIVED.
+pub fn archived_offsets(records: &[TraceRecord], partition_index: i32) -> BTreeSet<i64> {
+    let mut archived = BTreeSet::new();
+    for record in records {
+        if let TraceEvent::SharePartition {
+            partition,
+            event:
+                PartitionEvent::Transition {
+                    first_offset,
+                    last_offset,
+                    to: RecordState::Archived,
+                    ..
+                },
+            ..
+        } = &record.event
+        {
+            if *partition == partition_index {
+                archived.extend(*first_offset..=*last_offset);
+            }
+        }
+    }
+    archived
 }

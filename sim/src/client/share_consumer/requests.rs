@@ -654,8 +654,12 @@ impl ShareConsumer {
             self.on_heartbeat_outcome(now_ms, outcome);
             return;
         }
-        // Kafka's ShareSessionHandler starts a new session after any failed request.
+        // Kafka's ShareSessionHandler starts a new session after any failed request, and the
+        // NetworkClient asks for a metadata update on a disconnect (the leader may have died).
         self.reset_session(now_ms, request.node, 0);
+        if !self.events.contains(&ConsumerEvent::MetadataUpdateNeeded) {
+            self.events.push_back(ConsumerEvent::MetadataUpdateNeeded);
+        }
         for (tip, pending) in request.acks {
             self.report_outcome(now_ms, tip, pending, Some(failure.error()));
         }

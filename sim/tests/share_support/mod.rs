@@ -1,0 +1,192 @@
+//! Shared set-up of the share-group end-to-end tests: a cluster with the share-group services, a
+//! producer, consumers, and reads of the trace.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use madsim::time::{sleep, Instant};
+use sharesim_sim::harness::{
+    accepted_offsets, ShareGroupClusterConfig, SimCluster, SimClusterConfig,
+};
+use sharesim_sim::log::{encode_data_batch, ProducerIdentity, ProducerRecord};
+use sharesim_sim::node::{ConsumerStats, Delivery, ShareConsumerSetup};
+use sharesim_sim::share::partition::{AutoOffsetReset, SharePartitionConfig};
+use sharesim_sim::trace::TraceRecord;
+
+pub const TOPIC: &str = "orders";
+pub const GROUP: &str = "g";
+
+/// Three brokers with the share-group services (earliest offset reset, so records produced before
+/// the group starts are delivered; `adjust` changes the brokers' share-partition configs), keeping
+/// trace records, and `TOPIC` with `partitions` partitions, replication 3.
+pub async fn start_cluster(
+    partitions: i32,
+    adjust: impl FnOnce(&mut SharePartitionConfig),
+) -> Arc<SimCluster> {
+    let mut config = ShareGroupClusterConfig {
+        cluster: SimClusterConfig {
+            keep_trace_records: true,
+            ..SimClusterConfig::default()
+        },
+        ..ShareGroupClusterConfig::default()
+    };
+    config.services.share_partition.auto_offset_reset = AutoOffsetReset::Earliest;
+    adjust(&mut config.services.share_partition);
+    let cluster = Arc::new(SimCluster::start_share_groups(config).await);
+    cluster.create_topic(TOPIC, partitions, 3).await.unwrap();
+    cluster
+}
+
+/// Produces `count` records (values `v{n}`, or `values(n)`) in batches of `per_batch` to
+/// `partition` with acks=all, one batch every `interval`.
+pub async fn produce(
+    cluster: &SimCluster,
+    partition: i32,
+    count: i64,
+    per_batch: i64,
+    interval: Duration,
+    values: impl Fn(i64) -> String + Send + 'static,
+) {
+    let client = Arc::new(cluster.test_client("producer"));
+    cluster
+        .client_node("producer")
+        .spawn(async move {
+            let mut next = 0;
+            while next < count {
+                let end = (next + per_batch).min(count);
+                let values: Vec<String> = (next..end).map(&values).collect();
+                let records: Vec<ProducerRecord> = values
+                    .iter()
+                    .map(|v| ProducerRecord::new(None, Some(v.as_bytes()), 0))
+                    .collect();
+                let batch = encode_data_batch(ProducerIdentity::NONE, 0, false, &records).unwrap();
+                client.produce(TOPIC, partition, batch, -1).await.unwrap();
+                next = end;
+                if !interval.is_zero() {
+                    sleep(interval).await;
+                }
+            }
+        })
+        .await
+        .unwrap();
+}
+
+/// The value of record `n`.
+pub fn plain_value(n: i64) -> String {
+    format!("v{n}")
+}
+
+/// A consumer of `GROUP` on `TOPIC` with the defaults; `adjust` changes its setup.
+pub fn spawn_consumer(
+    cluster: &SimCluster,
+    name: &str,
+    seed: u64,
+    adjust: impl FnOnce(&mut ShareConsumerSetup),
+) -> ConsumerStats {
+    let mut setup = cluster.share_consumer_setup(name, GROUP, &[TOPIC], seed);
+    adjust(&mut setup);
+    cluster.spawn_share_consumer(setup).1
+}
+
+/// The trace's records so far.
+pub fn trace_records(cluster: &SimCluster) -> Vec<TraceRecord> {
+    cluster
+        .trace()
+        .with(|trace| trace.records().map(<[TraceRecord]>::to_vec))
+        .expect("the trace keeps records")
+}
+
+/// Waits (virtual time, checking every 200 ms) until `done`, or panics after `limit`.
+pub async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return;
+        }
+        sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Writes the trace (without deliveries) to `path` for debugging.
+pub fn dump_trace(cluster: &SimCluster, path: &str) {
+    use std::io::Write;
+    let mut out = std::fs::File::create(path).unwrap();
+    for r in trace_records(cluster) {
+        let line = format!("{r:?}");
+        if !line.contains("RecordDelivered") {
+            let cut: String = line.chars().take(600).collect();
+            writeln!(out, "{cut}").unwrap();
+        }
+    }
+}
+
+/// Number of offsets of `partition` whose ACCEPT succeeded.
+pub fn accepted_count(cluster: &SimCluster, partition: i32) -> usize {
+    accepted_offsets(&trace_records(cluster))
+        .get(&partition)
+        .map_or(0, |offsets| offsets.len())
+}
+
+/// Every delivery of every consumer.
+pub fn all_deliveries(stats: &[ConsumerStats]) -> Vec<Delivery> {
+    stats.iter().flat_map(|s| s.deliveries()).collect()
+}
+
+/// The current leader of `topic`'s `partition`, from a metadata request.
+pub async fn leader_of(cluster: &SimCluster, topic: &'static str, partition: i32) -> i32 {
+    let client = Arc::new(cluster.test_client("probe"));
+    cluster
+        .client_node("probe")
+        .spawn(async move {
+            let metadata = client.metadata(Some(&[topic])).await.unwrap();
+            metadata.topics[0].partitions[partition as usize]
+                .leader_id
+                .0
+        })
+        .await
+        .unwrap()
+}
+
+/// Offsets delivered again after a consumer saw their ACCEPT succeed (DURABLE / TERMINAL-FINAL
+/// violations), as (offset, accepted at, delivered again at).
+pub fn deliveries_after_acceptance(
+    records: &[TraceRecord],
+    deliveries: &[Delivery],
+    partition: i32,
+) -> Vec<(i64, u64, u64)> {
+    use sharesim_sim::share::AcknowledgeType;
+    use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent};
+    let mut accepted_at = std::collections::BTreeMap::new();
+    for record in records {
+        if let TraceEvent::ShareConsumer {
+            event:
+                ShareConsumerEvent::AcknowledgementOutcome {
+                    partition: p,
+                    acknowledgements,
+                    error_code: 0,
+                    ..
+                },
+            ..
+        } = &record.event
+        {
+            if *p != partition {
+                continue;
+            }
+            for (offset, kind) in acknowledgements {
+                if *kind == AcknowledgeType::Accept {
+                    accepted_at.entry(*offset).or_insert(record.at_ms);
+                }
+            }
+        }
+    }
+    deliveries
+        .iter()
+        .filter(|d| d.partition == partition)
+        .filter_map(|d| {
+            let at = *accepted_at.get(&d.offset)?;
+            (d.at_ms > at).then_some((d.offset, at, d.at_ms))
+        })
+        .collect()
+}

@@ -1,6 +1,7 @@
 //! One match arm per API key: the broker's own APIs go to their handler files; every other API goes to
-//! the service that claims it (`BrokerService::api_keys`), or, when none does, the connection is closed
-//! (Kafka closes connections that send an API not enabled on the listener).
+//! the first service that claims it (`BrokerService::api_keys`) and accepts the request
+//! (`BrokerService::accepts`), or, when none does, the connection is closed (Kafka closes connections
+//! that send an API not enabled on the listener).
 
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
 
@@ -74,7 +75,7 @@ impl BrokerCore {
         let index = key.and_then(|key| {
             self.services
                 .iter()
-                .position(|s| s.api_keys().contains(&key))
+                .position(|s| s.api_keys().contains(&key) && s.accepts(&request))
         });
         match index {
             Some(index) => {

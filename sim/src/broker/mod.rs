@@ -37,7 +37,9 @@
 //! 1. **Claim API keys**: `fn api_keys(&self) -> Vec<ApiKey>` (e.g. `[ShareFetch, ShareAcknowledge]`).
 //!    The dispatch's fallback arm routes every request with a claimed key to
 //!    `handle_request(now_ms, cx, connection, header, request)`; the key is also listed in ApiVersions.
-//!    No edit of `dispatch.rs` is needed; an unclaimed API closes the connection, as Kafka does.
+//!    No edit of `dispatch.rs` is needed; an unclaimed API closes the connection, as Kafka does. Two
+//!    services may claim one key (FindCoordinator): the first whose `accepts(&request)` (default
+//!    true) says yes gets it, in plug-in order.
 //! 2. **Be plugged in** where the broker is built: `core.add_service(Box::new(MyService::new(..)))`. The
 //!    harness takes a factory `Fn(BrokerId) -> Vec<Box<dyn BrokerService>>` so each broker (and each
 //!    restart, which loses memory) gets fresh instances.

@@ -199,6 +199,13 @@ pub trait BrokerService {
     /// ApiVersions (with the version range kafka-protocol supports).
     fn api_keys(&self) -> Vec<ApiKey>;
 
+    /// Whether this service takes this request of one of its API keys (default: every one). A service
+    /// that answers only part of an API shared with another service (FindCoordinator for one key type)
+    /// declines the rest; the broker offers the request to the next service claiming the key.
+    fn accepts(&self, _request: &RequestKind) -> bool {
+        true
+    }
+
     /// A request for one of [`BrokerService::api_keys`]. Answer it now or later with
     /// [`ServiceContext::respond`] (keep `connection` and `header`).
     fn handle_request(

@@ -570,3 +570,70 @@ fn api_versions_lists_apis_and_unserved_api_closes() {
     assert!(!sim.responses.contains_key(&correlation_id));
     assert_eq!(sim.closed.len(), 1);
 }
+
+/// Answers FindCoordinator for one key type with its own name in the error message, declining the
+/// others (`BrokerService::accepts`).
+struct KeyTypeService {
+    name: &'static str,
+    key_type: i8,
+}
+
+impl BrokerService for KeyTypeService {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn api_keys(&self) -> Vec<ApiKey> {
+        vec![ApiKey::FindCoordinator]
+    }
+
+    fn accepts(&self, request: &RequestKind) -> bool {
+        matches!(request, RequestKind::FindCoordinator(r) if r.key_type == self.key_type)
+    }
+
+    fn handle_request(
+        &mut self,
+        _now_ms: u64,
+        cx: &mut ServiceContext<'_>,
+        connection: ConnectionId,
+        header: RequestHeader,
+        _request: RequestKind,
+    ) {
+        let response = kafka_protocol::messages::FindCoordinatorResponse::default()
+            .with_error_message(Some(kafka_protocol::protocol::StrBytes::from_static_str(
+                self.name,
+            )));
+        cx.respond(connection, &header, ResponseKind::FindCoordinator(response));
+    }
+}
+
+/// An API key claimed by two services goes to the first that accepts the request; one nobody accepts
+/// closes the connection, like an unclaimed key.
+#[test]
+fn shared_api_key_goes_to_the_service_that_accepts_it() {
+    let mut sim = Sim::new(1);
+    let broker = sim.brokers.get_mut(&1).unwrap();
+    broker.add_service(Box::new(KeyTypeService {
+        name: "transactions",
+        key_type: 1,
+    }));
+    broker.add_service(Box::new(KeyTypeService {
+        name: "groups",
+        key_type: 0,
+    }));
+    let find = |key_type: i8| {
+        RequestKind::FindCoordinator(
+            kafka_protocol::messages::FindCoordinatorRequest::default().with_key_type(key_type),
+        )
+    };
+    for (key_type, expected) in [(0, "groups"), (1, "transactions")] {
+        let Some(ResponseKind::FindCoordinator(r)) = sim.call(1, 4, find(key_type)) else {
+            panic!("FindCoordinator for key type {key_type} unanswered");
+        };
+        assert_eq!(r.error_message.as_deref(), Some(expected));
+    }
+    let correlation_id = sim.send(1, 4, find(2));
+    sim.run_until(sim.now_ms + 100);
+    assert!(!sim.responses.contains_key(&correlation_id));
+    assert_eq!(sim.closed.len(), 1);
+}

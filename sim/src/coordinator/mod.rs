@@ -5,6 +5,7 @@
 
 pub mod classic;
 pub mod find_coordinator;
+pub mod find_coordinator_plugin;
 pub mod group;
 pub mod placement;
 pub mod runtime;

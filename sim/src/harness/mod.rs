@@ -9,12 +9,14 @@
 //! share consumers, classic consumers).
 
 mod cluster;
+pub mod coordinators;
 mod share_checks;
 mod share_consumers;
 mod share_groups;
 mod test_client;
 
 pub use cluster::{SimCluster, SimClusterConfig};
+pub use coordinators::{classic_group_services, combine_services, transaction_services};
 pub use share_checks::{
     accepted_offsets, archived_offsets, exclusive_holding_violations, share_partition_start_offset,
     transitions_of, OffsetTransition, SharePartitionName,

@@ -3,6 +3,7 @@
 //! [`NodeClock`]. No protocol rule lives here.
 
 mod broker_node;
+mod classic_consumer_node;
 mod clock;
 mod controller_node;
 mod producer_node;
@@ -10,6 +11,7 @@ mod share_consumer_node;
 mod trace_sink;
 
 pub use broker_node::{run_broker, BrokerNodeSetup, ServiceFactory};
+pub use classic_consumer_node::{run_classic_consumer, ClassicConsumerSetup};
 pub use clock::NodeClock;
 pub use controller_node::run_controller;
 pub use producer_node::{spawn_producer, ProducerHandle};

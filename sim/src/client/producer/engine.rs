@@ -1222,6 +1222,15 @@ impl Producer {
 
     /// Kafka `Sender.completeBatch` / `canRetry` for a failed batch.
     fn on_batch_error(&mut self, mut batch: ProducerBatch, error: ResponseError) {
+        if error == ResponseError::OutOfOrderSequenceNumber && self.acknowledged_after(&batch) {
+            // The broker acknowledged a later sequence of this epoch, and it appends a producer's
+            // batches only in sequence order: this batch is in the log, and its retry is refused only
+            // because it left the broker's window of five remembered batches. Its response was lost
+            // while later ones arrived (a fault TCP would not produce; Java's client would retry it
+            // until delivery.timeout.ms). Complete it without an offset, as DUPLICATE_SEQUENCE_NUMBER.
+            self.complete_batch(batch, None);
+            return;
+        }
         if invalidates_metadata(error) {
             self.metadata.request_update();
         }
@@ -1267,6 +1276,17 @@ impl Producer {
             return;
         }
         self.fail_batch(batch, ProducerError::Broker(error));
+    }
+
+    /// Whether the broker acknowledged a sequence after `batch`'s, in the batch's epoch.
+    fn acknowledged_after(&self, batch: &ProducerBatch) -> bool {
+        let Some(last_sequence) = batch.last_sequence() else {
+            return false;
+        };
+        batch.producer == self.identity
+            && self.sequences.get(&batch.topic_partition).is_some_and(|s| {
+                s.last_acked_sequence >= 0 && last_sequence < s.last_acked_sequence
+            })
     }
 
     fn complete_batch(&mut self, batch: ProducerBatch, base_offset: Option<i64>) {

@@ -7,6 +7,8 @@
 //!   records for the `__consumer_offsets`-like log, and trace events.
 //! * [`ClassicGroupRecord`]: the records appended and replayed ([`ClassicGroupCoordinator::load`]).
 //! * [`ClassicGroupConfig`]: `group.min.session.timeout.ms` and friends.
+//! * [`ClassicGroupService`]: the engine inside a broker, one per `__consumer_offsets` partition it
+//!   leads; [`classic_group_plugins`] adds FindCoordinator for GROUP keys.
 //!
 //! The rebalance: a join (new member, changed protocols, the leader rejoining), a leave or an expired
 //! session moves the group to PreparingRebalance; every member must send JoinGroup within the rebalance
@@ -29,6 +31,7 @@ mod effects;
 mod membership;
 mod offsets;
 mod records;
+mod service;
 mod state;
 
 pub use codec::{
@@ -43,6 +46,7 @@ pub use offsets::OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION;
 pub use records::{
     ClassicGroupMetadataValue, ClassicGroupRecord, ClassicMemberValue, OffsetCommitValue,
 };
+pub use service::{classic_group_plugins, ClassicGroupService};
 pub use state::{ClassicGroup, ClassicGroupState, ClassicMember, InitialDelay};
 
 #[cfg(test)]

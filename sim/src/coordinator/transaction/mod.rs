@@ -35,5 +35,5 @@ pub use markers::{
     MarkerResults, WRITE_TXN_MARKERS_VERSION,
 };
 pub use producer_ids::{ProducerIdAllocator, PRODUCER_IDS_PER_BROKER};
-pub use service::TransactionService;
+pub use service::{transaction_plugins, TransactionService};
 pub use txn_metadata::{TransactionMetadata, TxnState};

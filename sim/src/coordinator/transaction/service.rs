@@ -23,6 +23,7 @@ use crate::broker::{
     ServiceContext,
 };
 use crate::cluster::replication::Acks;
+use crate::coordinator::find_coordinator_plugin::FindCoordinatorPlugin;
 use crate::coordinator::placement::{
     coordinator_partition, CoordinatorType, InternalTopicsConfig, TRANSACTION_STATE_TOPIC_NAME,
 };
@@ -348,4 +349,21 @@ impl BrokerService for TransactionService {
     fn poll_timeout(&self) -> Option<u64> {
         self.coordinator.poll_timeout()
     }
+}
+
+/// The plug-ins a broker needs for idempotent and transactional producers: the transaction
+/// coordinator of broker `broker_id` and FindCoordinator for TRANSACTION keys (declining other key
+/// types, so it composes with the group plug-ins). `__transaction_state` must exist
+/// (`InternalTopicsConfig::spec`).
+pub fn transaction_plugins(
+    broker_id: i32,
+    internal_topics: &InternalTopicsConfig,
+) -> Vec<Box<dyn BrokerService>> {
+    vec![
+        Box::new(TransactionService::new(broker_id, internal_topics.clone())),
+        Box::new(FindCoordinatorPlugin::new(
+            &[CoordinatorType::Transaction],
+            internal_topics.clone(),
+        )),
+    ]
 }

@@ -29,7 +29,7 @@ use crate::state::{
     PendingWrite, PersistedRecord, PersistedState, Record, RecordState, Rollback, ShareState,
     WriteKind, MEMBERS_MAX, PENDING_WRITES_MAX, RECORDS_MAX,
 };
-use crate::symmetry::canonicalize;
+use crate::symmetry::{canonicalize, distinct_roles};
 
 /// An acknowledge type (spec 2.1), with Kafka's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -482,6 +482,7 @@ impl ShareModel {
                 record.persisted.delivery_count = 0;
             }
         }
+        self.forget_unread_delivery_ghosts(state);
         self.forget_lagging_write_starts(state);
         // DURABLE holds for ever for a confirmed offset below both SPSO and the persisted start: both
         // only grow within a state epoch (a regression is flagged on its own), a new leader starts at
@@ -490,11 +491,48 @@ impl ShareModel {
         state.ghost.confirmed_terminal &= !((1u16 << settled) - 1) as u8;
     }
 
+    /// Whether the `sometimes` property "deliveries exceed the limit across failover" is checked. It
+    /// reads the whole delivery count of records that lost an attempt at a failover (spec 3.5), so it
+    /// needs witnesses, a failover, a limit of 2 or more (to redeliver past a lost attempt), and the
+    /// keep-the-count rule. Only then is the sticky `attempt_lost` ghost kept (see
+    /// [`ShareModel::forget_unread_delivery_ghosts`]); the implementation model asks the same.
+    pub fn lost_attempts_witnessed(&self) -> bool {
+        self.cfg.witnesses
+            && self.cfg.failovers_max >= 1
+            && self.cfg.delivery_count_limit >= 2
+            && self.cfg.is_acyclic()
+    }
+
+    /// The delivery ghosts cost states (a sticky `attempt_lost` bit after every failover split about
+    /// half of the states at 3 records, 3 members, one failover), so they are kept only where read:
+    ///
+    /// - 4.1's session release decrements the count, so DC-LIMIT does not read `deliveries` there and
+    ///   no property reads either ghost: both are cleared.
+    /// - Elsewhere, unless [`ShareModel::lost_attempts_witnessed`], a failover that loses an attempt
+    ///   restarts `deliveries` from the restored count instead of setting `attempt_lost`: DC-LIMIT then
+    ///   checks the deliveries since the last lost attempt, which the limit bounds just as well (and a
+    ///   count lost without a failover still shows as `deliveries` above `delivery_count`).
+    fn forget_unread_delivery_ghosts(&self, state: &mut ShareState) {
+        let counted =
+            self.cfg.profile.session_release_rule() == SessionReleaseRule::KeepAndArchiveAtLimit;
+        if counted {
+            return;
+        }
+        for record in state.records.iter_mut() {
+            record.deliveries = 0;
+            record.attempt_lost = false;
+        }
+    }
+
     /// A write's start offset and its entries below the coordinator's start offset cannot change the
     /// image: the merge keeps the larger start (which only grows within a state epoch) and prunes
     /// entries below it, and a write from before an offset reset is fenced. So they are set to the
     /// coordinator's start and cleared, and histories differing only there share one state. Not under
     /// the mutations that break exactly those rules.
+    ///
+    /// A write of an earlier leader incarnation (not live: an older leader or state epoch, which the
+    /// coordinator has already seen a newer one of) is certainly fenced: only its kind, epochs and
+    /// answered flag are read again, so its offsets and entries are cleared too.
     fn forget_lagging_write_starts(&self, state: &mut ShareState) {
         if self.mutation(SpecMutation::FencingSkipped)
             || self.mutation(SpecMutation::PersistedStartRegresses)
@@ -502,8 +540,20 @@ impl ShareModel {
             return;
         }
         let start = state.coordinator.start_offset;
+        let (leader_epoch, state_epoch) = (state.leader_epoch, state.state_epoch);
         let mut changed = false;
         for write in state.writes.iter_mut().flatten() {
+            let live = write.leader_epoch == leader_epoch && write.state_epoch == state_epoch;
+            if !live && write.offsets != 0 {
+                debug_assert!(
+                    write.leader_epoch < state.coordinator.leader_epoch
+                        || write.state_epoch < state.coordinator.state_epoch,
+                    "a write of an earlier incarnation is stale at the coordinator"
+                );
+                write.offsets = 0;
+                write.entries = [PersistedRecord::default(); RECORDS_MAX];
+                changed = true;
+            }
             if write.start_offset < start {
                 write.start_offset = start;
                 changed = true;
@@ -685,6 +735,7 @@ impl ShareModel {
         record.pending = Some(Rollback {
             owner,
             delivery_count: record.delivery_count,
+            archived_meanwhile: false,
         });
         record.state = target;
         record.owner = None;
@@ -791,6 +842,7 @@ impl ShareModel {
             record.pending = Some(Rollback {
                 owner: record.owner.unwrap_or(member),
                 delivery_count: record.delivery_count,
+                archived_meanwhile: false,
             });
             record.state = target;
             record.delivery_count = delivery_count;
@@ -901,7 +953,12 @@ impl ShareModel {
                     record.lock = Lock::None;
                     if record.state.is_terminal() {
                         state.ghost.terminal |= 1 << offset;
-                        if matches!(write.kind, WriteKind::Acknowledge(_)) {
+                        // A terminal ack (not a RELEASE whose record a log-start move archived).
+                        let terminal_ack = matches!(
+                            write.entries[offset as usize].state,
+                            Some(PersistedState::Acknowledged | PersistedState::Archived)
+                        );
+                        if matches!(write.kind, WriteKind::Acknowledge(_)) && terminal_ack {
                             state.ghost.confirmed_terminal |= 1 << offset;
                         }
                     }
@@ -965,7 +1022,12 @@ impl ShareModel {
             };
             self.witness(state, event::ROLLED_BACK);
             let lock = state.record(offset).lock;
-            if lock == Lock::Held {
+            if rollback.archived_meanwhile {
+                // Archived by a log-start move meanwhile: stays ARCHIVED (see `move_log_start`).
+                let record = state.record_mut(offset);
+                record.pending = None;
+                record.lock = Lock::None;
+            } else if lock == Lock::Held {
                 let record = state.record_mut(offset);
                 record.state = RecordState::Acquired;
                 record.owner = Some(rollback.owner);
@@ -973,9 +1035,12 @@ impl ShareModel {
                 record.pending = None;
             } else {
                 // Spec 1.4: the lock expired meanwhile: AVAILABLE, or ARCHIVED if the previous count
-                // reached the limit; never back to ACQUIRED.
+                // reached the limit; never back to ACQUIRED. Below SPSO (a log-start move passed it)
+                // ARCHIVED too, as the expiry itself would have done (spec 1.6; the engine agrees).
                 self.witness(state, event::ROLLED_BACK_AFTER_EXPIRY);
-                let target = if rollback.delivery_count >= self.limit() {
+                let target = if offset < state.spso {
+                    RecordState::Archived
+                } else if rollback.delivery_count >= self.limit() {
                     self.witness(state, event::ARCHIVED_AT_LIMIT);
                     RecordState::Archived
                 } else {
@@ -1026,9 +1091,17 @@ impl ShareModel {
         }
         for offset in state.spso..log_start {
             let record = state.record_mut(offset);
-            if record.state == RecordState::Available && record.pending.is_none() {
+            if record.state == RecordState::Available {
+                // AVAILABLE with a pending transition too (a RELEASE waiting for its write): Kafka
+                // 4.2's `archiveRecords` archives it and marks it terminal, so the rollback of a
+                // failed write keeps it ARCHIVED and a commit changes nothing; its timer is cancelled.
+                // The spec (1.6) says "AVAILABLE records below it are archived" without exception,
+                // and the engine does the same.
                 record.state = RecordState::Archived;
                 record.lock = Lock::None;
+                if let Some(rollback) = record.pending.as_mut() {
+                    rollback.archived_meanwhile = true;
+                }
                 state.ghost.terminal |= 1 << offset;
             }
         }
@@ -1098,7 +1171,13 @@ impl ShareModel {
                 && old.delivery_count > record.delivery_count
             {
                 // Spec 3.5: the attempt in progress (or released without a durable write) is not counted.
-                record.attempt_lost = true;
+                if self.lost_attempts_witnessed() {
+                    record.attempt_lost = true;
+                } else {
+                    // Nothing reads the whole count: DC-LIMIT's ghost restarts from the restored count
+                    // (see `forget_unread_delivery_ghosts`).
+                    record.deliveries = record.delivery_count.min(self.limit() + 1);
+                }
             }
             state.records[offset as usize] = record;
         }
@@ -1234,21 +1313,32 @@ fn every_record_terminal(model: &ShareModel, state: &ShareState) -> bool {
             .all(|offset| state.record(offset).is_terminal_committed())
 }
 
-impl Model for ShareModel {
-    type State = ShareState;
-    type Action = ShareAction;
-
-    fn init_states(&self) -> Vec<ShareState> {
-        vec![self.initial_state()]
-    }
-
-    fn actions(&self, state: &ShareState, actions: &mut Vec<ShareAction>) {
+impl ShareModel {
+    /// The actions at `state`, in a fixed order. With `refused_acks`, every member's ack of every
+    /// cached offset is listed, also those the spec refuses (the implementation model tries them on
+    /// the engine, which must refuse them too); otherwise only accepted acks are (a refused ack is not
+    /// a transition).
+    pub fn candidate_actions(
+        &self,
+        state: &ShareState,
+        actions: &mut Vec<ShareAction>,
+        refused_acks: bool,
+    ) {
         if state.produced < self.cfg.records {
             actions.push(ShareAction::Produce);
         }
-        let active = (0..self.cfg.members)
+        let active: Vec<Member> = (0..self.cfg.members)
             .map(Member)
-            .filter(|&member| self.is_active(state, member));
+            .filter(|&member| self.is_active(state, member))
+            .collect();
+        // Under symmetry reduction, of interchangeable members (a swap of them leaves the state
+        // unchanged) only the first acts: the others' actions reach states of the same class.
+        let active = if self.cfg.symmetry {
+            distinct_roles(state, &active)
+        } else {
+            active
+        };
+        let active = active.iter().copied();
         for member in active.clone() {
             for mode in [AcquireMode::BatchOptimized, AcquireMode::RecordLimit] {
                 if self.cfg.acquire_modes.includes(mode) {
@@ -1256,9 +1346,10 @@ impl Model for ShareModel {
                 }
             }
         }
-        // Acks by every member for every cached offset, so the wrong member's and stale acks are
-        // tried too (refused, they are not transitions). RENEW is left out: without time an accepted
-        // RENEW changes nothing, and its refusals are those of the other types (unit-tested).
+        // Acks by every member for every cached offset; the wrong member's and stale acks are refused
+        // (not transitions, so not listed: `precheck` filters them, and a mutation that accepts one
+        // lists it). RENEW is left out: without time an accepted RENEW changes nothing, and its
+        // refusals are those of the other types (unit-tested on `step`).
         for member in active.clone() {
             for offset in state.spso..state.window_end {
                 for ack_type in [
@@ -1267,11 +1358,14 @@ impl Model for ShareModel {
                     AckType::Release,
                     AckType::Reject,
                 ] {
-                    actions.push(ShareAction::Acknowledge {
+                    let action = ShareAction::Acknowledge {
                         member,
                         offset,
                         ack_type,
-                    });
+                    };
+                    if refused_acks || self.precheck(state, action) == Response::None {
+                        actions.push(action);
+                    }
                 }
             }
         }
@@ -1330,6 +1424,19 @@ impl Model for ShareModel {
             }
         }
     }
+}
+
+impl Model for ShareModel {
+    type State = ShareState;
+    type Action = ShareAction;
+
+    fn init_states(&self) -> Vec<ShareState> {
+        vec![self.initial_state()]
+    }
+
+    fn actions(&self, state: &ShareState, actions: &mut Vec<ShareAction>) {
+        self.candidate_actions(state, actions, false);
+    }
 
     fn next_state(&self, state: &ShareState, action: ShareAction) -> Option<ShareState> {
         if self.precheck(state, action) != Response::None {
@@ -1374,10 +1481,7 @@ impl Model for ShareModel {
                 redelivered_after_expiry,
             ));
         }
-        if self.cfg.failovers_max >= 1
-            && self.cfg.delivery_count_limit >= 2
-            && self.cfg.is_acyclic()
-        {
+        if self.lost_attempts_witnessed() {
             properties.push(Property::sometimes(
                 names::DELIVERIES_EXCEED_LIMIT,
                 deliveries_exceed_limit,

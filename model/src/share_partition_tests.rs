@@ -168,7 +168,8 @@ fn accept_commits_after_the_write() {
         record.pending,
         Some(Rollback {
             owner: M0,
-            delivery_count: 1
+            delivery_count: 1,
+            archived_meanwhile: false,
         })
     );
     assert_eq!(pending.spso, 0, "SPSO waits for the write");
@@ -622,4 +623,142 @@ fn full_window_reacquires_only_inside_it() {
     assert_eq!(state.record(1).owner, Some(M1));
     assert_eq!(state.record(2).state, RecordState::Available);
     assert_eq!(state.window_end, 2, "SPEO stays put");
+}
+
+/// Spec 3.5: without the cross-failover witness, a lost attempt restarts DC-LIMIT's delivery ghost
+/// from the restored count instead of setting the sticky `attempt_lost` bit.
+#[test]
+fn lost_attempt_restarts_the_delivery_ghost_without_witnesses() {
+    let model = model(|c| {
+        c.failovers_max = 1;
+        c.max_records_per_acquire = 1;
+        c.witnesses = false;
+    });
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ack(M0, 0, AckType::Release),
+                SUCCEED,
+                acquire(M0),
+                ShareAction::LeaderFailover,
+            ],
+        ),
+    );
+    let record = state.record(0);
+    assert_eq!(record.delivery_count, 1, "persisted release");
+    assert!(!record.attempt_lost);
+    assert_eq!(
+        record.deliveries, 1,
+        "counted again from the restored count"
+    );
+}
+
+/// Spec 1.2 transition 6 (4.1 decrements): no property reads the delivery ghosts, so they stay clear.
+#[test]
+fn kafka_4_1_keeps_no_delivery_ghost() {
+    let model = model(|c| c.profile = Profile::Kafka4_1);
+    let state = run(&model, &with(produce_all(&model), &[acquire(M0)]));
+    assert_eq!(state.record(0).deliveries, 0);
+}
+
+/// Symmetry: of interchangeable members only the first acts; a member holding records is distinct.
+#[test]
+fn only_one_of_interchangeable_members_acts() {
+    let model = model(|c| {
+        c.members = 3;
+        c.symmetry = true;
+    });
+    let members = [M0, M1, Member(2)];
+    let initial = model.initial_state();
+    assert_eq!(
+        crate::symmetry::distinct_roles(&initial, &members),
+        vec![M0]
+    );
+    let (held, _) = model.step(&run(&model, &produce_all(&model)), acquire(M0));
+    assert_eq!(
+        crate::symmetry::distinct_roles(&held, &members),
+        vec![M0, M1]
+    );
+    let mut actions = Vec::new();
+    model.actions(&initial, &mut actions);
+    let acquirers: Vec<_> = actions
+        .iter()
+        .filter_map(|a| match a {
+            ShareAction::Acquire { member, .. } => Some(*member),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acquirers, vec![M0]);
+}
+
+/// Spec 1.6 (Kafka 4.2 `archiveRecords`): the log start moving past a record whose RELEASE write is
+/// pending archives it too; a failed write's rollback keeps it ARCHIVED, and a commit does not count
+/// the RELEASE as a confirmed terminal ack.
+#[test]
+fn log_start_move_archives_a_pending_release_for_good() {
+    let model = model(|c| {
+        c.log_start_moves_max = 1;
+        c.write_failures_max = 1;
+        c.max_records_per_acquire = 1;
+    });
+    let pending = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ack(M0, 0, AckType::Release),
+                ShareAction::LogStartMove { log_start: 1 },
+            ],
+        ),
+    );
+    let record = pending.record(0);
+    assert_eq!(record.state, RecordState::Archived);
+    assert!(record.pending.is_some_and(|r| r.archived_meanwhile));
+    assert_eq!(record.lock, Lock::None, "the timer is cancelled");
+    let rolled_back = run_from(
+        &model,
+        pending.clone(),
+        &[ShareAction::WriteFails { slot: 0 }],
+    );
+    assert_eq!(rolled_back.record(0).state, RecordState::Archived);
+    assert_eq!(rolled_back.record(0).pending, None);
+    let committed = run_from(&model, pending, &[SUCCEED]);
+    assert_eq!(committed.record(0).state, RecordState::Archived);
+    assert_eq!(
+        committed.ghost.confirmed_terminal, 0,
+        "a RELEASE is not a terminal ack"
+    );
+}
+
+/// Spec 1.4, 1.6: a failed write whose record's lock expired meanwhile and which a log-start move
+/// passed rolls back to ARCHIVED, not to an AVAILABLE record below SPSO.
+#[test]
+fn rollback_after_expiry_below_spso_archives() {
+    let model = model(|c| {
+        c.log_start_moves_max = 1;
+        c.write_failures_max = 1;
+        c.max_records_per_acquire = 1;
+    });
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                ack(M0, 0, AckType::Reject),
+                ShareAction::LockExpiry {
+                    offset: 0,
+                    persisted: true,
+                },
+                ShareAction::LogStartMove { log_start: 1 },
+                ShareAction::WriteFails { slot: 0 },
+            ],
+        ),
+    );
+    assert_eq!(state.record(0).state, RecordState::Archived);
+    assert_eq!(state.record(0).pending, None);
 }

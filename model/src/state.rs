@@ -80,6 +80,9 @@ pub struct Rollback {
     pub owner: Member,
     /// The delivery count before the transition (4.1's session release decrements it).
     pub delivery_count: u8,
+    /// The target AVAILABLE record was archived by a log-start move while the write was pending
+    /// (Kafka's `isTerminalState`): a rollback then keeps it ARCHIVED.
+    pub archived_meanwhile: bool,
 }
 
 /// The coordinator's persisted state of one offset (a `StateBatch` entry).
@@ -402,7 +405,10 @@ impl Record {
             Lock::ExpiredLast => 3,
         };
         let (rollback_owner, rollback_count) = self.pending.map_or((0, 0), |r| {
-            (u64::from(r.owner.0) + 1, u64::from(r.delivery_count))
+            (
+                (u64::from(r.owner.0) + 1) | (u64::from(r.archived_meanwhile) << 4),
+                u64::from(r.delivery_count),
+            )
         });
         record_state_code(self.state)
             | u64::from(self.delivery_count) << 8

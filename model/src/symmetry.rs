@@ -24,30 +24,34 @@ fn mix(mut word: u64) -> u64 {
     word ^ (word >> 31)
 }
 
-fn signature(state: &ShareState, member: Member) -> Signature {
-    let mut held: u64 = 0;
-    let mut rollback: u64 = 0;
+/// Every member's signature, in one pass over the records and one over the writes.
+fn signatures(state: &ShareState) -> [Signature; MEMBERS_MAX] {
+    let mut held = [0u64; MEMBERS_MAX];
+    let mut rollback = [0u64; MEMBERS_MAX];
     for (offset, record) in state.records.iter().enumerate() {
-        if record.owner == Some(member) {
-            held |= 1 << offset;
+        if let Some(owner) = record.owner {
+            held[owner.0 as usize] |= 1 << offset;
         }
-        if record.pending.is_some_and(|r| r.owner == member) {
-            rollback |= 1 << offset;
+        if let Some(pending) = record.pending {
+            rollback[pending.owner.0 as usize] |= 1 << offset;
         }
     }
-    let mut writes: u64 = 0;
+    let mut writes = [0u64; MEMBERS_MAX];
     for write in state.writes.iter().flatten() {
-        if write.kind.member() == Some(member) {
+        if let Some(member) = write.kind.member() {
             let anonymous = PendingWrite {
                 kind: rename_kind(write.kind, &[Member(0); MEMBERS_MAX]),
                 ..*write
             };
             let [header, entries] = anonymous.packed();
-            writes = writes.wrapping_add(mix(header ^ mix(entries)));
+            let digest = &mut writes[member.0 as usize];
+            *digest = digest.wrapping_add(mix(header ^ mix(entries)));
         }
     }
-    let status = state.members[member.0 as usize] as u64;
-    status << 62 | held << 54 | rollback << 46 | writes >> 18
+    std::array::from_fn(|m| {
+        let status = state.members[m] as u64;
+        status << 62 | held[m] << 54 | rollback[m] << 46 | writes[m] >> 18
+    })
 }
 
 fn rename_kind(kind: WriteKind, new_name: &[Member; MEMBERS_MAX]) -> WriteKind {
@@ -60,8 +64,7 @@ fn rename_kind(kind: WriteKind, new_name: &[Member; MEMBERS_MAX]) -> WriteKind {
 
 /// The renaming that makes `state` canonical: `new_name[old]`.
 pub fn canonical_renaming(state: &ShareState) -> [Member; MEMBERS_MAX] {
-    let signatures: [Signature; MEMBERS_MAX] =
-        std::array::from_fn(|m| signature(state, Member(m as u8)));
+    let signatures = signatures(state);
     let mut order: [usize; MEMBERS_MAX] = std::array::from_fn(|m| m);
     order.sort_unstable_by_key(|&m| (signatures[m], m));
     let mut new_name = [Member(0); MEMBERS_MAX];
@@ -87,6 +90,34 @@ pub fn rename_members(state: &mut ShareState, new_name: &[Member; MEMBERS_MAX]) 
         write.kind = rename_kind(write.kind, new_name);
     }
     state.normalize_writes();
+}
+
+/// Whether swapping members `a` and `b` leaves `state` unchanged, so that any action by one leads to a
+/// state symmetric to the same action by the other (exact: no digest is trusted).
+pub fn interchangeable(state: &ShareState, a: Member, b: Member) -> bool {
+    let mut swap: [Member; MEMBERS_MAX] = std::array::from_fn(|m| Member(m as u8));
+    swap.swap(a.0 as usize, b.0 as usize);
+    let mut swapped = state.clone();
+    rename_members(&mut swapped, &swap);
+    swapped == *state
+}
+
+/// The members whose actions are worth exploring under symmetry reduction: of each group of
+/// interchangeable members, the first. `members` are candidates (ascending). Cheap signatures rule
+/// most pairs out; equal signatures are confirmed by [`interchangeable`].
+pub fn distinct_roles(state: &ShareState, members: &[Member]) -> Vec<Member> {
+    let signatures = signatures(state);
+    let mut kept: Vec<Member> = Vec::with_capacity(members.len());
+    for &member in members {
+        let duplicate = kept.iter().any(|&earlier| {
+            signatures[earlier.0 as usize] == signatures[member.0 as usize]
+                && interchangeable(state, earlier, member)
+        });
+        if !duplicate {
+            kept.push(member);
+        }
+    }
+    kept
 }
 
 /// Replaces `state` by its canonical representative.

@@ -44,11 +44,14 @@
 //! - Corrupt batch: one ShareAcknowledge REJECTing every offset of the log batch the member holds
 //!   (spec 7.6); deserialization error: a RELEASE of the record (spec 7.5).
 //! - RENEW (4.2): the engine moves the lock deadline; the spec sees a stutter (it abstracts time).
+//! - Failed lock-expiry writes (`LockExpiry { persisted: false }`): the time advance fires the locks
+//!   as above and every lock-expiry write the engine emits fails; each held record that expired is
+//!   one spec expiry with a failed write (one write failure each), a record in transition writes
+//!   nothing (its spec expiry is the `persisted: true` one).
 //!
-//! Not paired: failed lock-expiry writes (`LockExpiry { persisted: false }`: one time advance may
-//! fire several locks, each a write failure in the spec). Delivery throttling (KAFKA-17541) is off in
-//! the engine profile used here, as the spec does not model it. The engine gets `BatchSize` 1, so its
-//! cached batches are the log batches the spec's batch_optimized rule counts in.
+//! Delivery throttling (KAFKA-17541) is off in the engine profile used here, as the spec does not
+//! model it. The engine gets `BatchSize` 1, so its cached batches are the log batches the spec's
+//! batch_optimized rule counts in.
 
 pub mod abstraction;
 pub mod counterexample;

@@ -5,8 +5,8 @@ use std::hash::{Hash, Hasher};
 
 use sharesim_model::check::{run_check, CheckOptions, CheckReport};
 use sharesim_model::state::{
-    violation, Budgets, Member, MemberStatus, OffsetMask, Rollback, WriteKind, MEMBERS_MAX,
-    RECORDS_MAX,
+    violation, Budgets, Member, MemberStatus, OffsetMask, RecordState, Rollback, WriteKind,
+    MEMBERS_MAX, RECORDS_MAX,
 };
 use sharesim_model::{AckType, ShareAction, ShareModel, ShareModelCfg, ShareState};
 use sharesim_sim::coordinator::share::{
@@ -19,7 +19,9 @@ use sharesim_sim::share::partition::{
     EngineMutation, FetchedLog, IsolationLevel, LogBatch, PartitionEffect, ResetOffsets,
     SharePartition, SharePartitionConfig, WriteId,
 };
-use sharesim_sim::share::{AcknowledgeType, MemberId, WriteShareGroupState};
+use sharesim_sim::share::{
+    AcknowledgeType, MemberId, RecordState as EngineRecordState, WriteShareGroupState,
+};
 use sharesim_sim::ResponseError;
 use stateright::{Expectation, Model, Property};
 
@@ -570,9 +572,6 @@ impl ImplModel {
                 state.ghost.confirmed_terminal = 0;
             }
             ShareAction::LockExpiry { offset, persisted } => {
-                if !persisted {
-                    return None;
-                }
                 let view = state.engine.record(i64::from(offset))?;
                 let deadline_ms = view.lock_deadline_ms.filter(|_| view.lock_armed)?;
                 let fired = self.locks_due(state, deadline_ms);
@@ -582,13 +581,31 @@ impl ImplModel {
                     }
                     state.budgets.lock_expiries += fired.len() as u8;
                 }
+                if !persisted {
+                    // Every held record whose lock fires is one spec expiry whose write fails, so one
+                    // write failure each (a record in transition writes nothing when its lock fires).
+                    let held = fired
+                        .iter()
+                        .filter(|&&o| before.record(o).is_held())
+                        .count();
+                    let failures = usize::from(state.budgets.write_failures) + held;
+                    if held == 0 || failures > usize::from(self.cfg.write_failures_max) {
+                        return None;
+                    }
+                    state.budgets.write_failures = failures as u8;
+                }
                 state.now_ms = state.now_ms.max(deadline_ms);
                 state.engine.handle_timeout(state.now_ms);
                 let drained = drain(&mut state.engine);
-                // The one-phase lock-expiry writes reach the coordinator within the step.
+                // The one-phase lock-expiry writes reach the coordinator within the step, or all fail
+                // (the transitions stand, spec 1.2 transition 5).
                 let mut fenced = false;
                 for (write_id, request) in drained.writes {
-                    let result = self.deliver(state, &request);
+                    let result = if persisted {
+                        self.deliver(state, &request)
+                    } else {
+                        Err(ResponseError::CoordinatorNotAvailable)
+                    };
                     fenced |= is_fencing(&result);
                     state
                         .engine
@@ -803,8 +820,14 @@ impl ImplModel {
                     .map_or(0, |view| view.delivery_count);
                 let old = u16::from(before.record(offset).delivery_count);
                 if i64::from(offset) >= spso && old > restored {
-                    // Spec 3.5: the attempt in progress is not counted.
-                    state.ghost.attempt_lost |= 1 << offset;
+                    // Spec 3.5: the attempt in progress is not counted. The ghost follows the spec
+                    // model's rule (`ShareModel::lost_attempts_witnessed`).
+                    if self.spec.lost_attempts_witnessed() {
+                        state.ghost.attempt_lost |= 1 << offset;
+                    } else {
+                        let saturation = u16::from(self.cfg.delivery_count_limit) + 1;
+                        state.ghost.deliveries[offset as usize] = restored.min(saturation) as u8;
+                    }
                 }
             }
         }
@@ -839,6 +862,10 @@ impl ImplModel {
                 .record(i64::from(offset))
                 .is_some_and(|view| view.pending);
             let old = before.record(offset);
+            let archived = state
+                .engine
+                .record(i64::from(offset))
+                .is_some_and(|view| view.state == EngineRecordState::Archived);
             let slot = &mut state.ghost.rollbacks[offset as usize];
             if !pending {
                 *slot = None;
@@ -846,7 +873,14 @@ impl ImplModel {
                 *slot = Some(Rollback {
                     owner: old.owner.or(actor).unwrap_or(Member(0)),
                     delivery_count: old.delivery_count,
+                    archived_meanwhile: false,
                 });
+            } else if let Some(rollback) = slot.as_mut() {
+                // A pending AVAILABLE target archived since (a log-start move): the engine's
+                // `archived_meanwhile`, which keeps it ARCHIVED on rollback.
+                if old.state == RecordState::Available && archived {
+                    rollback.archived_meanwhile = true;
+                }
             }
         }
     }
@@ -902,20 +936,12 @@ impl Model for ImplModel {
         vec![self.initial_state()]
     }
 
-    /// The spec's actions at α(state) (failed lock-expiry writes left out), plus RENEW.
-    /// Exploration goes on after a divergence (the first one stays recorded), so that the spec's
-    /// properties can show what the divergence leads to.
+    /// The spec's actions at α(state), with every member's ack of every cached offset (the engine
+    /// must refuse those the spec refuses), plus RENEW. Exploration goes on after a divergence (the
+    /// first one stays recorded), so that the spec's properties can show what the divergence leads to.
     fn actions(&self, state: &ImplState, actions: &mut Vec<ShareAction>) {
-        self.spec.actions(&state.abstract_state, actions);
-        actions.retain(|action| {
-            !matches!(
-                action,
-                ShareAction::LockExpiry {
-                    persisted: false,
-                    ..
-                }
-            )
-        });
+        self.spec
+            .candidate_actions(&state.abstract_state, actions, true);
         // RENEW of every member for every cached offset (the spec leaves it out: without time it
         // changes nothing there, but here it moves a lock deadline; before 4.2 both refuse it).
         let spec_state = &state.abstract_state;

@@ -56,10 +56,15 @@ pub fn project(state: &ShareState) -> ShareState {
 /// The spec action sequences that may match one engine step.
 fn candidates(before: &ShareState, action: ShareAction, fired: &[u8]) -> Vec<Vec<ShareAction>> {
     match action {
-        // One time advance fires every lock due by then, oldest first.
+        // One time advance fires every lock due by then, oldest first. When its writes fail, each
+        // held record's expiry is a spec expiry with a failed write; a record in transition writes
+        // nothing when its lock fires (the spec lists that expiry with `persisted: true`).
         ShareAction::LockExpiry { persisted, .. } => vec![fired
             .iter()
-            .map(|&offset| ShareAction::LockExpiry { offset, persisted })
+            .map(|&offset| ShareAction::LockExpiry {
+                offset,
+                persisted: persisted || !before.record(offset).is_held(),
+            })
             .collect()],
         // Slots are positions in a sorted array: any slot holding an equal write is the same step.
         ShareAction::WriteSucceeds { .. } => (0..before.write_count() as u8)

@@ -32,6 +32,12 @@
 //! deadline first. The lock-expiry writes the handler emits are delivered to the shard in the same step
 //! (the spec models that one-phase write inside its expiry step).
 //!
+//! The engine keeps absolute deadlines, so a cycle of the spec's graph (4.1: acquire, then a session
+//! release that decrements the count, again and again) is an infinite path of distinct engine
+//! states. Where the spec's graph is cyclic the implementation model bounds the acquisitions per path
+//! (`ImplModel::acquisitions_max`, default `CYCLIC_ACQUISITIONS_MAX`), which bounds the clock; the
+//! check is exhaustive within that bound.
+//!
 //! # Faults and RENEW
 //!
 //! - Leader failover: a new engine at the next leader epoch initializes from the shard's image
@@ -59,6 +65,6 @@ pub mod model;
 pub mod refinement;
 
 pub use counterexample::impl_counterexample;
-pub use model::{check_implementation, ImplModel, ImplState, REFINEMENT};
+pub use model::{check_implementation, ImplModel, ImplState, CYCLIC_ACQUISITIONS_MAX, REFINEMENT};
 pub use refinement::Divergence;
 pub use sharesim_sim::share::partition::EngineMutation;

@@ -46,7 +46,17 @@ pub struct ImplModel {
     pub spec: ShareModel,
     /// The spec's properties (stateright's `Property` is not `Clone`).
     spec_properties: Vec<SpecProperty>,
+    /// Time bound: acquisitions allowed on a path, `None` for no bound. The engine keeps absolute lock
+    /// deadlines (one clock step per acquisition), so where the spec's graph has cycles (4.1: a
+    /// session release decrements the count, so acquire/close repeats for ever) every lap is a new
+    /// engine state. Bounding the acquisitions bounds the clock: the check is then exhaustive for
+    /// every path with at most this many acquisitions. Default: [`CYCLIC_ACQUISITIONS_MAX`] where the
+    /// spec's graph is cyclic, no bound elsewhere (acyclic, hence finite).
+    pub acquisitions_max: Option<u8>,
 }
+
+/// The default acquisition bound of a cyclic profile (4.1); see [`ImplModel::acquisitions_max`].
+pub const CYCLIC_ACQUISITIONS_MAX: u8 = 4;
 
 /// Expectation, name and condition of one spec property.
 type SpecProperty = (
@@ -106,6 +116,9 @@ pub struct ImplState {
     pub writes: Vec<InFlightWrite>,
     /// Faults used.
     pub budgets: Budgets,
+    /// Acquisitions so far, counted only under [`ImplModel::acquisitions_max`] (else 0, so that it
+    /// splits no state).
+    pub acquisitions: u8,
     /// History variables.
     pub ghost: ImplGhost,
     /// The first step the spec does not allow (the state stops there).
@@ -127,6 +140,7 @@ impl ImplState {
             self.members,
             &self.writes,
             self.budgets,
+            self.acquisitions,
             self.ghost,
             self.divergence.is_some(),
         )
@@ -232,11 +246,13 @@ impl ImplModel {
         if spec_properties.len() > SPEC_PROPERTY_WRAPPERS.len() {
             return Err("more spec properties than wrappers".into());
         }
+        let acquisitions_max = (!cfg.is_acyclic()).then_some(CYCLIC_ACQUISITIONS_MAX);
         Ok(ImplModel {
             cfg,
             mutation,
             spec,
             spec_properties,
+            acquisitions_max,
         })
     }
 
@@ -299,6 +315,7 @@ impl ImplModel {
             members,
             writes: Vec::new(),
             budgets: Budgets::default(),
+            acquisitions: 0,
             ghost: ImplGhost::default(),
             divergence: None,
             abstract_state: self.spec.initial_state(),
@@ -419,6 +436,12 @@ impl ImplModel {
                         sharesim_model::AcquireMode::RecordLimit => AcquireMode::RecordLimit,
                     },
                 };
+                if let Some(max) = self.acquisitions_max {
+                    if state.acquisitions >= max {
+                        return None;
+                    }
+                    state.acquisitions += 1;
+                }
                 // Each acquisition gets its own lock deadline.
                 state.now_ms += 1;
                 let acquired = state

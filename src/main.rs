@@ -7,6 +7,7 @@ use sharesim::check_command::{run_check, run_explore, CheckArgs, ExploreArgs};
 use sharesim::cli::bench_command::{run_bench, BenchArgs};
 use sharesim::cli::conform_command::{run_conform, ConformArgs};
 use sharesim::cli::merge_command::{run_merge, MergeArgs};
+use sharesim::cli::mutations_command::{run_mutations, MutationsArgs};
 use sharesim::cli::replay_command::{run_replay, ReplayArgs};
 use sharesim::cli::run_command::{run_run, RunArgs};
 use sharesim::cli::sweep_command::{run_sweep, SweepArgs};
@@ -40,6 +41,8 @@ enum Command {
     Conform(ConformArgs),
     /// Print the engine, simulator and model-checker performance figures.
     Bench(BenchArgs),
+    /// Sweep each mutation switch over seeds until the oracle catches it; print the table.
+    Mutations(MutationsArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,5 +76,6 @@ fn main() -> ExitCode {
         Command::Replay(args) => run_replay(&args),
         Command::Conform(args) => run_conform(&args),
         Command::Bench(args) => run_bench(&args),
+        Command::Mutations(args) => run_mutations(&args),
     }
 }

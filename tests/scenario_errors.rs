@@ -368,3 +368,61 @@ fn vary_applies_and_validates() {
         .unwrap();
     assert_eq!(duration.duration_ms, 5000);
 }
+
+/// A fault key the levers cannot carry out (a message budget, a per-node filter on a network-wide
+/// fault) is refused as unknown, with the valid keys listed; never parsed and ignored.
+#[test]
+fn fault_keys_no_lever_carries_are_refused() {
+    let (kind, message) = error_of(
+        r#"{"faults": [{"at_ms": 1, "kind": "rpc_drop", "api": "ShareFetch", "count": 3}]}"#,
+    );
+    assert_eq!(kind, ScenarioErrorKind::UnknownField);
+    assert!(
+        message.starts_with("bad.json:1:")
+            && message.contains(
+                "faults[0].count: unknown field `count`; expected one of `api`, `direction`, \
+                 `probability`, `duration_ms`, `delay_ms`"
+            ),
+        "{message}"
+    );
+    let (kind, message) = error_of(
+        r#"{"faults": [{"at_ms": 1, "kind": "network_loss", "probability": 0.1, "nodes": ["broker:1"]}]}"#,
+    );
+    assert_eq!(kind, ScenarioErrorKind::UnknownField);
+    assert!(
+        message.contains(
+            "faults[0].nodes: unknown field `nodes`; expected `probability` or `duration_ms`"
+        ),
+        "{message}"
+    );
+}
+
+/// A fault field that only another kind uses is refused, naming the kinds it applies to.
+#[test]
+fn fault_field_of_another_kind_is_refused() {
+    let (kind, message) = error_of(
+        r#"{"faults": [{"at_ms": 1, "kind": "persister_hold", "hold_ms": 5, "error": "NOT_COORDINATOR"}]}"#,
+    );
+    assert_eq!(kind, ScenarioErrorKind::InvalidValue);
+    assert!(
+        message.contains(
+            "faults[0].error: `error` does nothing for `persister_hold`: it applies to \
+             `persister_fail` only"
+        ),
+        "{message}"
+    );
+    let (_, message) = error_of(
+        r#"{"faults": [{"at_ms": 1, "kind": "rpc_drop", "api": "ShareFetch", "delay_ms": 5}]}"#,
+    );
+    assert!(
+        message.contains("faults[0].delay_ms: `delay_ms` does nothing for `rpc_drop`"),
+        "{message}"
+    );
+    let (_, message) = error_of(
+        r#"{"faults": [{"at_ms": 1, "kind": "partition", "mode": "node", "nodes": ["broker:1"], "step_ms": 5}]}"#,
+    );
+    assert!(
+        message.contains("faults[0].step_ms: `step_ms` applies to"),
+        "{message}"
+    );
+}

@@ -5,6 +5,7 @@
 pub mod bench_command;
 pub mod conform_command;
 pub mod merge_command;
+pub mod mutations_command;
 pub mod replay_command;
 pub mod run_command;
 pub mod sweep_command;

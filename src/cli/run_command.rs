@@ -118,6 +118,9 @@ pub fn summary(outcome: &RunOutcome, report: Option<&str>) -> String {
                 .join(", ")
         );
     }
+    for note in &outcome.facts.notes {
+        text += &format!("  note: {note}\n");
+    }
     text += &format!(
         "  trace hash {} ({} records)\n",
         outcome.trace_hash,

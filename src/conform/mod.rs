@@ -8,10 +8,12 @@
 //! driven by the engine's own events instead of spec actions. Replaying whole traces through
 //! `ShareModel::step` itself needs a mapping of unbounded offsets onto its window; that is not done.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause, TransitionCause};
+use sharesim_sim::share::partition::{
+    PartitionEvent, StartOffsetMoveCause, TransitionCause, WriteId,
+};
 use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
 use sharesim_sim::trace::{TraceEvent, TraceRecord};
 
@@ -70,6 +72,13 @@ struct SpecPartition {
     leader_epoch: i32,
     spso: Option<i64>,
     records: BTreeMap<i64, SpecRecord>,
+    /// Offsets transitioned since the last `write_started`: the write it starts carries them.
+    since_write: Vec<i64>,
+    /// Writes in flight and the offsets each carries.
+    writes: BTreeMap<WriteId, Vec<i64>>,
+    /// Offsets whose last one-phase transition (a lock expiry) was never persisted: its write failed
+    /// without a rollback (spec 1.4), so a new leader restores their earlier, AVAILABLE state.
+    unpersisted: BTreeSet<i64>,
 }
 
 /// Replays `records` with delivery-count limit `delivery_count_limit` (`L` of spec 1.3).
@@ -126,13 +135,18 @@ impl SpecPartition {
     fn restore(&mut self, leader_epoch: i32) {
         self.leader_epoch = leader_epoch;
         self.spso = None;
-        for record in self.records.values_mut() {
-            if record.state == RecordState::Acquired {
+        let unpersisted = std::mem::take(&mut self.unpersisted);
+        for (offset, record) in self.records.iter_mut() {
+            // Spec 3.5: the new leader starts from the persisted image, which never holds ACQUIRED and
+            // lacks the transitions whose one-phase writes failed (the record was AVAILABLE before).
+            if record.state == RecordState::Acquired || unpersisted.contains(offset) {
                 record.state = RecordState::Available;
             }
             record.owner = None;
             record.delivery_count = None;
         }
+        self.since_write.clear();
+        self.writes.clear();
     }
 
     fn step(&mut self, event: &PartitionEvent, at_ms: u64, limit: u16) -> StepResult {
@@ -165,6 +179,9 @@ impl SpecPartition {
                 member,
                 cause,
             } => {
+                if *cause != TransitionCause::Rollback {
+                    self.since_write.extend(*first_offset..=*last_offset);
+                }
                 for offset in *first_offset..=*last_offset {
                     let step = TransitionStep {
                         offset,
@@ -201,6 +218,28 @@ impl SpecPartition {
             }
             PartitionEvent::StartOffsetMoved { from, to, cause } => {
                 self.move_start(*from, *to, *cause)
+            }
+            PartitionEvent::WriteStarted { write_id, .. } => {
+                let carried = std::mem::take(&mut self.since_write);
+                self.writes.insert(*write_id, carried);
+                Ok(())
+            }
+            PartitionEvent::WriteCommitted { write_id } => {
+                for offset in self.writes.remove(write_id).unwrap_or_default() {
+                    self.unpersisted.remove(&offset);
+                }
+                Ok(())
+            }
+            PartitionEvent::WriteFailed {
+                write_id,
+                rolled_back,
+                ..
+            } => {
+                let carried = self.writes.remove(write_id).unwrap_or_default();
+                if !rolled_back {
+                    self.unpersisted.extend(carried);
+                }
+                Ok(())
             }
             _ => Ok(()),
         }

@@ -181,3 +181,83 @@ fn spso_and_failover_rules() {
     assert!(report.conforms(), "{:?}", report.first_divergence);
     assert_eq!(report.stale_steps, 1);
 }
+
+/// Spec 1.4 and 3.5: a lock expiry that archives at the limit is one-phase; when its write fails the
+/// archive is not persisted, so a new leader may hand the record out again (seen in swarm seed 176).
+/// A committed archive stays terminal across the failover.
+#[test]
+fn an_unpersisted_expiry_archive_is_not_restored_by_the_next_leader() {
+    use sharesim_sim::share::partition::{WriteId, WritePurpose};
+    use RecordState::*;
+    let expire_to_archived = |write_id: u64| {
+        vec![
+            (2, 1, {
+                let mut event =
+                    transition(0, Acquired, Archived, 2, None, TransitionCause::LockExpiry);
+                if let PartitionEvent::Transition { limit_reached, .. } = &mut event {
+                    *limit_reached = true;
+                }
+                event
+            }),
+            (
+                2,
+                1,
+                PartitionEvent::WriteStarted {
+                    write_id: WriteId(write_id),
+                    purpose: WritePurpose::LockExpiry,
+                    start_offset: 0,
+                    state_batch_count: 1,
+                },
+            ),
+        ]
+    };
+    let mut failed = vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            1,
+            1,
+            transition(0, Acquired, Available, 1, None, TransitionCause::LockExpiry),
+        ),
+        (1, 1, acquired("a", 0, 2)),
+    ];
+    failed.extend(expire_to_archived(7));
+    failed.push((
+        3,
+        1,
+        PartitionEvent::WriteFailed {
+            write_id: WriteId(7),
+            error_code: 15,
+            rolled_back: false,
+        },
+    ));
+    failed.push((4, 2, acquired("b", 0, 2)));
+    let report = conform(&trace(failed), 2);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+
+    let mut committed = vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            1,
+            1,
+            transition(0, Acquired, Available, 1, None, TransitionCause::LockExpiry),
+        ),
+        (1, 1, acquired("a", 0, 2)),
+    ];
+    committed.extend(expire_to_archived(7));
+    committed.push((
+        3,
+        1,
+        PartitionEvent::WriteCommitted {
+            write_id: WriteId(7),
+        },
+    ));
+    committed.push((4, 2, acquired("b", 0, 2)));
+    let report = conform(&trace(committed), 2);
+    let divergence = report
+        .first_divergence
+        .expect("an archived record acquired again");
+    assert!(
+        divergence.message.contains("acquired from Archived"),
+        "{divergence}"
+    );
+}

@@ -6,7 +6,7 @@ use std::fmt;
 
 use sharesim_sim::coordinator::share::SharePartitionKey;
 use sharesim_sim::share::partition::PartitionEvent;
-use sharesim_sim::share::MemberId;
+use sharesim_sim::share::{MemberId, RecordState};
 use sharesim_sim::trace::{TraceEvent, TraceRecord};
 
 use super::metrics::Metrics;
@@ -167,5 +167,62 @@ impl LeaderEpochs {
     /// The newest leader epoch seen for `key`, if any.
     pub(crate) fn get(&self, key: &SharePartitionKey) -> Option<&i32> {
         self.0.get(key)
+    }
+}
+
+/// The last state each record of each share partition was seen in (left by `acquired` and
+/// `transition`), with that event's `seq`: what NO-LOSS and SPSO-SAFE judge a moving SPSO against.
+#[derive(Debug, Default)]
+pub(crate) struct LastStates(BTreeMap<(SharePartitionKey, i64), (RecordState, u64)>);
+
+impl LastStates {
+    /// Notes the states `event` (the record at `seq`) leaves its offsets in; other events change nothing.
+    pub(crate) fn observe(&mut self, key: &SharePartitionKey, event: &PartitionEvent, seq: u64) {
+        let (first_offset, last_offset, state) = match event {
+            PartitionEvent::Acquired {
+                first_offset,
+                last_offset,
+                ..
+            } => (*first_offset, *last_offset, RecordState::Acquired),
+            PartitionEvent::Transition {
+                first_offset,
+                last_offset,
+                to,
+                ..
+            } => (*first_offset, *last_offset, *to),
+            _ => return,
+        };
+        for offset in first_offset..=last_offset {
+            self.0.insert((key.clone(), offset), (state, seq));
+        }
+    }
+
+    /// Forgets every record of `key` (a new leader epoch starts over).
+    pub(crate) fn forget_partition(&mut self, key: &SharePartitionKey) {
+        self.0.retain(|(k, _), _| k != key);
+    }
+
+    /// Forgets the records of `key` below `offset` (the log start passed them).
+    pub(crate) fn forget_below(&mut self, key: &SharePartitionKey, offset: i64) {
+        self.0.retain(|(k, o), _| k != key || *o >= offset);
+    }
+
+    /// The first record of `key` in `from..to` whose last state is not terminal (ACKNOWLEDGED or
+    /// ARCHIVED): its offset, state and the event that left it there.
+    pub(crate) fn first_non_terminal(
+        &self,
+        key: &SharePartitionKey,
+        from: i64,
+        to: i64,
+    ) -> Option<(i64, RecordState, u64)> {
+        if from >= to {
+            return None;
+        }
+        self.0
+            .range((key.clone(), from)..(key.clone(), to))
+            .find(|(_, (state, _))| {
+                !matches!(state, RecordState::Acknowledged | RecordState::Archived)
+            })
+            .map(|((_, offset), (state, seq))| (*offset, *state, *seq))
     }
 }

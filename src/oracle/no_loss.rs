@@ -4,15 +4,15 @@
 //! `initialization`) must not pass a record an earlier leader epoch left non-terminal, unless a log-start
 //! move passed it. "Every committed record is eventually delivered" needs produce events (see the report).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use sharesim_sim::coordinator::share::SharePartitionKey;
 use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause};
-use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
+use sharesim_sim::share::{AcknowledgeType, MemberId};
 use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent, TraceRecord};
 
 use super::checker::{
-    keep_first, partition_event, violation_at, Checker, EpochAdmission, LeaderEpochs, Violation,
+    keep_first, partition_event, violation_at, Checker, EpochAdmission, LastStates, LeaderEpochs,
+    Violation,
 };
 use super::metrics::Metrics;
 
@@ -24,8 +24,9 @@ pub struct NoLoss {
     /// (group, member, topic, partition, offset) delivered to the application.
     delivered: BTreeSet<(String, MemberId, u128, i32, i64)>,
     leader_epochs: LeaderEpochs,
-    /// Last state of each record and the event.
-    states: BTreeMap<(SharePartitionKey, i64), (RecordState, u64)>,
+    /// Last state of each record and the event (kept across leader epochs: a new leader's initial SPSO
+    /// is judged against what earlier epochs left).
+    states: LastStates,
     first: Option<Violation>,
 }
 
@@ -107,56 +108,21 @@ impl Checker for NoLoss {
         if admission == EpochAdmission::Stale {
             return;
         }
-        match event {
-            PartitionEvent::Acquired {
-                first_offset,
-                last_offset,
-                ..
-            } => {
-                for offset in *first_offset..=*last_offset {
-                    self.states
-                        .insert((key.clone(), offset), (RecordState::Acquired, record.seq));
-                }
-            }
-            PartitionEvent::Transition {
-                first_offset,
-                last_offset,
-                to,
-                ..
-            } => {
-                for offset in *first_offset..=*last_offset {
-                    self.states.insert((key.clone(), offset), (*to, record.seq));
-                }
-            }
-            PartitionEvent::StartOffsetMoved { from, to, cause } => {
-                if *cause == StartOffsetMoveCause::LogStartOffsetMove {
-                    self.states
-                        .retain(|(k, offset), _| *k != key || *offset >= *to);
-                    return;
-                }
-                if *cause != StartOffsetMoveCause::Initialization {
-                    return;
-                }
-                let passed = self
-                    .states
-                    .range((key.clone(), i64::MIN)..(key.clone(), *to));
-                for ((_, offset), (state, seq)) in passed {
-                    if !matches!(state, RecordState::Acknowledged | RecordState::Archived) {
-                        let start = format!(
-                            "leader epoch {leader_epoch} started at SPSO {to} (from {from})"
-                        );
-                        let message = format!("{start}, skipping offset {offset} left {state:?}");
-                        let v = violation_at(
-                            self.code(),
-                            record,
-                            Some(*offset),
-                            None,
-                            &[*seq],
-                            message,
-                        );
-                        keep_first(&mut self.first, v);
-                        break;
-                    }
+        self.states.observe(&key, event, record.seq);
+        let PartitionEvent::StartOffsetMoved { from, to, cause } = event else {
+            return;
+        };
+        match cause {
+            StartOffsetMoveCause::LogStartOffsetMove => self.states.forget_below(&key, *to),
+            StartOffsetMoveCause::Initialization => {
+                if let Some((offset, state, seq)) =
+                    self.states.first_non_terminal(&key, i64::MIN, *to)
+                {
+                    let start =
+                        format!("leader epoch {leader_epoch} started at SPSO {to} (from {from})");
+                    let message = format!("{start}, skipping offset {offset} left {state:?}");
+                    let v = violation_at(self.code(), record, Some(offset), None, &[seq], message);
+                    keep_first(&mut self.first, v);
                 }
             }
             _ => {}

@@ -4,15 +4,12 @@
 //! offsets the trace never showed are not judged. That the passed terminal states were also durable needs
 //! the write that carried each transition, which the events do not name (see the report).
 
-use std::collections::BTreeMap;
-
-use sharesim_sim::coordinator::share::SharePartitionKey;
 use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause};
-use sharesim_sim::share::RecordState;
 use sharesim_sim::trace::TraceRecord;
 
 use super::checker::{
-    keep_first, partition_event, violation_at, Checker, EpochAdmission, LeaderEpochs, Violation,
+    keep_first, partition_event, violation_at, Checker, EpochAdmission, LastStates, LeaderEpochs,
+    Violation,
 };
 use super::metrics::Metrics;
 
@@ -23,7 +20,7 @@ const CODE: &str = "SPSO-SAFE";
 pub struct SpsoSafe {
     leader_epochs: LeaderEpochs,
     /// The last state each offset was seen in, and the event.
-    states: BTreeMap<(SharePartitionKey, i64), (RecordState, u64)>,
+    states: LastStates,
     first: Option<Violation>,
 }
 
@@ -38,60 +35,29 @@ impl Checker for SpsoSafe {
         };
         match self.leader_epochs.admit(&key, leader_epoch) {
             EpochAdmission::Stale => return,
-            EpochAdmission::New => self.states.retain(|(k, _), _| *k != key),
+            EpochAdmission::New => self.states.forget_partition(&key),
             EpochAdmission::Current => {}
         }
-        match event {
-            PartitionEvent::Acquired {
-                first_offset,
-                last_offset,
-                ..
-            } => {
-                for offset in *first_offset..=*last_offset {
-                    self.states
-                        .insert((key.clone(), offset), (RecordState::Acquired, record.seq));
-                }
-            }
-            PartitionEvent::Transition {
-                first_offset,
-                last_offset,
-                to,
-                ..
-            } => {
-                for offset in *first_offset..=*last_offset {
-                    self.states.insert((key.clone(), offset), (*to, record.seq));
-                }
-            }
-            PartitionEvent::StartOffsetMoved { from, to, cause } => {
-                if to < from && *cause != StartOffsetMoveCause::Initialization {
-                    let message = format!("SPSO moved backwards from {from} to {to} ({cause:?})");
-                    keep_first(
-                        &mut self.first,
-                        violation_at(CODE, record, None, None, &[], message),
-                    );
-                }
-                if *cause == StartOffsetMoveCause::Advance && to > from {
-                    let passed = self.states.range((key.clone(), *from)..(key.clone(), *to));
-                    for ((_, offset), (state, seq)) in passed {
-                        if !matches!(state, RecordState::Acknowledged | RecordState::Archived) {
-                            let moved = format!("SPSO advanced from {from} to {to}");
-                            let message =
-                                format!("{moved} past offset {offset} in state {state:?}");
-                            let v = violation_at(
-                                self.code(),
-                                record,
-                                Some(*offset),
-                                None,
-                                &[*seq],
-                                message,
-                            );
-                            keep_first(&mut self.first, v);
-                            break;
-                        }
-                    }
-                }
-            }
-            _ => {}
+        self.states.observe(&key, event, record.seq);
+        let PartitionEvent::StartOffsetMoved { from, to, cause } = event else {
+            return;
+        };
+        if to < from && *cause != StartOffsetMoveCause::Initialization {
+            let message = format!("SPSO moved backwards from {from} to {to} ({cause:?})");
+            keep_first(
+                &mut self.first,
+                violation_at(CODE, record, None, None, &[], message),
+            );
+        }
+        if *cause != StartOffsetMoveCause::Advance {
+            return;
+        }
+        if let Some((offset, state, seq)) = self.states.first_non_terminal(&key, *from, *to) {
+            let message = format!(
+                "SPSO advanced from {from} to {to} past offset {offset} in state {state:?}"
+            );
+            let v = violation_at(CODE, record, Some(offset), None, &[seq], message);
+            keep_first(&mut self.first, v);
         }
     }
 

@@ -8,13 +8,14 @@ pub mod backend;
 pub mod engine_backend;
 pub mod expectations;
 pub mod metrics;
+pub mod mutation_sweep;
 pub mod run;
-pub mod swarm;
 pub mod sweep;
 
 pub use backend::{Backend, BackendRun, FaultFact, ProducedPartition, RunError, RunFacts};
-pub use engine_backend::EngineBackend;
+pub use engine_backend::{EngineBackend, MutationSwitch, MUTATION_SWITCHES};
 pub use expectations::{evaluate, ExpectationResult};
 pub use metrics::{latencies_ms, percentile, run_metrics, RecordStates, RunMetrics};
+pub use mutation_sweep::{mutation_table, sweep_mutation, MutationCatch};
 pub use run::{run_scenario, RunOptions, RunOutcome};
 pub use sweep::{jobs, point_label, run_jobs, Shard, SweepPoint, SweepRow};

@@ -1,10 +1,7 @@
 //! From a scenario's `faults` and `swarm` sections to the simulator's [`FaultPlan`] for one seed: the
 //! one function that maps scenario fault kinds onto levers ([`fault_plan`]), plus what the harness needs
-//! besides (the swarm's view of the cluster, the initial per-node clocks).
-//!
-//! Where the scenario says more than the transport can do yet, the plan keeps what it can and says so
-//! here: a network fault's `nodes` filter and an RPC or persister fault's `count` are not applied (the
-//! transport's rules are per API key, for every connection, without a budget).
+//! besides (the swarm's view of the cluster, the initial per-node clocks). Every field of a scenario
+//! fault reaches its lever: the scenario format has no field the levers cannot carry.
 
 use sharesim_sim::faults::swarm::{draw_plan, SwarmConfig, SwarmWorld};
 use sharesim_sim::faults::{
@@ -100,12 +97,7 @@ pub fn initial_clocks(scenario: &Scenario) -> Result<Vec<(FaultNode, i64, i64)>,
 
 /// A scenario node reference in the simulator's terms.
 pub fn fault_node(node: NodeRef) -> FaultNode {
-    match node {
-        NodeRef::Broker(id) => FaultNode::Broker(id),
-        NodeRef::Controller => FaultNode::Controller,
-        NodeRef::Producer(index) => FaultNode::Producer(index),
-        NodeRef::Consumer { entry, instance } => FaultNode::Consumer { entry, instance },
-    }
+    node.0
 }
 
 /// One scenario fault as a lever.

@@ -4,6 +4,11 @@
 //! A fault event is one object: `{"at_ms": 20000, "kind": "broker_crash", "broker": 2}`. Windows (network
 //! loss, RPC drops, persister holds, ...) last `duration_ms` if given, else until a `heal` event or the
 //! liveness phase, which heals everything.
+//!
+//! Every field here is carried out by the simulator's levers (`sharesim_sim::faults::Lever`): there is
+//! no per-node filter on network-wide faults (use a `partition` for one node) and no message budget on
+//! RPC and persister faults (bound them with `duration_ms` and `probability`); such keys are refused as
+//! unknown fields rather than silently ignored.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -82,9 +87,6 @@ pub struct NetworkDelay {
     /// How long the window lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
-    /// Messages to or from these nodes only (default: all).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub nodes: Vec<NodeRef>,
 }
 
 /// `network_loss` and `network_duplicate`: each message is lost (or delivered twice) with a probability.
@@ -97,9 +99,6 @@ pub struct NetworkChance {
     /// How long the window lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
-    /// Messages to or from these nodes only (default: all).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub nodes: Vec<NodeRef>,
 }
 
 /// `network_reorder`: each message is held back by up to `max_delay_ms` with a probability, so later
@@ -115,9 +114,6 @@ pub struct NetworkReorder {
     /// How long the window lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
-    /// Messages to or from these nodes only (default: all).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub nodes: Vec<NodeRef>,
 }
 
 /// Which half of an RPC a fault hits.
@@ -144,9 +140,6 @@ pub struct RpcFault {
     #[serde(default = "one")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub probability: f64,
-    /// At most this many messages (default: no limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u64>,
     /// How long the window lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
@@ -171,9 +164,6 @@ pub struct PersisterFault {
     #[serde(default = "one")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub probability: f64,
-    /// At most this many calls (default: no limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u64>,
     /// How long the window lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,

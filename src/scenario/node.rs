@@ -7,71 +7,27 @@ use std::str::FromStr;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sharesim_sim::faults::FaultNode;
 
-/// A simulated node named in a scenario.
+/// A simulated node named in a scenario: the simulator's [`FaultNode`] (whose `FromStr` and `Display`
+/// are the one spelling of node references), with the scenario file's serde and JSON Schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum NodeRef {
-    /// Broker `id` (1-based).
-    Broker(u32),
-    /// The dedicated controller (or the broker that hosts it).
-    Controller,
-    /// Entry `index` (0-based) of `producers`.
-    Producer(usize),
-    /// Entry `entry` of `consumers`; one instance, or all of them when `instance` is `None`.
-    Consumer {
-        /// Index in `consumers`.
-        entry: usize,
-        /// Instance within the entry (0-based).
-        instance: Option<u32>,
-    },
-}
+pub struct NodeRef(pub FaultNode);
 
 /// The accepted forms, for error messages.
-pub const NODE_REF_FORMS: &str =
-    "`broker:N`, `controller`, `producer:I`, `consumer:I` or `consumer:I/J`";
+pub const NODE_REF_FORMS: &str = sharesim_sim::faults::FAULT_NODE_FORMS;
 
 impl FromStr for NodeRef {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid node `{text}`: expected {NODE_REF_FORMS}");
-        if text == "controller" {
-            return Ok(NodeRef::Controller);
-        }
-        let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
-        match kind {
-            "broker" => rest.parse().map(NodeRef::Broker).map_err(|_| bad()),
-            "producer" => rest.parse().map(NodeRef::Producer).map_err(|_| bad()),
-            "consumer" => match rest.split_once('/') {
-                Some((entry, instance)) => Ok(NodeRef::Consumer {
-                    entry: entry.parse().map_err(|_| bad())?,
-                    instance: Some(instance.parse().map_err(|_| bad())?),
-                }),
-                None => Ok(NodeRef::Consumer {
-                    entry: rest.parse().map_err(|_| bad())?,
-                    instance: None,
-                }),
-            },
-            _ => Err(bad()),
-        }
+        text.parse().map(NodeRef)
     }
 }
 
 impl fmt::Display for NodeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NodeRef::Broker(id) => write!(f, "broker:{id}"),
-            NodeRef::Controller => f.write_str("controller"),
-            NodeRef::Producer(index) => write!(f, "producer:{index}"),
-            NodeRef::Consumer {
-                entry,
-                instance: None,
-            } => write!(f, "consumer:{entry}"),
-            NodeRef::Consumer {
-                entry,
-                instance: Some(instance),
-            } => write!(f, "consumer:{entry}/{instance}"),
-        }
+        self.0.fmt(f)
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use sharesim_sim::semantics::{Release, Semantics};
 
 use sharesim_sim::coordinator::group::GroupCoordinatorConfig;
+use sharesim_sim::faults::FaultNode;
 
 use super::configs::{
     broker_group_config, validate_config, validate_share_group_config, ConfigProblem, ConfigScope,
@@ -103,6 +104,18 @@ pub fn validate(scenario: &Scenario) -> Result<(), FieldError> {
     context.mutations()
 }
 
+/// A fault field given to a kind that has no use for it.
+fn not_for_kind(path: &FieldPath, field: &str, fault: &Fault, kinds: &str) -> FieldError {
+    FieldError::new(
+        path.key(field),
+        Kind::InvalidValue,
+        format!(
+            "`{field}` does nothing for `{}`: it applies to {kinds} only",
+            fault.kind()
+        ),
+    )
+}
+
 fn positive(value: u64, path: &FieldPath) -> Result<(), FieldError> {
     if value == 0 {
         return Err(FieldError::new(
@@ -156,7 +169,7 @@ impl Context<'_> {
         }
         if cluster.controller != "dedicated" {
             match cluster.controller.parse::<NodeRef>() {
-                Ok(NodeRef::Broker(id)) => self.broker(id, &path.key("controller"))?,
+                Ok(NodeRef(FaultNode::Broker(id))) => self.broker(id, &path.key("controller"))?,
                 _ => {
                     return Err(FieldError::new(
                         path.key("controller"),
@@ -215,10 +228,10 @@ impl Context<'_> {
     }
 
     fn node(&self, node: NodeRef, path: &FieldPath) -> Result<(), FieldError> {
-        match node {
-            NodeRef::Broker(id) => self.broker(id, path),
-            NodeRef::Controller => Ok(()),
-            NodeRef::Producer(index) => {
+        match node.0 {
+            FaultNode::Broker(id) => self.broker(id, path),
+            FaultNode::Controller => Ok(()),
+            FaultNode::Producer(index) => {
                 let count = self.scenario.producers.len();
                 if index >= count {
                     return Err(FieldError::new(
@@ -229,7 +242,7 @@ impl Context<'_> {
                 }
                 Ok(())
             }
-            NodeRef::Consumer { entry, instance } => {
+            FaultNode::Consumer { entry, instance } => {
                 let Some(consumer) = self.scenario.consumers.get(entry) else {
                     let count = self.scenario.consumers.len();
                     return Err(FieldError::new(
@@ -603,21 +616,24 @@ impl Context<'_> {
             Fault::BrokerRestart(restart) => self.broker(restart.broker, &path.key("broker")),
             Fault::Partition(partition) => self.partition(partition, path),
             Fault::Heal(_) | Fault::LockTimerRace(_) => Ok(()),
-            Fault::NetworkDelay(delay) => {
-                self.distribution(&delay.delay, &path.key("delay"))?;
-                self.nodes(&delay.nodes, &path.key("nodes"))
-            }
+            Fault::NetworkDelay(delay) => self.distribution(&delay.delay, &path.key("delay")),
             Fault::NetworkLoss(chance) | Fault::NetworkDuplicate(chance) => {
-                probability(chance.probability, &path.key("probability"))?;
-                self.nodes(&chance.nodes, &path.key("nodes"))
+                probability(chance.probability, &path.key("probability"))
             }
             Fault::NetworkReorder(reorder) => {
-                probability(reorder.probability, &path.key("probability"))?;
-                self.nodes(&reorder.nodes, &path.key("nodes"))
+                probability(reorder.probability, &path.key("probability"))
             }
             Fault::RpcDrop(rpc) | Fault::RpcHold(rpc) | Fault::RpcDelay(rpc) => {
                 name_in(&rpc.api, API_NAMES, "Kafka API", &path.key("api"))?;
                 probability(rpc.probability, &path.key("probability"))?;
+                if matches!(fault, Fault::RpcDrop(_)) && rpc.delay_ms.is_some() {
+                    return Err(not_for_kind(
+                        path,
+                        "delay_ms",
+                        fault,
+                        "`rpc_hold` and `rpc_delay`",
+                    ));
+                }
                 if !matches!(fault, Fault::RpcDrop(_)) && rpc.delay_ms.is_none() {
                     return Err(FieldError::new(
                         path.clone(),
@@ -639,6 +655,14 @@ impl Context<'_> {
                     &path.key("rpc"),
                 )?;
                 probability(persister.probability, &path.key("probability"))?;
+                if persister.error.is_some() && !matches!(fault, Fault::PersisterFail(_)) {
+                    return Err(not_for_kind(path, "error", fault, "`persister_fail`"));
+                }
+                let holds = matches!(fault, Fault::PersisterHold(_) | Fault::PersisterReorder(_));
+                if persister.hold_ms.is_some() && !holds {
+                    let kinds = "`persister_hold` and `persister_reorder` (its longest hold-back)";
+                    return Err(not_for_kind(path, "hold_ms", fault, kinds));
+                }
                 if let Some(error) = &persister.error {
                     name_in(
                         error,
@@ -721,7 +745,7 @@ impl Context<'_> {
     }
 
     fn consumer_node(&self, node: NodeRef, path: &FieldPath) -> Result<(), FieldError> {
-        if !matches!(node, NodeRef::Consumer { .. }) {
+        if !matches!(node.0, FaultNode::Consumer { .. }) {
             return Err(FieldError::new(
                 path.clone(),
                 Kind::InvalidValue,
@@ -732,6 +756,13 @@ impl Context<'_> {
     }
 
     fn partition(&self, partition: &NetworkPartition, path: &FieldPath) -> Result<(), FieldError> {
+        if partition.step_ms.is_some() && partition.mode != PartitionMode::SwizzleClog {
+            return Err(FieldError::new(
+                path.key("step_ms"),
+                Kind::InvalidValue,
+                "`step_ms` applies to `\"mode\": \"swizzle_clog\"` only",
+            ));
+        }
         let count = partition.nodes.len();
         let fits = match partition.mode {
             PartitionMode::Node | PartitionMode::SwizzleClog => count >= 1,

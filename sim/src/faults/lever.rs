@@ -3,6 +3,7 @@
 //! onto these one to one (`sharesim::scenario::fault_plan`); swarm mode draws them per seed.
 
 use std::fmt;
+use std::str::FromStr;
 
 use crate::net::FaultDirection;
 
@@ -39,6 +40,38 @@ impl fmt::Display for FaultNode {
                 entry,
                 instance: Some(instance),
             } => write!(f, "consumer:{entry}/{instance}"),
+        }
+    }
+}
+
+/// The accepted spellings of a [`FaultNode`], for error messages.
+pub const FAULT_NODE_FORMS: &str =
+    "`broker:N`, `controller`, `producer:I`, `consumer:I` or `consumer:I/J`";
+
+impl FromStr for FaultNode {
+    type Err = String;
+
+    /// Parses the scenario file's spelling (the inverse of `Display`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid node `{text}`: expected {FAULT_NODE_FORMS}");
+        if text == "controller" {
+            return Ok(FaultNode::Controller);
+        }
+        let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
+        match kind {
+            "broker" => rest.parse().map(FaultNode::Broker).map_err(|_| bad()),
+            "producer" => rest.parse().map(FaultNode::Producer).map_err(|_| bad()),
+            "consumer" => {
+                let (entry, instance) = match rest.split_once('/') {
+                    Some((entry, instance)) => (entry, Some(instance.parse().map_err(|_| bad())?)),
+                    None => (rest, None),
+                };
+                Ok(FaultNode::Consumer {
+                    entry: entry.parse().map_err(|_| bad())?,
+                    instance,
+                })
+            }
+            _ => Err(bad()),
         }
     }
 }

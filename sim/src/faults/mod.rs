@@ -18,6 +18,7 @@ mod tests;
 pub use lever::{
     api_key_by_name, api_name, CoordinatorKind, FaultNode, FaultPlan, Lever, LockTimerOrder,
     LogStartCause, NetworkFault, PartitionShape, PersisterFault, RpcFault, ScheduledFault,
+    FAULT_NODE_FORMS,
 };
 pub use scheduler::{FaultScheduler, LIVENESS_LEVER};
 pub use step::{FaultError, FaultRecord, FaultStep, FaultTarget, StepOutcome};

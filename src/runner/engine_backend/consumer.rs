@@ -8,11 +8,14 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 use sharesim_sim::client::application::ProcessingTime;
-use sharesim_sim::share::partition::{AcknowledgementBatch, AcquireMode, AcquireParams};
+use sharesim_sim::share::partition::{
+    AcknowledgementBatch, AcquireMode, AcquireParams, EngineMutation,
+};
 use sharesim_sim::share::{AcknowledgeType, MemberId};
 use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent};
 
 use super::faults::DeferredFault;
+use super::mutations::NodeMutation;
 use super::{Action, World, IDLE_POLL_MS};
 use crate::runner::backend::RunError;
 use crate::scenario::workload::{Distribution, PoisonKind};
@@ -251,6 +254,10 @@ impl World {
             .handle_fetch(self.now_ms, &member, &read, params)
             .unwrap_or_default();
         self.pump(slot);
+        let skipped_offset = acquired
+            .last()
+            .map(|range| range.last_offset)
+            .filter(|_| self.mutations.has(NodeMutation::AcceptSkippedRecords));
         let mut count = 0;
         for range in acquired {
             for offset in range.first_offset..=range.last_offset {
@@ -268,7 +275,8 @@ impl World {
                 if matches!(
                     poison,
                     Some(PoisonKind::Deserialization | PoisonKind::CorruptBatch)
-                ) {
+                ) || skipped_offset == Some(offset)
+                {
                     continue;
                 }
                 let key = &self.slots[slot].key;
@@ -425,6 +433,29 @@ impl World {
                 generation,
             },
         );
+    }
+
+    /// The consumer reconnects as a new member. With the mutation switch `release_from_non_owner` on,
+    /// the client also makes the mistake that switch needs to show: the new member RELEASEs what the
+    /// previous member id still held (the engine must refuse it, spec 2.2; the mutated engine accepts).
+    pub(super) fn reconnect_consumer(&mut self, consumer: usize) {
+        let releases_others = self.mutation == Some(EngineMutation::ReleaseFromNonOwner);
+        let previous = if releases_others {
+            std::mem::take(&mut self.consumers[consumer].held)
+        } else {
+            Vec::new()
+        };
+        self.restart_consumer(consumer);
+        let mut by_slot: BTreeMap<usize, Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
+        for record in previous {
+            by_slot
+                .entry(record.slot)
+                .or_default()
+                .push((record.offset, AcknowledgeType::Release));
+        }
+        for (slot, acknowledgements) in by_slot {
+            self.acknowledge(consumer, slot, acknowledgements);
+        }
     }
 
     /// Liveness phase: a crashed consumer comes back, a stalled one resumes.

@@ -1,6 +1,7 @@
-//! Faults in the engine backend. Applied: broker crash and restart (leader failover of the share
-//! partitions it leads), leadership bounce, persister write failures and timeouts, share-coordinator
-//! failover (reload by replay), log-start moves, consumer crash, stall and reconnect with a late close.
+//! Faults in the engine backend, pulled as the levers of the run's fault plan. Applied: broker crash and
+//! restart (leader failover of the share partitions it leads), leadership bounce, persister write
+//! failures and lost answers, share-coordinator failover (reload by replay), log-start moves, consumer
+//! crash, stall and reconnect with a late close.
 //! Everything that needs the network, the replicated log or clocks is reported as skipped: the madsim
 //! cluster backend simulates those.
 
@@ -10,8 +11,11 @@ use sharesim_sim::trace::TraceEvent;
 use sharesim_sim::ResponseError;
 
 use super::{Action, World};
+use sharesim_sim::faults::{
+    api_key_by_name, api_name, CoordinatorKind, FaultNode, Lever, PersisterFault,
+};
+
 use crate::runner::backend::FaultFact;
-use crate::scenario::{Fault, FaultEvent, NodeRef};
 
 /// The second half of a fault, or a consumer's own scheduled failure.
 #[derive(Clone, Debug)]
@@ -38,12 +42,20 @@ pub(super) enum DeferredFault {
     },
 }
 
+/// What a faulted persister write does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PersisterOutcome {
+    /// The write never reaches the share coordinator; the leader gets the error.
+    Fail(ResponseError),
+    /// The write lands, its answer is lost: the leader gets `REQUEST_TIMED_OUT`.
+    AnswerLost,
+}
+
 /// An active persister fault window.
 #[derive(Clone, Debug)]
 struct PersisterWindow {
-    error: ResponseError,
+    outcome: PersisterOutcome,
     probability: f64,
-    remaining: Option<u64>,
     until_ms: Option<u64>,
 }
 
@@ -65,24 +77,19 @@ impl FaultState {
         }
     }
 
-    /// Whether the next persister write fails, and how.
+    /// Whether the next persister write is faulted, and how.
     pub(super) fn persister_failure(
         &mut self,
         rng: &mut StdRng,
         now_ms: u64,
-    ) -> Option<ResponseError> {
-        let window = self.persister.as_mut()?;
-        if window.until_ms.is_some_and(|until| now_ms >= until) || window.remaining == Some(0) {
+    ) -> Option<PersisterOutcome> {
+        let window = self.persister.as_ref()?;
+        if window.until_ms.is_some_and(|until| now_ms >= until) {
             self.persister = None;
             return None;
         }
-        if !rng.gen_bool(window.probability.clamp(0.0, 1.0)) {
-            return None;
-        }
-        if let Some(remaining) = &mut window.remaining {
-            *remaining -= 1;
-        }
-        Some(window.error)
+        rng.gen_bool(window.probability.clamp(0.0, 1.0))
+            .then_some(window.outcome)
     }
 }
 
@@ -117,73 +124,84 @@ impl World {
             .unwrap_or(broker)
     }
 
-    fn consumers_matching(&self, node: &NodeRef) -> Vec<usize> {
+    fn consumers_matching(&self, node: FaultNode) -> Vec<usize> {
         match node {
-            NodeRef::Consumer { entry, instance } => (0..self.consumers.len())
-                .filter(|&index| self.consumers[index].is(*entry, *instance))
+            FaultNode::Consumer { entry, instance } => (0..self.consumers.len())
+                .filter(|&index| self.consumers[index].is(entry, instance))
                 .collect(),
             _ => Vec::new(),
         }
     }
 
-    fn slots_of(&self, topic: &str, partition: u32) -> Vec<usize> {
+    fn slots_of(&self, topic: &str, partition: i32) -> Vec<usize> {
         (0..self.slots.len())
             .filter(|&index| {
                 let slot = &self.slots[index];
-                self.topics[slot.topic_index].name == topic && slot.partition == partition
+                self.topics[slot.topic_index].name == topic && slot.partition as i32 == partition
             })
             .collect()
     }
 
-    pub(super) fn apply_fault(&mut self, event: FaultEvent) {
-        let kind = event.fault.kind();
+    /// Pulls one lever of the run's [`sharesim_sim::faults::FaultPlan`] (the one mapping of scenario
+    /// faults and swarm draws onto levers, shared with the madsim cluster).
+    pub(super) fn apply_fault(&mut self, lever: Lever) {
+        let kind = lever.kind();
         let now_ms = self.now_ms;
-        match event.fault {
-            Fault::BrokerCrash(crash) => {
-                if !self.faults.down_brokers.contains(&crash.broker) {
-                    self.faults.down_brokers.push(crash.broker);
+        match lever {
+            Lever::BrokerCrash {
+                broker,
+                lose_unflushed,
+                restart_after_ms,
+            } => {
+                if !self.faults.down_brokers.contains(&broker) {
+                    self.faults.down_brokers.push(broker);
                 }
-                let new_leader = self.next_live_broker(crash.broker);
+                let new_leader = self.next_live_broker(broker);
                 let led: Vec<usize> = (0..self.slots.len())
-                    .filter(|&i| self.slots[i].leader_broker == crash.broker)
+                    .filter(|&i| self.slots[i].leader_broker == broker)
                     .collect();
+                // The engine backend's logs are durable at once: there is no unflushed data to lose.
+                let unflushed = if lose_unflushed {
+                    " (no unflushed data at engine level: nothing lost)"
+                } else {
+                    ""
+                };
                 self.note_fault(
                     kind,
                     format!(
-                        "broker {} crashed; {} share partitions fail over to broker {new_leader}",
-                        crash.broker,
+                        "broker {broker} crashed{unflushed}; {} share partitions fail over to \
+                         broker {new_leader}",
                         led.len()
                     ),
                 );
                 for slot in led {
                     self.fail_over(slot, new_leader);
                 }
-                if let Some(after_ms) = crash.restart_after_ms {
-                    let restart = DeferredFault::BrokerRestart {
-                        broker: crash.broker,
-                    };
+                if let Some(after_ms) = restart_after_ms {
+                    let restart = DeferredFault::BrokerRestart { broker };
                     self.schedule(now_ms + after_ms, Action::Deferred(restart));
                 }
             }
-            Fault::BrokerRestart(restart) => {
-                self.apply_deferred(DeferredFault::BrokerRestart {
-                    broker: restart.broker,
-                });
+            Lever::BrokerRestart { broker } => {
+                self.apply_deferred(DeferredFault::BrokerRestart { broker });
             }
-            Fault::LeadershipBounce(bounce) => {
-                let slots = self.slots_of(&bounce.topic, bounce.partition);
+            Lever::LeadershipBounce {
+                topic,
+                partition,
+                via_broker,
+                back_after_ms,
+            } => {
+                let slots = self.slots_of(&topic, partition);
                 let Some(&first) = slots.first() else {
                     return self.skip_fault(kind, "no share group reads that topic partition");
                 };
                 let home = self.slots[first].leader_broker;
-                let via = bounce
-                    .via_broker
-                    .unwrap_or_else(|| self.next_live_broker(home));
+                let via = via_broker.unwrap_or_else(|| self.next_live_broker(home));
                 self.note_fault(
                     kind,
                     format!(
-                        "{}-{} leadership moves to broker {via}, back to {home} after {} ms",
-                        bounce.topic, bounce.partition, bounce.back_after_ms
+                        "{topic}-{partition} leadership moves to broker {via}, back to {home} \
+                         after {back_after_ms} ms"
                     ),
                 );
                 for &slot in &slots {
@@ -193,113 +211,158 @@ impl World {
                     slots,
                     broker: home,
                 };
-                self.schedule(now_ms + bounce.back_after_ms, Action::Deferred(back));
+                self.schedule(now_ms + back_after_ms, Action::Deferred(back));
             }
-            Fault::PersisterFail(fault) | Fault::PersisterTimeout(fault) => {
-                let error = if kind == "persister_timeout" {
-                    ResponseError::RequestTimedOut
-                } else {
-                    ResponseError::CoordinatorNotAvailable
-                };
-                self.note_fault(
-                    kind,
-                    format!(
-                        "{} fails with {error:?} (probability {}, count {:?}, for {:?} ms)",
-                        fault.rpc, fault.probability, fault.count, fault.duration_ms
-                    ),
-                );
-                self.faults.persister = Some(PersisterWindow {
-                    error,
-                    probability: fault.probability,
-                    remaining: fault.count,
-                    until_ms: fault.duration_ms.map(|ms| now_ms + ms),
-                });
-                if let Some(ms) = fault.duration_ms {
-                    self.schedule(
-                        now_ms + ms,
-                        Action::Deferred(DeferredFault::PersisterHealed),
-                    );
-                }
-            }
-            Fault::ShareCoordinatorFailover(_) => {
+            Lever::Persister {
+                fault,
+                api_key,
+                probability,
+                duration_ms,
+            } => self.persister_window(kind, fault, api_key, probability, duration_ms),
+            Lever::CoordinatorFailover {
+                kind: CoordinatorKind::Share,
+                ..
+            } => {
                 self.note_fault(
                     kind,
                     "the share coordinator reloads __share_group_state by replay".to_string(),
                 );
                 self.reload_share_coordinator();
             }
-            Fault::LogStartMove(moved) | Fault::DeleteRecords(moved) => {
-                let Some(topic_index) = self.topics.iter().position(|t| t.name == moved.topic)
-                else {
+            Lever::LogStartMove {
+                topic,
+                partition,
+                offset,
+                ..
+            } => {
+                let Some(topic_index) = self.topics.iter().position(|t| t.name == topic) else {
                     return self.skip_fault(kind, "unknown topic");
                 };
-                let Some(log) = self.topics[topic_index]
-                    .logs
-                    .get_mut(moved.partition as usize)
+                let Some(log) = usize::try_from(partition)
+                    .ok()
+                    .and_then(|p| self.topics[topic_index].logs.get_mut(p))
                 else {
                     return self.skip_fault(kind, "unknown partition");
                 };
-                let offset = (moved.offset as i64).min(log.end_offset());
+                // Past the log end is clamped (as Kafka's DeleteRecords refuses it).
+                let offset = offset.clamp(0, log.end_offset());
                 log.log_start_offset = log.log_start_offset.max(offset);
                 self.note_fault(
                     kind,
-                    format!(
-                        "{}-{} log start offset -> {offset}",
-                        moved.topic, moved.partition
-                    ),
+                    format!("{topic}-{partition} log start offset -> {offset}"),
                 );
-                for slot in self.slots_of(&moved.topic, moved.partition) {
+                for slot in self.slots_of(&topic, partition) {
                     self.slots[slot]
                         .engine
                         .handle_log_start_offset(now_ms, offset);
                     self.pump(slot);
                 }
             }
-            Fault::ConsumerCrash(crash) => {
-                for consumer in self.consumers_matching(&crash.consumer) {
+            Lever::ConsumerCrash {
+                consumer,
+                restart_after_ms,
+            } => {
+                for consumer in self.consumers_matching(consumer) {
                     let deferred = DeferredFault::ConsumerCrash {
                         consumer,
-                        restart_after_ms: crash.restart_after_ms,
+                        restart_after_ms,
                     };
                     self.apply_deferred(deferred);
                 }
             }
-            Fault::ConsumerStall(stall) => {
-                for consumer in self.consumers_matching(&stall.consumer) {
-                    let deferred = DeferredFault::ConsumerStall {
-                        consumer,
-                        stall_ms: stall.stall_ms,
-                    };
+            Lever::ConsumerStall { consumer, stall_ms } => {
+                for consumer in self.consumers_matching(consumer) {
+                    let deferred = DeferredFault::ConsumerStall { consumer, stall_ms };
                     self.apply_deferred(deferred);
                 }
             }
-            Fault::ConsumerReconnectLateClose(reconnect) => {
-                for consumer in self.consumers_matching(&reconnect.consumer) {
+            Lever::ConsumerReconnectLateClose {
+                consumer,
+                close_delay_ms,
+            } => {
+                for consumer in self.consumers_matching(consumer) {
                     let old = self.consumers[consumer].member.clone();
                     self.note_fault(
                         kind,
                         format!(
-                            "{old} reconnects as a new member; its old connection closes {} ms later",
-                            reconnect.close_delay_ms
+                            "{old} reconnects as a new member; its old connection closes \
+                             {close_delay_ms} ms later"
                         ),
                     );
-                    self.restart_consumer(consumer);
+                    self.reconnect_consumer(consumer);
                     let late = DeferredFault::LateClose {
                         consumer,
                         member: old,
                     };
-                    self.schedule(now_ms + reconnect.close_delay_ms, Action::Deferred(late));
+                    self.schedule(now_ms + close_delay_ms, Action::Deferred(late));
                 }
             }
-            Fault::Heal(_) => {
+            Lever::Heal => {
                 self.note_fault(kind, "every fault window heals".to_string());
                 self.heal_all();
             }
             _ => self.skip_fault(
                 kind,
                 "not simulated by the engine backend (needs the madsim cluster: network, \
-                 replicated log, clocks, RPC hooks)",
+                 replicated log, clocks, RPC hooks, group coordinator)",
             ),
+        }
+    }
+
+    /// A persister fault window. The engine backend's share partitions call the persister only to
+    /// write (`WriteShareGroupState`); it can fail a write or lose its answer (the write lands, the
+    /// leader sees `REQUEST_TIMED_OUT`). Holding, reordering and duplicating calls need the network.
+    fn persister_window(
+        &mut self,
+        kind: &str,
+        fault: PersisterFault,
+        api_key: i16,
+        probability: f64,
+        duration_ms: Option<u64>,
+    ) {
+        let write_api_key = api_key_by_name("WriteShareGroupState");
+        if Some(api_key) != write_api_key {
+            return self.skip_fault(
+                kind,
+                &format!(
+                    "the engine backend's persister calls are WriteShareGroupState only, not {}",
+                    api_name(api_key)
+                ),
+            );
+        }
+        let outcome = match fault {
+            PersisterFault::Fail { error_code } => match ResponseError::try_from_code(error_code) {
+                Some(error) => PersisterOutcome::Fail(error),
+                None => return self.skip_fault(kind, &format!("unknown error code {error_code}")),
+            },
+            PersisterFault::Timeout => PersisterOutcome::AnswerLost,
+            _ => {
+                return self.skip_fault(
+                    kind,
+                    "holding, reordering or duplicating persister calls needs the madsim cluster",
+                )
+            }
+        };
+        let what = match outcome {
+            PersisterOutcome::Fail(error) => format!("fail with {error:?}"),
+            PersisterOutcome::AnswerLost => "land, but their answers are lost".to_string(),
+        };
+        self.note_fault(
+            kind,
+            format!(
+                "WriteShareGroupState calls {what} (probability {probability}, for {duration_ms:?} ms)"
+            ),
+        );
+        self.faults.persister = Some(PersisterWindow {
+            outcome,
+            probability,
+            until_ms: duration_ms.map(|ms| self.now_ms + ms),
+        });
+        if let Some(ms) = duration_ms {
+            self.schedule(
+                self.now_ms + ms,
+                Action::Deferred(DeferredFault::PersisterHealed),
+            );
         }
     }
 

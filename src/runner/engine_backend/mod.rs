@@ -10,8 +10,10 @@
 mod consumer;
 mod faults;
 mod log;
+mod mutations;
 mod partitions;
 mod setup;
+mod unsimulated;
 
 use std::collections::BTreeMap;
 
@@ -23,13 +25,14 @@ use sharesim_sim::share::partition::{AcknowledgeTicket, EngineMutation};
 use sharesim_sim::share::AcknowledgeType;
 use sharesim_sim::trace::{RunMarker, Trace, TraceEvent};
 
+pub use self::mutations::{MutationSwitch, MUTATION_SWITCHES};
 pub(crate) use self::setup::topic_id_of;
 
 use self::consumer::ConsumerState;
 use self::log::{PartitionLog, ProducerState};
 use self::partitions::SharePartitionSlot;
 use super::backend::{Backend, BackendRun, RunError, RunFacts};
-use crate::scenario::{FaultEvent, Scenario};
+use crate::scenario::Scenario;
 
 /// An idle consumer polls again after this long (a ShareFetch with nothing to return waits up to
 /// `fetch.max.wait.ms`; the delayed fetch is woken by new data, which this loop approximates by polling).
@@ -70,8 +73,8 @@ enum Action {
     Poll { consumer: usize, generation: u32 },
     /// A consumer finished processing what it holds and acknowledges.
     Finish { consumer: usize, generation: u32 },
-    /// A scheduled or swarm fault.
-    Fault(FaultEvent),
+    /// A lever of the run's fault plan (scheduled or drawn by swarm mode).
+    Fault(sharesim_sim::faults::Lever),
     /// A deferred half of a fault (restart, bounce back, window end).
     Deferred(faults::DeferredFault),
     /// The workload ends: heal everything, keep polling, require convergence.
@@ -89,6 +92,8 @@ struct World {
     now_ms: u64,
     semantics: Semantics,
     mutation: Option<EngineMutation>,
+    /// Every mutation switch of the run (the engine's and the glue's).
+    mutations: mutations::Mutations,
     topics: Vec<TopicState>,
     slots: Vec<SharePartitionSlot>,
     shard: ShareCoordinatorShard,
@@ -120,6 +125,9 @@ impl World {
 
     /// The earliest lock deadline of any engine.
     fn next_timer(&self) -> Option<(u64, usize)> {
+        if self.mutations.has(mutations::NodeMutation::SkipLockTimers) {
+            return None;
+        }
         self.slots
             .iter()
             .enumerate()

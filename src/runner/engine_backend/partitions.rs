@@ -10,6 +10,8 @@ use sharesim_sim::share::partition::{
 use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent};
 use sharesim_sim::ResponseError;
 
+use super::faults::PersisterOutcome;
+use super::mutations::NodeMutation;
 use super::{Action, World};
 
 /// One share partition (group, topic partition) and its leader.
@@ -68,13 +70,21 @@ impl World {
                         .handle_read_state_result(now_ms, read.response, reset);
                 }
                 PartitionEffect::WriteState { write_id, request } => {
-                    let result = match self.faults.persister_failure(&mut self.rng, now_ms) {
-                        Some(error) => Err(error),
-                        None => {
+                    let fault = self.faults.persister_failure(&mut self.rng, now_ms);
+                    let unwritten = self
+                        .mutations
+                        .has(NodeMutation::PersisterAcksWithoutWriting);
+                    let result = match fault {
+                        _ if unwritten => Ok(()),
+                        Some(PersisterOutcome::Fail(error)) => Err(error),
+                        Some(PersisterOutcome::AnswerLost) | None => {
                             let key = self.slots[index].key.clone();
                             let written = self.shard.handle_write(now_ms, &key, &request);
                             self.append_state_records(written.records);
-                            written.response
+                            match fault {
+                                Some(_) => Err(ResponseError::RequestTimedOut),
+                                None => written.response,
+                            }
                         }
                     };
                     self.slots[index]
@@ -214,6 +224,9 @@ impl World {
             error_code,
         };
         let group_id = slot.key.group_id.clone();
+        if self.mutations.has(NodeMutation::DuplicateAckOutcome) {
+            self.consumer_event(consumer, group_id.clone(), event.clone());
+        }
         self.consumer_event(consumer, group_id, event);
     }
 

@@ -11,46 +11,27 @@ use sharesim_sim::coordinator::group::{
 use sharesim_sim::coordinator::share::{
     ShareCoordinatorConfig, ShareCoordinatorShard, SharePartitionKey, TopicId,
 };
+use sharesim_sim::faults::FaultPlan;
 use sharesim_sim::semantics::Semantics;
 use sharesim_sim::share::partition::{
-    AutoOffsetReset, EngineMutation, IsolationLevel, SharePartition, SharePartitionConfig,
+    AutoOffsetReset, IsolationLevel, SharePartition, SharePartitionConfig,
 };
 
 use super::consumer::ConsumerState;
 use super::faults::FaultState;
 use super::log::{PartitionLog, ProducerState};
+use super::mutations::Mutations;
 use super::partitions::SharePartitionSlot;
 use super::{run_rng, Action, TopicState, World};
 use crate::oracle::OracleConfig;
 use crate::runner::backend::{FaultFact, RunError, RunFacts};
-use crate::runner::swarm::swarm_faults;
 use crate::scenario::configs::broker_group_config;
+use crate::scenario::fault_plan::fault_plan;
 use crate::scenario::{GroupType, Scenario};
 
 /// The trace's topic id of the topic at `index` (deterministic, never zero).
 pub(crate) fn topic_id_of(index: usize) -> TopicId {
     TopicId(0x5157_0000_0000_0000_0000_0000_0000_0001 + index as u128)
-}
-
-/// The mutation switches a scenario names (snake_case names of [`EngineMutation`]).
-fn mutation_of(scenario: &Scenario) -> Result<Option<EngineMutation>, RunError> {
-    let mut found = None;
-    for name in &scenario.mutations {
-        let kebab = serde_json::Value::String(name.replace('_', "-"));
-        let mutation: EngineMutation = serde_json::from_value(kebab).map_err(|_| {
-            RunError(format!(
-                "unknown mutation `{name}`: the engine backend knows \
-                 `expiry_ignores_delivery_limit` and `release_from_non_owner`"
-            ))
-        })?;
-        if found.is_some() {
-            return Err(RunError(
-                "the engine backend switches on one mutation at a time".to_string(),
-            ));
-        }
-        found = Some(mutation);
-    }
-    Ok(found)
 }
 
 /// A share group's partition config from its configs, through the group coordinator's parser.
@@ -85,7 +66,8 @@ fn share_partition_config(
 impl World {
     pub(super) fn new(scenario: &Scenario, seed: u64) -> Result<World, RunError> {
         let semantics = Semantics::for_release(scenario.profile);
-        let mutation = mutation_of(scenario)?;
+        let mutations = Mutations::parse(&scenario.mutations)?;
+        let mutation = mutations.engine;
         let broker_entries = scenario
             .cluster
             .configs
@@ -199,6 +181,13 @@ impl World {
                 consumers.push(ConsumerState::new(entry, instance, spec, assigned.clone())?);
             }
         }
+        let unsimulated = super::unsimulated::unsimulated_fields(scenario);
+        if !unsimulated.is_empty() {
+            notes.push(format!(
+                "scenario fields not simulated by the engine backend (the cluster backend does): {}",
+                unsimulated.join(", ")
+            ));
+        }
         let mut facts = RunFacts::new("engine", oracle_config.unwrap_or_default());
         facts.notes = notes;
         let mut world = World {
@@ -208,6 +197,7 @@ impl World {
             now_ms: 0,
             semantics,
             mutation,
+            mutations,
             topics,
             slots,
             shard: ShareCoordinatorShard::new(0, ShareCoordinatorConfig::default()),
@@ -221,12 +211,13 @@ impl World {
             facts,
             in_liveness_phase: false,
         };
-        world.schedule_start();
+        let plan = fault_plan(scenario, seed).map_err(RunError)?;
+        world.schedule_start(plan);
         Ok(world)
     }
 
     /// Producers, consumers, their scheduled failures, faults (scheduled and swarm), the liveness phase.
-    fn schedule_start(&mut self) {
+    fn schedule_start(&mut self, plan: FaultPlan) {
         for (index, producer) in self.scenario.producers.clone().iter().enumerate() {
             self.schedule(producer.start_ms, Action::Produce(index));
         }
@@ -243,18 +234,13 @@ impl World {
                 self.schedule(deferred.0, Action::Deferred(deferred.1));
             }
         }
-        let mut events = self.scenario.faults.clone();
-        if let Some(swarm) = self.scenario.swarm.clone() {
-            let seed = self.faults.seed;
-            events.extend(swarm_faults(&self.scenario, &swarm, seed));
-        }
-        for event in events {
-            if event.at_ms < self.scenario.duration_ms {
-                self.schedule(event.at_ms, Action::Fault(event));
+        for fault in plan.faults {
+            if fault.at_ms < plan.liveness_at_ms {
+                self.schedule(fault.at_ms, Action::Fault(fault.lever));
             } else {
                 self.facts.faults_skipped.push(FaultFact {
-                    at_ms: event.at_ms,
-                    kind: event.fault.kind().to_string(),
+                    at_ms: fault.at_ms,
+                    kind: fault.lever.kind().to_string(),
                     detail: "scheduled after duration_ms, when faults are healed".to_string(),
                 });
             }

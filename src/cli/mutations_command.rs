@@ -1,0 +1,74 @@
+//! `sharesim mutations SCENARIO [--seeds A..B] [--only NAME] [--out FILE]`: the mutation-switch sweep.
+//! For each switch, the seeds run until the invariant it breaks is reported violated, as a Markdown
+//! table (printed, and written to `--out`). Exit 0 when every switch is caught, 1 otherwise.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::sweep_command::parse_seed_range;
+use super::{fail, load, scenario_name, BackendChoice};
+use crate::runner::{mutation_table, sweep_mutation, MUTATION_SWITCHES};
+
+/// Arguments of `mutations`.
+#[derive(Args, Debug, Clone)]
+pub struct MutationsArgs {
+    /// The scenario file (JSON), e.g. `scenarios/swarm.json`.
+    pub scenario: PathBuf,
+    /// Seeds to try per switch, `A..B` (B excluded) or `A..=B`.
+    #[arg(long, default_value = "1..101")]
+    pub seeds: String,
+    /// Only this switch (repeatable).
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Also write the table to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The backend.
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: BackendChoice,
+}
+
+/// Runs `sharesim mutations`.
+pub fn run_mutations(args: &MutationsArgs) -> ExitCode {
+    let file = match load(&args.scenario) {
+        Ok(file) => file,
+        Err(message) => return fail(message),
+    };
+    let seeds = match parse_seed_range(&args.seeds) {
+        Ok(seeds) => seeds,
+        Err(message) => return fail(message),
+    };
+    if let Some(unknown) = args
+        .only
+        .iter()
+        .find(|name| !MUTATION_SWITCHES.iter().any(|s| s.name == name.as_str()))
+    {
+        return fail(format!("unknown mutation switch `{unknown}`"));
+    }
+    let backend = args.backend.backend();
+    let mut catches = Vec::new();
+    for switch in MUTATION_SWITCHES
+        .iter()
+        .filter(|s| args.only.is_empty() || args.only.iter().any(|n| n == s.name))
+    {
+        match sweep_mutation(backend.as_ref(), &file.scenario, switch, &seeds) {
+            Ok(catch) => catches.push(catch),
+            Err(error) => return fail(error.to_string()),
+        }
+    }
+    let name = scenario_name(&file.scenario, &args.scenario);
+    let table = mutation_table(&name, &catches);
+    print!("{table}");
+    if let Some(out) = &args.out {
+        if let Err(error) = std::fs::write(out, &table) {
+            return fail(format!("cannot write {}: {error}", out.display()));
+        }
+    }
+    if catches.iter().all(|catch| catch.caught_at_seed.is_some()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

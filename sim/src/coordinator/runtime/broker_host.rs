@@ -21,7 +21,8 @@ use crate::broker::{AppendRecords, CallTarget, ServiceContext};
 use crate::cluster::replication::Acks;
 use crate::coordinator::share::TopicIdPartition;
 use crate::log::{
-    encode_data_batch, FetchIsolation, ProducerIdentity, ProducerRecord, RawBatch, TopicPartition,
+    encode_data_batch, AppendInfo, FetchIsolation, ProducerIdentity, ProducerRecord, RawBatch,
+    TopicPartition,
 };
 use crate::ResponseError;
 
@@ -53,6 +54,22 @@ impl EffectTokens {
     /// The append behind `token`, if it is one: (partition, predicted first offset).
     pub fn take_append(&mut self, token: u64) -> Option<(i32, i64)> {
         self.appends.remove(&token)
+    }
+
+    /// The outcome of the append behind `token` when it failed or landed elsewhere than predicted:
+    /// (partition, predicted first offset, error); `None` for success or a token that is no append.
+    pub fn append_failure(
+        &mut self,
+        token: u64,
+        result: Result<AppendInfo, ResponseError>,
+    ) -> Option<(i32, i64, ResponseError)> {
+        let (partition, first_offset) = self.take_append(token)?;
+        let error = match result {
+            Ok(info) if info.first_offset == first_offset => return None,
+            Ok(_) => ResponseError::UnknownServerError,
+            Err(error) => error,
+        };
+        Some((partition, first_offset, error))
     }
 
     /// Whether `token` is a DeleteRecords call of the prune job (and forgets it).

@@ -100,14 +100,8 @@ impl ShareCoordinatorPlugin {
 
     fn flush(&mut self, cx: &mut ServiceContext<'_>) {
         while let Some((token, response)) = self.service.poll_response() {
-            let response = match response {
-                ShareStateResponse::Read(r) => ResponseKind::ReadShareGroupState(r),
-                ShareStateResponse::Write(r) => ResponseKind::WriteShareGroupState(r),
-                ShareStateResponse::Initialize(r) => ResponseKind::InitializeShareGroupState(r),
-                ShareStateResponse::Delete(r) => ResponseKind::DeleteShareGroupState(r),
-                ShareStateResponse::ReadSummary(r) => ResponseKind::ReadShareGroupStateSummary(r),
-            };
-            self.requests.answer(cx, token, response);
+            self.requests
+                .answer(cx, token, response.into_response_kind());
         }
     }
 }
@@ -135,13 +129,8 @@ impl BrokerService for ShareCoordinatorPlugin {
         header: RequestHeader,
         request: RequestKind,
     ) {
-        let request = match request {
-            RequestKind::InitializeShareGroupState(r) => ShareStateRequest::Initialize(r),
-            RequestKind::ReadShareGroupState(r) => ShareStateRequest::Read(r),
-            RequestKind::WriteShareGroupState(r) => ShareStateRequest::Write(r),
-            RequestKind::DeleteShareGroupState(r) => ShareStateRequest::Delete(r),
-            RequestKind::ReadShareGroupStateSummary(r) => ShareStateRequest::ReadSummary(r),
-            _ => return,
+        let Some(request) = ShareStateRequest::from_request_kind(request) else {
+            return;
         };
         let token = self.requests.hold(connection, header);
         let mut host = BrokerHost::new(now_ms, cx, &mut self.tokens);
@@ -168,15 +157,7 @@ impl BrokerService for ShareCoordinatorPlugin {
         token: u64,
         result: Result<AppendInfo, ResponseError>,
     ) {
-        let Some((partition, first_offset)) = self.tokens.take_append(token) else {
-            return;
-        };
-        let failure = match result {
-            Ok(info) if info.first_offset == first_offset => None,
-            Ok(_) => Some(ResponseError::UnknownServerError),
-            Err(error) => Some(error),
-        };
-        if let Some(error) = failure {
+        if let Some((partition, first_offset, error)) = self.tokens.append_failure(token, result) {
             let mut host = BrokerHost::new(now_ms, cx, &mut self.tokens);
             self.service
                 .handle_append_failed(now_ms, &mut host, partition, first_offset, error);
@@ -345,13 +326,7 @@ impl GroupCoordinatorPlugin {
                     self.router.handle_rpc_result(now_ms, rpc.rpc_id, error);
                     continue;
                 };
-                let request = match rpc.request {
-                    ShareStateRequest::Initialize(r) => RequestKind::InitializeShareGroupState(r),
-                    ShareStateRequest::Read(r) => RequestKind::ReadShareGroupState(r),
-                    ShareStateRequest::Write(r) => RequestKind::WriteShareGroupState(r),
-                    ShareStateRequest::Delete(r) => RequestKind::DeleteShareGroupState(r),
-                    ShareStateRequest::ReadSummary(r) => RequestKind::ReadShareGroupStateSummary(r),
-                };
+                let request = rpc.request.into_request_kind();
                 let token = self.tokens.fresh();
                 self.rpcs.insert(token, rpc.rpc_id);
                 cx.call(
@@ -442,14 +417,8 @@ impl BrokerService for GroupCoordinatorPlugin {
             return;
         };
         let result = match result {
-            Ok(ResponseKind::InitializeShareGroupState(r)) => Ok(ShareStateResponse::Initialize(r)),
-            Ok(ResponseKind::DeleteShareGroupState(r)) => Ok(ShareStateResponse::Delete(r)),
-            Ok(ResponseKind::ReadShareGroupStateSummary(r)) => {
-                Ok(ShareStateResponse::ReadSummary(r))
-            }
-            Ok(ResponseKind::ReadShareGroupState(r)) => Ok(ShareStateResponse::Read(r)),
-            Ok(ResponseKind::WriteShareGroupState(r)) => Ok(ShareStateResponse::Write(r)),
-            Ok(_) => Err(ResponseError::UnknownServerError),
+            Ok(response) => ShareStateResponse::from_response_kind(response)
+                .ok_or(ResponseError::UnknownServerError),
             Err(TransportError::Timeout) => Err(ResponseError::RequestTimedOut),
             Err(_) => Err(ResponseError::NetworkException),
         };
@@ -464,15 +433,7 @@ impl BrokerService for GroupCoordinatorPlugin {
         token: u64,
         result: Result<AppendInfo, ResponseError>,
     ) {
-        let Some((partition, first_offset)) = self.tokens.take_append(token) else {
-            return;
-        };
-        let failure = match result {
-            Ok(info) if info.first_offset == first_offset => None,
-            Ok(_) => Some(ResponseError::UnknownServerError),
-            Err(error) => Some(error),
-        };
-        if let Some(error) = failure {
+        if let Some((partition, first_offset, error)) = self.tokens.append_failure(token, result) {
             let mut host = BrokerHost::new(now_ms, cx, &mut self.tokens);
             self.service
                 .handle_append_failed(now_ms, &mut host, partition, first_offset, error);

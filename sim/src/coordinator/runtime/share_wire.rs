@@ -9,7 +9,8 @@ use kafka_protocol::messages::{
     write_share_group_state_response, DeleteShareGroupStateRequest, DeleteShareGroupStateResponse,
     InitializeShareGroupStateRequest, InitializeShareGroupStateResponse,
     ReadShareGroupStateRequest, ReadShareGroupStateResponse, ReadShareGroupStateSummaryRequest,
-    ReadShareGroupStateSummaryResponse, WriteShareGroupStateRequest, WriteShareGroupStateResponse,
+    ReadShareGroupStateSummaryResponse, RequestKind, ResponseKind, WriteShareGroupStateRequest,
+    WriteShareGroupStateResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -45,6 +46,56 @@ pub enum ShareStateResponse {
     Delete(DeleteShareGroupStateResponse),
     /// ReadShareGroupStateSummary.
     ReadSummary(ReadShareGroupStateSummaryResponse),
+}
+
+impl ShareStateRequest {
+    /// The share-state request inside a broker's request, `None` for any other API.
+    pub fn from_request_kind(request: RequestKind) -> Option<ShareStateRequest> {
+        Some(match request {
+            RequestKind::InitializeShareGroupState(r) => ShareStateRequest::Initialize(r),
+            RequestKind::ReadShareGroupState(r) => ShareStateRequest::Read(r),
+            RequestKind::WriteShareGroupState(r) => ShareStateRequest::Write(r),
+            RequestKind::DeleteShareGroupState(r) => ShareStateRequest::Delete(r),
+            RequestKind::ReadShareGroupStateSummary(r) => ShareStateRequest::ReadSummary(r),
+            _ => return None,
+        })
+    }
+
+    /// As a request to send to a share coordinator.
+    pub fn into_request_kind(self) -> RequestKind {
+        match self {
+            ShareStateRequest::Initialize(r) => RequestKind::InitializeShareGroupState(r),
+            ShareStateRequest::Read(r) => RequestKind::ReadShareGroupState(r),
+            ShareStateRequest::Write(r) => RequestKind::WriteShareGroupState(r),
+            ShareStateRequest::Delete(r) => RequestKind::DeleteShareGroupState(r),
+            ShareStateRequest::ReadSummary(r) => RequestKind::ReadShareGroupStateSummary(r),
+        }
+    }
+}
+
+impl ShareStateResponse {
+    /// The share-state answer inside a response, `None` for any other API.
+    pub fn from_response_kind(response: ResponseKind) -> Option<ShareStateResponse> {
+        Some(match response {
+            ResponseKind::InitializeShareGroupState(r) => ShareStateResponse::Initialize(r),
+            ResponseKind::ReadShareGroupState(r) => ShareStateResponse::Read(r),
+            ResponseKind::WriteShareGroupState(r) => ShareStateResponse::Write(r),
+            ResponseKind::DeleteShareGroupState(r) => ShareStateResponse::Delete(r),
+            ResponseKind::ReadShareGroupStateSummary(r) => ShareStateResponse::ReadSummary(r),
+            _ => return None,
+        })
+    }
+
+    /// As a response to send back.
+    pub fn into_response_kind(self) -> ResponseKind {
+        match self {
+            ShareStateResponse::Read(r) => ResponseKind::ReadShareGroupState(r),
+            ShareStateResponse::Write(r) => ResponseKind::WriteShareGroupState(r),
+            ShareStateResponse::Initialize(r) => ResponseKind::InitializeShareGroupState(r),
+            ShareStateResponse::Delete(r) => ResponseKind::DeleteShareGroupState(r),
+            ShareStateResponse::ReadSummary(r) => ResponseKind::ReadShareGroupStateSummary(r),
+        }
+    }
 }
 
 /// One partition's operation, decoded from the wire.

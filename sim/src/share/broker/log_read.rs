@@ -9,6 +9,43 @@ use crate::share::partition::{
     AbortedTransaction, AcquiredRecords, ControlMarker, FetchedLog, LogBatch,
 };
 
+/// The first size of a share fetch's log read. Reads grow from here (x4) only while they end before
+/// both the readable end of the log and the offsets acquisition could use, so a fetch of a few hundred
+/// records does not copy the whole unread log (Kafka reads through zero-copy file slices; the
+/// simulated log copies what it returns).
+pub(crate) const SHARE_READ_INITIAL_BYTES: usize = 64 * 1024;
+
+/// Reads from `fetch_offset` through `read(max_bytes)` until the read covers `offsets_wanted` offsets,
+/// reaches the readable end (`readable_end` of the result: high watermark or last stable offset), or
+/// uses `max_bytes`; returns the last read, parsed.
+pub(crate) fn read_for_acquisition(
+    mut read: impl FnMut(usize) -> Result<ReadResult, crate::ResponseError>,
+    fetch_offset: i64,
+    max_bytes: usize,
+    offsets_wanted: i64,
+    readable_end: impl Fn(&ReadResult) -> i64,
+) -> Result<ShareLogRead, crate::ResponseError> {
+    let max_bytes = max_bytes.max(1);
+    let mut bytes = SHARE_READ_INITIAL_BYTES.min(max_bytes);
+    loop {
+        let result = read(bytes)?;
+        let parsed = ShareLogRead::parse(fetch_offset, &result);
+        let covered_end = parsed
+            .fetched
+            .batches
+            .last()
+            .map_or(fetch_offset, |batch| batch.last_offset + 1);
+        let done = parsed.is_empty()
+            || bytes >= max_bytes
+            || covered_end >= readable_end(&result)
+            || covered_end - fetch_offset >= offsets_wanted;
+        if done {
+            return Ok(parsed);
+        }
+        bytes = bytes.saturating_mul(4).min(max_bytes);
+    }
+}
+
 /// One read, parsed once.
 #[derive(Clone, Debug)]
 pub(crate) struct ShareLogRead {

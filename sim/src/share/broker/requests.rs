@@ -31,7 +31,7 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::host::{Leadership, RequestToken, ServiceOutput, ShareFetchHost};
-use super::log_read::ShareLogRead;
+use super::log_read::read_for_acquisition;
 use super::service::ShareFetchService;
 use crate::coordinator::share::{SharePartitionKey, TopicId, TopicIdPartition};
 use crate::log::FetchIsolation;
@@ -556,8 +556,22 @@ impl ShareFetchService {
             IsolationLevel::ReadCommitted => FetchIsolation::TxnCommitted,
             IsolationLevel::ReadUncommitted => FetchIsolation::HighWatermark,
         };
-        let read = match host.read_log(tp, fetch_offset, max_bytes.max(1), isolation) {
-            Ok(read) => read,
+        // Acquisition uses at most `max_records` new offsets past the in-flight window, which holds at
+        // most `max_record_locks` records (spec 1.5, 2.6): reading further is wasted copying.
+        let offsets_wanted =
+            i64::from(params.max_records) + i64::from(partition.config().max_record_locks);
+        let read = read_for_acquisition(
+            |bytes| host.read_log(tp, fetch_offset, bytes, isolation),
+            fetch_offset,
+            max_bytes,
+            offsets_wanted,
+            |read| match isolation {
+                FetchIsolation::TxnCommitted => read.last_stable_offset,
+                _ => read.high_watermark,
+            },
+        );
+        let parsed = match read {
+            Ok(parsed) => parsed,
             Err(ResponseError::OffsetOutOfRange) => {
                 // Spec 6: the log start moved past SPSO; SPSO jumps and the error is reset to NONE.
                 let reset = host.reset_offsets(tp, now_ms, partition.config().auto_offset_reset);
@@ -574,7 +588,6 @@ impl ShareFetchService {
                 return true;
             }
         };
-        let parsed = ShareLogRead::parse(fetch_offset, &read);
         if parsed.is_empty() {
             return false;
         }

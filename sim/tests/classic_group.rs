@@ -15,7 +15,9 @@ use sharesim_sim::client::classic_consumer::{
     ClassicConsumerConfig, ClassicRecord, OffsetResetStrategy,
 };
 use sharesim_sim::coordinator::classic::ClassicGroupConfig;
-use sharesim_sim::coordinator::placement::{InternalTopicsConfig, GROUP_METADATA_TOPIC_NAME};
+use sharesim_sim::coordinator::placement::{
+    group_coordinator_partition, InternalTopicsConfig, GROUP_METADATA_TOPIC_NAME,
+};
 use sharesim_sim::harness::{classic_group_services, SimCluster, SimClusterConfig};
 use sharesim_sim::log::{encode_data_batch, ProducerIdentity, ProducerRecord};
 use sharesim_sim::node::{run_classic_consumer, ClassicConsumerSetup, NodeClock};
@@ -226,4 +228,77 @@ async fn leaving_consumer_hands_over_committed_partitions() {
         })
         .count();
     assert!(revoked >= 1, "the survivor went through an eager rebalance");
+}
+
+/// The broker leading the group's `__consumer_offsets` partition dies: the new leader replays the
+/// group and its committed offsets from the log, the consumers find it (FindCoordinator) and carry on
+/// from their committed positions: nothing lost, nothing delivered twice.
+#[madsim::test]
+async fn coordinator_failover_keeps_committed_offsets() {
+    let cluster = start_cluster().await;
+    cluster.create_topic(TOPIC, 2, 3).await.unwrap();
+    let first = spawn_consumer(&cluster, "classic-1", fast());
+    let second = spawn_consumer(&cluster, "classic-2", fast());
+    sleep(Duration::from_secs(10)).await;
+    produce(&cluster, 0, 10, None).await;
+    produce(&cluster, 1, 10, None).await;
+    // Auto-commit (every second) stores the positions before the coordinator dies.
+    sleep(Duration::from_secs(5)).await;
+    let coordinator = offsets_partition_leader(&cluster).await;
+    let killed_at_ms = madsim::time::TimeHandle::current().elapsed().as_millis() as u64;
+    cluster.kill_broker(coordinator, false);
+    sleep(Duration::from_secs(15)).await;
+    produce(&cluster, 0, 10, None).await;
+    produce(&cluster, 1, 10, None).await;
+    sleep(Duration::from_secs(60)).await;
+    let mut records = stop(first).await;
+    records.extend(stop(second).await);
+    cluster.restart_broker(coordinator);
+    let mut seen = BTreeSet::new();
+    let mut duplicates = 0;
+    for record in &records {
+        if !seen.insert((record.topic_partition.partition, record.offset)) {
+            duplicates += 1;
+        }
+    }
+    assert_eq!(seen.len(), 40, "no loss");
+    assert_eq!(
+        duplicates, 0,
+        "the committed positions survived the failover"
+    );
+    let old_coordinator = format!("broker-{coordinator}");
+    let commits_after_failover = classic_events(&cluster)
+        .iter()
+        .filter(|(at_ms, node, e)| {
+            *at_ms > killed_at_ms
+                && *node != old_coordinator
+                && matches!(e, ClassicTraceEvent::OffsetsCommitted { .. })
+        })
+        .count();
+    assert!(
+        commits_after_failover > 0,
+        "the new coordinator stores commits"
+    );
+}
+
+/// The leader of the group's `__consumer_offsets` partition (its coordinator).
+async fn offsets_partition_leader(cluster: &SimCluster) -> i32 {
+    let partition = group_coordinator_partition(GROUP, OFFSETS_PARTITIONS).unwrap();
+    let client = Arc::new(cluster.test_client("probe"));
+    cluster
+        .client_node("probe")
+        .spawn(async move {
+            let metadata = client
+                .metadata(Some(&[GROUP_METADATA_TOPIC_NAME]))
+                .await
+                .unwrap();
+            metadata.topics[0]
+                .partitions
+                .iter()
+                .find(|p| p.partition_index == partition)
+                .map(|p| p.leader_id.0)
+                .unwrap()
+        })
+        .await
+        .unwrap()
 }

@@ -415,23 +415,35 @@ impl PartitionLog {
         let first = self
             .batches
             .partition_point(|b| b.last_offset() < fetch_offset);
-        let mut records = BytesMut::new();
+        let mut size = 0;
         let mut batch_count = 0;
         let mut upper_bound_offset = fetch_offset;
         for stored in &self.batches[first..] {
             if stored.last_offset() >= bound {
                 break;
             }
-            let size = stored.batch.bytes.len();
-            let fits = records.len() + size <= max_bytes;
+            let batch_size = stored.batch.bytes.len();
+            let fits = size + batch_size <= max_bytes;
             let first_anyway = min_one_batch && batch_count == 0;
             if !(fits || first_anyway) {
                 break;
             }
-            records.extend_from_slice(&stored.batch.bytes);
+            size += batch_size;
             batch_count += 1;
             upper_bound_offset = stored.last_offset() + 1;
         }
+        let selected = &self.batches[first..first + batch_count];
+        // One batch is shared, not copied; several are copied once into a buffer of the right size.
+        let records = match selected {
+            [only] => only.batch.bytes.clone(),
+            _ => {
+                let mut records = BytesMut::with_capacity(size);
+                for stored in selected {
+                    records.extend_from_slice(&stored.batch.bytes);
+                }
+                records.freeze()
+            }
+        };
         let aborted_transactions = (isolation == FetchIsolation::TxnCommitted).then(|| {
             if batch_count == 0 {
                 Vec::new()
@@ -441,7 +453,7 @@ impl PartitionLog {
             }
         });
         Ok(ReadResult {
-            records: records.freeze(),
+            records,
             batch_count,
             high_watermark: self.high_watermark,
             last_stable_offset: self.last_stable_offset(),

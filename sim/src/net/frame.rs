@@ -101,7 +101,7 @@ pub fn encode_request(header: &RequestHeader, request: &RequestKind) -> Result<B
     }
     let version = header.request_api_version;
     check_version(api_key, version)?;
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(FRAME_OVERHEAD_BYTES + request_records_bytes(request));
     buf.put_i32(0);
     header
         .encode(&mut buf, api_key.request_header_version(version))
@@ -189,7 +189,7 @@ pub fn encode_response(
 ) -> Result<Bytes, EncodeError> {
     let api_key = response_api_key(response).ok_or(EncodeError::ApiKeyMismatch)?;
     check_version(api_key, api_version)?;
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(FRAME_OVERHEAD_BYTES + response_records_bytes(response));
     buf.put_i32(0);
     ResponseHeader::default()
         .with_correlation_id(correlation_id)
@@ -285,6 +285,36 @@ fn check_version(api_key: ApiKey, version: i16) -> Result<(), EncodeError> {
         });
     }
     Ok(())
+}
+
+/// Room for a frame's size, header and fields besides record data (a buffer that grows copies what it
+/// holds each time; record data dominates Produce requests and Fetch responses).
+const FRAME_OVERHEAD_BYTES: usize = 1_024;
+
+/// The record bytes a Produce request carries.
+fn request_records_bytes(request: &RequestKind) -> usize {
+    match request {
+        RequestKind::Produce(body) => body
+            .topic_data
+            .iter()
+            .flat_map(|topic| &topic.partition_data)
+            .map(|partition| partition.records.as_ref().map_or(0, |r| r.len() + 64))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// The record bytes a Fetch response carries.
+fn response_records_bytes(response: &ResponseKind) -> usize {
+    match response {
+        ResponseKind::Fetch(body) => body
+            .responses
+            .iter()
+            .flat_map(|topic| &topic.partitions)
+            .map(|partition| partition.records.as_ref().map_or(0, |r| r.len() + 128))
+            .sum(),
+        _ => 0,
+    }
 }
 
 fn seal(mut buf: BytesMut) -> Bytes {

@@ -435,15 +435,7 @@ impl BrokerService for ClassicGroupService {
         token: u64,
         result: Result<AppendInfo, ResponseError>,
     ) {
-        let Some((partition, first_offset)) = self.tokens.take_append(token) else {
-            return;
-        };
-        let failure = match result {
-            Ok(info) if info.first_offset == first_offset => None,
-            Ok(_) => Some(ResponseError::UnknownServerError),
-            Err(error) => Some(error),
-        };
-        if let Some(error) = failure {
+        if let Some((partition, _, error)) = self.tokens.append_failure(token, result) {
             self.fail_partition(now_ms, cx, partition, error);
         }
     }

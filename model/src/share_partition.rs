@@ -249,6 +249,7 @@ impl ShareModel {
             log_start: 0,
             spso: 0,
             window_end: 0,
+            cached_batch_starts: 0,
             leader_epoch: 0,
             state_epoch: 0,
             coordinator: Coordinator {
@@ -483,6 +484,11 @@ impl ShareModel {
             }
         }
         self.forget_unread_delivery_ghosts(state);
+        // Only batch starts past SPSO are ever read (a fetch checks no budget at its first offset,
+        // and SPSO is at most the first offset a fetch can take).
+        let window =
+            ((1u16 << state.window_end) - 1) as u8 & !(((1u16 << (state.spso + 1)) - 1) as u8);
+        state.cached_batch_starts &= window;
         self.forget_lagging_write_starts(state);
         // DURABLE holds for ever for a confirmed offset below both SPSO and the persisted start: both
         // only grow within a state epoch (a regression is flagged on its own), a new leader starts at
@@ -618,11 +624,10 @@ impl ShareModel {
         let Some((max_records, last)) = self.acquire_budget(state, first) else {
             return 0;
         };
-        let batch_size = self.cfg.log_batch_size;
         let mut acquired: OffsetMask = 0;
         let mut count = 0u8;
         for offset in first..=last {
-            let at_batch_start = offset % batch_size == 0 || offset == first;
+            let at_batch_start = offset == first || self.is_batch_start(state, offset);
             let budget_spent = match mode {
                 AcquireMode::BatchOptimized => at_batch_start && count >= max_records,
                 AcquireMode::RecordLimit => count >= max_records,
@@ -639,8 +644,25 @@ impl ShareModel {
         acquired
     }
 
+    /// Whether the budget of a batch_optimized fetch is checked before `offset`: it begins a cached
+    /// batch (or a restored hole), or, past the cached window, a log batch.
+    fn is_batch_start(&self, state: &ShareState, offset: u8) -> bool {
+        if offset < state.window_end {
+            state.cached_batch_starts & (1 << offset) != 0
+        } else {
+            offset % self.cfg.log_batch_size == 0
+        }
+    }
+
     fn acquire(&self, state: &mut ShareState, member: Member, mode: AcquireMode) {
         let acquired = self.acquirable(state, member, mode);
+        // New records are cached per log batch (the implementation model sends BatchSize 1).
+        let new_window_end = (u8::BITS - acquired.leading_zeros()) as u8;
+        for offset in state.window_end..new_window_end {
+            if offset % self.cfg.log_batch_size == 0 {
+                state.cached_batch_starts |= 1 << offset;
+            }
+        }
         let saturation = self.limit() + 1;
         for offset in 0..self.cfg.records {
             if acquired & (1 << offset) == 0 {
@@ -1182,6 +1204,7 @@ impl ShareModel {
             state.records[offset as usize] = record;
         }
         state.ghost.terminal = terminal;
+        state.cached_batch_starts = self.restored_batch_starts(state);
         if new_state_epoch {
             state.ghost.confirmed_terminal = 0;
         }
@@ -1190,6 +1213,29 @@ impl ShareModel {
             self.move_log_start(state, state.log_start);
         }
         self.advance_spso(state);
+    }
+
+    /// The cached batches a new leader builds from the persisted image (spec 1.7, 3.3): the state
+    /// batches, which the coordinator coalesces into maximal runs of equal (state, delivery count)
+    /// also across log batches; holes in the window (no persisted entry) are acquired as new records,
+    /// their log batches starting at log-batch boundaries and where the hole begins.
+    fn restored_batch_starts(&self, state: &ShareState) -> OffsetMask {
+        let mut starts: OffsetMask = 0;
+        let mut previous: Option<Option<PersistedRecord>> = None;
+        for offset in state.spso..state.window_end {
+            let persisted = state.record(offset).persisted;
+            let entry = persisted.state.is_some().then_some(persisted);
+            let start = match (previous, entry) {
+                (None, _) => true,
+                (Some(before), Some(entry)) => before != Some(entry),
+                (Some(before), None) => before.is_some() || offset % self.cfg.log_batch_size == 0,
+            };
+            if start {
+                starts |= 1 << offset;
+            }
+            previous = Some(entry);
+        }
+        starts
     }
 
     fn reset_offsets(&self, state: &mut ShareState, start_offset: u8) {

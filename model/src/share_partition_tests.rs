@@ -762,3 +762,46 @@ fn rollback_after_expiry_below_spso_archives() {
     assert_eq!(state.record(0).state, RecordState::Archived);
     assert_eq!(state.record(0).pending, None);
 }
+
+/// Spec 1.7, 2.6, 3.3: a new leader caches the persisted state batches, coalesced across log batches,
+/// so a batch_optimized fetch takes a restored batch whole past MaxRecords; before the failover the
+/// log batches count.
+#[test]
+fn restored_state_batches_are_taken_whole() {
+    let model = model(|c| {
+        c.records = 3;
+        c.delivery_count_limit = 3;
+        c.failovers_max = 1;
+        c.max_records_per_acquire = 1;
+    });
+    let acquired = |state: &ShareState| {
+        (0..3)
+            .filter(|&o| state.record(o).state == RecordState::Acquired)
+            .count()
+    };
+    let released = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[
+                acquire(M0),
+                acquire(M0),
+                ack(M0, 0, AckType::Release),
+                SUCCEED,
+                ack(M0, 1, AckType::Release),
+                SUCCEED,
+            ],
+        ),
+    );
+    let (again, _) = model.step(&released, acquire(M0));
+    assert_eq!(acquired(&again), 1, "log batches: one record per fetch");
+    let restored = run_from(&model, released, &[ShareAction::LeaderFailover]);
+    assert_eq!(restored.window_end, 2);
+    let (whole, _) = model.step(&restored, acquire(M0));
+    assert_eq!(
+        acquired(&whole),
+        2,
+        "the coalesced state batch [0, 1] whole"
+    );
+    assert_eq!(whole.record(2).state, RecordState::Available);
+}

@@ -303,7 +303,7 @@ pub struct Ghost {
     pub events: u8,
 }
 
-/// The whole model state. `Hash` packs the fields into 19 words first (injectively: stateright keeps
+/// The whole model state. `Hash` packs the fields into 20 words first (injectively: stateright keeps
 /// only fingerprints, so a collision would lose states), which is much cheaper than hashing field by
 /// field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -322,6 +322,12 @@ pub struct ShareState {
     pub spso: u8,
     /// SPEO + 1: one past the last offset ever acquired or restored (the in-flight window end).
     pub window_end: u8,
+    /// The offsets in `[spso, window_end)` that begin one of the leader's cached batches (or a hole
+    /// of the restored window, acquired like new records). A batch_optimized fetch checks its record
+    /// budget only there (spec 2.6). Acquisition caches log batches; a new leader caches the persisted
+    /// state batches, which the coordinator coalesces across log batches (spec 1.7, 3.3). Past
+    /// `window_end` the log batches count.
+    pub cached_batch_starts: OffsetMask,
     /// The current leader's epoch.
     pub leader_epoch: u8,
     /// The state epoch the leader read at initialization.
@@ -450,7 +456,7 @@ impl std::hash::Hash for ShareState {
             .records
             .iter()
             .all(|r| r.delivery_count < 16 && r.deliveries < 16));
-        let mut words = [0u64; 19];
+        let mut words = [0u64; 20];
         for (word, record) in words.iter_mut().zip(&self.records) {
             *word = record.packed();
         }
@@ -487,7 +493,8 @@ impl std::hash::Hash for ShareState {
             | u64::from(budgets.corrupt_batches) << 40
             | u64::from(budgets.deserialization_errors) << 48
             | u64::from(budgets.offset_resets) << 56;
-        let mut bytes = [0u8; 19 * 8];
+        words[19] = u64::from(self.cached_batch_starts);
+        let mut bytes = [0u8; 20 * 8];
         for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }

@@ -53,8 +53,8 @@ fn can_model_share_partition() {
 }
 
 const UNIQUE_SMALL: usize = 5591;
-const UNIQUE_FAULTY: usize = 43424;
-const UNIQUE_FAULTY_SYMMETRIC: usize = 22088;
+const UNIQUE_FAULTY: usize = 45886;
+const UNIQUE_FAULTY_SYMMETRIC: usize = 23327;
 
 #[test]
 fn can_model_share_partition_with_faults() {

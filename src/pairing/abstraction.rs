@@ -11,10 +11,10 @@
 //! - Finally the spec's `forget_irrelevant_history` runs, as after every spec step.
 
 use sharesim_model::state::{
-    Coordinator, Ghost, Lock, PendingWrite, PersistedRecord, PersistedState, Record, RecordState,
-    ShareState, PENDING_WRITES_MAX, RECORDS_MAX,
+    Coordinator, Ghost, Lock, OffsetMask, PendingWrite, PersistedRecord, PersistedState, Record,
+    RecordState, ShareState, PENDING_WRITES_MAX, RECORDS_MAX,
 };
-use sharesim_sim::share::partition::RecordView;
+use sharesim_sim::share::partition::{RecordView, SharePartition};
 use sharesim_sim::share::{RecordState as EngineState, StateBatch};
 
 use super::model::{member_of, partition_key, ImplModel, ImplState, InFlightWrite};
@@ -87,6 +87,39 @@ fn pending_write(write: &InFlightWrite) -> PendingWrite {
     }
 }
 
+/// The engine's cached-batch starts in `[spso, window_end)`, with the holes between cached batches
+/// (acquired as new records, so their log batches count, beginning where the hole begins).
+fn cached_batch_starts(
+    model: &ImplModel,
+    engine: &SharePartition,
+    spso: i64,
+    window_end: i64,
+) -> OffsetMask {
+    let cached: Vec<(i64, i64)> = engine
+        .cached_batches()
+        .map(|batch| (batch.first_offset(), batch.last_offset()))
+        .collect();
+    let batch_of = |offset: i64| {
+        cached
+            .iter()
+            .find(|(first, last)| *first <= offset && offset <= *last)
+    };
+    let log_batch_size = i64::from(model.cfg.log_batch_size);
+    let mut starts: OffsetMask = 0;
+    for offset in spso.max(0)..window_end.min(RECORDS_MAX as i64) {
+        let start = match batch_of(offset) {
+            Some((first, _)) => *first == offset,
+            None => {
+                offset == spso || offset % log_batch_size == 0 || batch_of(offset - 1).is_some()
+            }
+        };
+        if start {
+            starts |= 1 << offset;
+        }
+    }
+    starts
+}
+
 /// α(state).
 pub fn abstract_state(model: &ImplModel, state: &ImplState) -> ShareState {
     let engine = &state.engine;
@@ -125,6 +158,7 @@ pub fn abstract_state(model: &ImplModel, state: &ImplState) -> ShareState {
     } else {
         spso
     };
+    let cached_batch_starts = cached_batch_starts(model, engine, spso, window_end);
     let mut writes = [None; PENDING_WRITES_MAX];
     for (slot, write) in writes.iter_mut().zip(&state.writes) {
         *slot = Some(pending_write(write));
@@ -138,6 +172,7 @@ pub fn abstract_state(model: &ImplModel, state: &ImplState) -> ShareState {
         log_start: state.log_start,
         spso: small(spso),
         window_end: small(window_end.max(spso)),
+        cached_batch_starts,
         leader_epoch: small(i64::from(engine.leader_epoch())),
         state_epoch: small(i64::from(engine.state_epoch())),
         coordinator: Coordinator {

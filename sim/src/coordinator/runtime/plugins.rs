@@ -25,13 +25,13 @@ use super::{
     ShareCoordinatorServiceConfig, ShareStateRequest, ShareStateResponse, StateCallRouter,
 };
 use crate::broker::{
-    BrokerService, BrokerView, CallTarget, LeadershipChange, LeadershipChangeKind, ServiceContext,
+    BrokerService, CallTarget, LeadershipChange, LeadershipChangeKind, ServiceContext,
 };
-use crate::coordinator::find_coordinator::{answer_find_coordinator, BrokerEndpoints};
+use crate::coordinator::find_coordinator::answer_find_coordinator;
+use crate::coordinator::find_coordinator_plugin::ViewCoordinatorMetadata;
 use crate::coordinator::group::TopicMetadata;
 use crate::coordinator::placement::{
-    CoordinatorMetadata, InternalTopicsConfig, GROUP_METADATA_TOPIC_NAME,
-    SHARE_GROUP_STATE_TOPIC_NAME,
+    InternalTopicsConfig, GROUP_METADATA_TOPIC_NAME, SHARE_GROUP_STATE_TOPIC_NAME,
 };
 use crate::coordinator::share::TopicId;
 use crate::log::{AppendInfo, TopicPartition};
@@ -215,27 +215,6 @@ impl BrokerService for ShareCoordinatorPlugin {
     }
 }
 
-/// FindCoordinator's view of the broker's metadata.
-struct ViewMetadata<'v, 'a>(&'v BrokerView<'a>);
-
-impl CoordinatorMetadata for ViewMetadata<'_, '_> {
-    fn topic_exists(&self, topic: &str) -> bool {
-        self.0.metadata().topics.contains_key(topic)
-    }
-
-    fn alive_leader(&self, topic: &str, partition: i32) -> Option<i32> {
-        let (leader, _) = self.0.leader_of(&TopicPartition::new(topic, partition))?;
-        (leader >= 0 && self.0.metadata().is_live(leader)).then_some(leader)
-    }
-}
-
-impl BrokerEndpoints for ViewMetadata<'_, '_> {
-    fn endpoint(&self, node_id: i32) -> Option<(String, i32)> {
-        let broker = self.0.metadata().brokers.get(&node_id)?;
-        Some((broker.host.clone(), broker.port))
-    }
-}
-
 /// The group coordinator's share-group side (and FindCoordinator) inside a broker.
 pub struct GroupCoordinatorPlugin {
     service: GroupCoordinatorService,
@@ -378,7 +357,7 @@ impl BrokerService for GroupCoordinatorPlugin {
             RequestKind::FindCoordinator(request) => {
                 // Missing internal topics are created by the cluster at start (the harness), so the
                 // topics Kafka would auto-create here are not asked for.
-                let metadata = ViewMetadata(&cx.view);
+                let metadata = ViewCoordinatorMetadata(&cx.view);
                 let (response, _to_create) = answer_find_coordinator(
                     &request,
                     header.request_api_version,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use stateright::report::{ReportData, ReportDiscovery, Reporter};
 use stateright::{Checker, Expectation, Model, Path, Property};
 
+use crate::bfs::{check_bfs, BfsOptions};
 use crate::config::ShareModelCfg;
 use crate::share_partition::ShareModel;
 use crate::state::ShareState;
@@ -149,8 +150,9 @@ pub type RepresentativeFn<M> = fn(&<M as Model>::State) -> <M as Model>::State;
 /// A visited state with its parent index and the action from the parent.
 type Visited<M> = (<M as Model>::State, Option<(usize, <M as Model>::Action)>);
 
-/// Checks `model`. `symmetry` is a representative function applied by stateright (DFS only in
-/// stateright 0.31; BFS ignores it, so a model reduces itself there).
+/// Checks `model`: BFS with [`check_bfs`], DFS with stateright's checker. `symmetry` is a
+/// representative function applied by stateright's DFS; BFS ignores it (as stateright 0.31's does),
+/// so a model reduces itself there.
 pub fn run_check<M>(
     model: M,
     options: &CheckOptions,
@@ -173,19 +175,51 @@ where
         builder = builder.symmetry_fn(representative);
     }
     let started = Instant::now();
-    let (unique_states, total_states, max_depth, mut discoveries) = match options.strategy {
-        Strategy::Bfs => finish(builder.spawn_bfs(), options.progress),
-        Strategy::Dfs => finish(builder.spawn_dfs(), options.progress),
+    let (unique_states, total_states, max_depth, mut discoveries, timed_out) = match options
+        .strategy
+    {
+        Strategy::Bfs => {
+            let outcome = check_bfs(
+                &model,
+                &BfsOptions {
+                    threads: options.threads.max(1),
+                    target_max_depth: options.target_max_depth,
+                    timeout: options.timeout,
+                    progress: options.progress,
+                },
+            );
+            (
+                outcome.unique_states,
+                outcome.total_states,
+                outcome.max_depth,
+                outcome.discoveries,
+                outcome.timed_out,
+            )
+        }
+        Strategy::Dfs => {
+            let (unique, total, depth, discoveries) = finish(builder.spawn_dfs(), options.progress);
+            let timed_out = options
+                .timeout
+                .is_some_and(|timeout| started.elapsed() >= timeout);
+            (unique, total, depth, discoveries, timed_out)
+        }
     };
     let elapsed = started.elapsed();
-    let complete = options.target_max_depth.is_none()
-        && options.timeout.is_none_or(|timeout| elapsed < timeout);
+    let complete = options.target_max_depth.is_none() && !timed_out;
+    // The parallel BFS finds shortest paths, but which of several depends on the thread schedule,
+    // and stateright's DFS paths are not shortest: a counterexample is then searched again, so that
+    // it is one shortest path, the same on every run.
+    let research = options.strategy == Strategy::Dfs || options.threads > 1;
     let results = properties
         .iter()
         .map(|property| {
-            let path = discoveries
-                .remove(property.name)
-                .map(|found| shortest(&model, property, found));
+            let path = discoveries.remove(property.name).map(|found| {
+                if research && property.expectation == Expectation::Always {
+                    shortest(&model, property, found)
+                } else {
+                    found
+                }
+            });
             let verdict = match (&property.expectation, path.is_some()) {
                 (Expectation::Sometimes, true) => Verdict::Reached,
                 (Expectation::Sometimes, false) => Verdict::Unreached,

@@ -7,9 +7,11 @@
 //!   properties ([`share_partition::names`]).
 //! - [`config`]: the bounds ([`ShareModelCfg`]), the profile and the deliberately wrong variants
 //!   ([`SpecMutation`]).
+//! - [`bfs`]: the parallel breadth-first checker [`check`] runs BFS with.
 //! - [`state`]: the compact state. [`symmetry`]: member renaming. [`counterexample`]: the JSON form of
 //!   a path. [`check`]: running a check and collecting verdicts.
 
+pub mod bfs;
 pub mod check;
 pub mod config;
 pub mod counterexample;

@@ -29,7 +29,7 @@ use crate::state::{
     PendingWrite, PersistedRecord, PersistedState, Record, RecordState, Rollback, ShareState,
     WriteKind, MEMBERS_MAX, PENDING_WRITES_MAX, RECORDS_MAX,
 };
-use crate::symmetry::{canonicalize, distinct_roles};
+use crate::symmetry::{canonicalize, distinct_roles, MemberList};
 
 /// An acknowledge type (spec 2.1), with Kafka's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -1373,18 +1373,18 @@ impl ShareModel {
         if state.produced < self.cfg.records {
             actions.push(ShareAction::Produce);
         }
-        let active: Vec<Member> = (0..self.cfg.members)
-            .map(Member)
-            .filter(|&member| self.is_active(state, member))
-            .collect();
+        let mut active = MemberList::EMPTY;
+        for member in (0..self.cfg.members).map(Member) {
+            if self.is_active(state, member) {
+                active.push(member);
+            }
+        }
         // Under symmetry reduction, of interchangeable members (a swap of them leaves the state
         // unchanged) only the first acts: the others' actions reach states of the same class.
-        let active = if self.cfg.symmetry {
-            distinct_roles(state, &active)
-        } else {
-            active
-        };
-        let active = active.iter().copied();
+        if self.cfg.symmetry {
+            active = distinct_roles(state, active.as_slice());
+        }
+        let active = active.as_slice().iter().copied();
         for member in active.clone() {
             for mode in [AcquireMode::BatchOptimized, AcquireMode::RecordLimit] {
                 if self.cfg.acquire_modes.includes(mode) {
@@ -1395,15 +1395,33 @@ impl ShareModel {
         // Acks by every member for every cached offset; the wrong member's and stale acks are refused
         // (not transitions, so not listed: `precheck` filters them, and a mutation that accepts one
         // lists it). RENEW is left out: without time an accepted RENEW changes nothing, and its
-        // refusals are those of the other types (unit-tested on `step`).
+        // refusals are those of the other types (unit-tested on `step`). Without refused acks or a
+        // mutation of the ack rules, exactly the owner's acks of its held records with room for a
+        // write are accepted (`ack_check`), so only those are generated.
+        let ack_types = [
+            AckType::Gap,
+            AckType::Accept,
+            AckType::Release,
+            AckType::Reject,
+        ];
+        let owners_only = !refused_acks && !self.mutation(SpecMutation::ReleaseFromNonOwner);
+        let write_room = self.has_write_room(state);
         for member in active.clone() {
             for offset in state.spso..state.window_end {
-                for ack_type in [
-                    AckType::Gap,
-                    AckType::Accept,
-                    AckType::Release,
-                    AckType::Reject,
-                ] {
+                if owners_only {
+                    let record = state.record(offset);
+                    if write_room && record.is_held() && record.owner == Some(member) {
+                        for ack_type in ack_types {
+                            actions.push(ShareAction::Acknowledge {
+                                member,
+                                offset,
+                                ack_type,
+                            });
+                        }
+                    }
+                    continue;
+                }
+                for ack_type in ack_types {
                     let action = ShareAction::Acknowledge {
                         member,
                         offset,

@@ -674,13 +674,13 @@ fn only_one_of_interchangeable_members_acts() {
     let members = [M0, M1, Member(2)];
     let initial = model.initial_state();
     assert_eq!(
-        crate::symmetry::distinct_roles(&initial, &members),
-        vec![M0]
+        crate::symmetry::distinct_roles(&initial, &members).as_slice(),
+        [M0]
     );
     let (held, _) = model.step(&run(&model, &produce_all(&model)), acquire(M0));
     assert_eq!(
-        crate::symmetry::distinct_roles(&held, &members),
-        vec![M0, M1]
+        crate::symmetry::distinct_roles(&held, &members).as_slice(),
+        [M0, M1]
     );
     let mut actions = Vec::new();
     model.actions(&initial, &mut actions);

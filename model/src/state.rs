@@ -303,9 +303,9 @@ pub struct Ghost {
     pub events: u8,
 }
 
-/// The whole model state. `Hash` packs the fields into 20 words first (injectively: stateright keeps
-/// only fingerprints, so a collision would lose states), which is much cheaper than hashing field by
-/// field.
+/// The whole model state. `Hash` packs the fields into at most 20 words first (injectively: the
+/// checkers keep only fingerprints, so a collision would lose states), which is much cheaper than
+/// hashing field by field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareState {
     /// Per offset; entries at or past the configured record count stay [`Record::FRESH`].
@@ -451,32 +451,32 @@ impl PendingWrite {
 }
 
 impl std::hash::Hash for ShareState {
+    /// Packs the state into words and hashes them in one write: four header words, then the
+    /// records below `produced` (those past it are always [`Record::FRESH`]), then the writes in
+    /// flight (sorted, `None` last, their number in the header). The encoding is injective.
     fn hash<H: std::hash::Hasher>(&self, hasher: &mut H) {
         debug_assert!(self
             .records
             .iter()
             .all(|r| r.delivery_count < 16 && r.deliveries < 16));
-        let mut words = [0u64; 20];
-        for (word, record) in words.iter_mut().zip(&self.records) {
-            *word = record.packed();
-        }
-        for (slot, write) in self.writes.iter().enumerate() {
-            if let Some(write) = write {
-                let [header, entries] = write.packed();
-                words[RECORDS_MAX + 2 * slot] = header;
-                words[RECORDS_MAX + 2 * slot + 1] = entries;
-            }
-        }
+        debug_assert!(
+            self.records[self.produced as usize..]
+                .iter()
+                .all(|r| *r == Record::FRESH),
+            "records past the log end are never touched"
+        );
+        const WORDS_MAX: usize = 4 + RECORDS_MAX + 2 * PENDING_WRITES_MAX;
+        let mut words = [0u64; WORDS_MAX];
         let mut members = 0;
         for (index, status) in self.members.iter().enumerate() {
             members |= (*status as u64) << (8 * index);
         }
-        words[16] = members
+        words[0] = members
             | u64::from(self.produced) << 32
             | u64::from(self.log_start) << 40
             | u64::from(self.spso) << 48
             | u64::from(self.window_end) << 56;
-        words[17] = u64::from(self.leader_epoch)
+        words[1] = u64::from(self.leader_epoch)
             | u64::from(self.state_epoch) << 8
             | u64::from(self.coordinator.start_offset) << 16
             | u64::from(self.coordinator.state_epoch) << 24
@@ -485,7 +485,7 @@ impl std::hash::Hash for ShareState {
             | u64::from(self.ghost.confirmed_terminal) << 48
             | u64::from(self.ghost.violations) << 56;
         let budgets = &self.budgets;
-        words[18] = u64::from(self.ghost.events)
+        words[2] = u64::from(self.ghost.events)
             | u64::from(budgets.failovers) << 8
             | u64::from(budgets.write_failures) << 16
             | u64::from(budgets.lock_expiries) << 24
@@ -493,11 +493,22 @@ impl std::hash::Hash for ShareState {
             | u64::from(budgets.corrupt_batches) << 40
             | u64::from(budgets.deserialization_errors) << 48
             | u64::from(budgets.offset_resets) << 56;
-        words[19] = u64::from(self.cached_batch_starts);
-        let mut bytes = [0u8; 20 * 8];
-        for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
+        words[3] = u64::from(self.cached_batch_starts) | (self.write_count() as u64) << 8;
+        let mut len = 4;
+        for record in &self.records[..self.produced as usize] {
+            words[len] = record.packed();
+            len += 1;
+        }
+        for write in self.writes.iter().map_while(Option::as_ref) {
+            let [header, entries] = write.packed();
+            words[len] = header;
+            words[len + 1] = entries;
+            len += 2;
+        }
+        let mut bytes = [0u8; WORDS_MAX * 8];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(&words[..len]) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
-        hasher.write(&bytes);
+        hasher.write(&bytes[..len * 8]);
     }
 }

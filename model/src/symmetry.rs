@@ -24,16 +24,21 @@ fn mix(mut word: u64) -> u64 {
     word ^ (word >> 31)
 }
 
-/// Every member's signature, in one pass over the records and one over the writes.
-fn signatures(state: &ShareState) -> [Signature; MEMBERS_MAX] {
+/// Every member's signature, in one pass over the records and one over the writes, and a mask of
+/// the members the state says anything about besides their status (holding or owning the rollback
+/// of a record, or with a write in flight).
+fn signatures(state: &ShareState) -> ([Signature; MEMBERS_MAX], u8) {
     let mut held = [0u64; MEMBERS_MAX];
     let mut rollback = [0u64; MEMBERS_MAX];
+    let mut involved = 0u8;
     for (offset, record) in state.records.iter().enumerate() {
         if let Some(owner) = record.owner {
             held[owner.0 as usize] |= 1 << offset;
+            involved |= 1 << owner.0;
         }
         if let Some(pending) = record.pending {
             rollback[pending.owner.0 as usize] |= 1 << offset;
+            involved |= 1 << pending.owner.0;
         }
     }
     let mut writes = [0u64; MEMBERS_MAX];
@@ -46,12 +51,14 @@ fn signatures(state: &ShareState) -> [Signature; MEMBERS_MAX] {
             let [header, entries] = anonymous.packed();
             let digest = &mut writes[member.0 as usize];
             *digest = digest.wrapping_add(mix(header ^ mix(entries)));
+            involved |= 1 << member.0;
         }
     }
-    std::array::from_fn(|m| {
+    let signatures = std::array::from_fn(|m| {
         let status = state.members[m] as u64;
         status << 62 | held[m] << 54 | rollback[m] << 46 | writes[m] >> 18
-    })
+    });
+    (signatures, involved)
 }
 
 fn rename_kind(kind: WriteKind, new_name: &[Member; MEMBERS_MAX]) -> WriteKind {
@@ -64,7 +71,7 @@ fn rename_kind(kind: WriteKind, new_name: &[Member; MEMBERS_MAX]) -> WriteKind {
 
 /// The renaming that makes `state` canonical: `new_name[old]`.
 pub fn canonical_renaming(state: &ShareState) -> [Member; MEMBERS_MAX] {
-    let signatures = signatures(state);
+    let (signatures, _) = signatures(state);
     let mut order: [usize; MEMBERS_MAX] = std::array::from_fn(|m| m);
     order.sort_unstable_by_key(|&m| (signatures[m], m));
     let mut new_name = [Member(0); MEMBERS_MAX];
@@ -102,16 +109,45 @@ pub fn interchangeable(state: &ShareState, a: Member, b: Member) -> bool {
     swapped == *state
 }
 
+/// A few members, without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberList {
+    members: [Member; MEMBERS_MAX],
+    len: usize,
+}
+
+impl MemberList {
+    /// No members.
+    pub const EMPTY: MemberList = MemberList {
+        members: [Member(0); MEMBERS_MAX],
+        len: 0,
+    };
+
+    /// Adds `member`; at most [`MEMBERS_MAX`].
+    pub fn push(&mut self, member: Member) {
+        self.members[self.len] = member;
+        self.len += 1;
+    }
+
+    /// The members, in the order added.
+    pub fn as_slice(&self) -> &[Member] {
+        &self.members[..self.len]
+    }
+}
+
 /// The members whose actions are worth exploring under symmetry reduction: of each group of
 /// interchangeable members, the first. `members` are candidates (ascending). Cheap signatures rule
-/// most pairs out; equal signatures are confirmed by [`interchangeable`].
-pub fn distinct_roles(state: &ShareState, members: &[Member]) -> Vec<Member> {
-    let signatures = signatures(state);
-    let mut kept: Vec<Member> = Vec::with_capacity(members.len());
+/// most pairs out; equal signatures of members the state says nothing else about (same status, no
+/// records, no writes) are interchangeable outright, and the rest are confirmed by
+/// [`interchangeable`].
+pub fn distinct_roles(state: &ShareState, members: &[Member]) -> MemberList {
+    let (signatures, involved) = signatures(state);
+    let mut kept = MemberList::EMPTY;
     for &member in members {
-        let duplicate = kept.iter().any(|&earlier| {
+        let duplicate = kept.as_slice().iter().any(|&earlier| {
             signatures[earlier.0 as usize] == signatures[member.0 as usize]
-                && interchangeable(state, earlier, member)
+                && ((involved & (1 << earlier.0 | 1 << member.0)) == 0
+                    || interchangeable(state, earlier, member))
         });
         if !duplicate {
             kept.push(member);

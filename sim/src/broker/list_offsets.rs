@@ -1,8 +1,7 @@
 //! ListOffsets on the leader: earliest (-2, and -4 earliest-local, -5 earliest-pending-upload: no
 //! tiered storage here, so all are the log start), latest (-1: the high watermark, or the last stable
-//! offset under read_committed), max timestamp (-3), and by timestamp (the first batch whose max
-//! timestamp reaches it; Kafka finds the first record, which is in that batch: we answer the batch's
-//! base offset, a documented approximation).
+//! offset under read_committed), max timestamp (-3), and by timestamp (the first record whose timestamp
+//! reaches it, found through the log's time index, as Kafka's `fetchOffsetByTimestamp`).
 
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -107,20 +106,24 @@ impl BrokerState {
                             b.batch.header.partition_leader_epoch,
                         )
                     })),
-                ts if ts >= 0 => Ok(log
-                    .batches()
-                    .iter()
-                    .filter(|b| {
-                        b.last_offset() < log.high_watermark() && !b.batch.header.is_control()
-                    })
-                    .find(|b| b.batch.header.max_timestamp_ms >= ts)
-                    .map_or((-1, -1, leader_epoch), |b| {
-                        (
-                            b.batch.header.max_timestamp_ms,
-                            b.base_offset().max(log.log_start_offset()),
-                            b.batch.header.partition_leader_epoch,
-                        )
-                    })),
+                ts if ts >= 0 => {
+                    let high_watermark = log.high_watermark();
+                    Ok(
+                        crate::log::offset_for_timestamp(log, ts, high_watermark).map_or(
+                            (-1, -1, leader_epoch),
+                            |found| {
+                                let epoch = log
+                                    .batches()
+                                    .iter()
+                                    .find(|b| b.last_offset() >= found.offset)
+                                    .map_or(leader_epoch, |b| {
+                                        b.batch.header.partition_leader_epoch
+                                    });
+                                (found.timestamp_ms, found.offset, epoch)
+                            },
+                        ),
+                    )
+                }
                 _ => Err(ResponseError::InvalidRequest),
             })
             .ok_or(ResponseError::NotLeaderOrFollower)?

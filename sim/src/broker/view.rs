@@ -138,6 +138,20 @@ impl<'a> BrokerView<'a> {
         })
     }
 
+    /// The first record at or after `timestamp_ms` below the high watermark of a partition this broker
+    /// leads, through the log's time index (ListOffsets by timestamp; spec 5.2 by_duration). `None` when
+    /// no record is that recent.
+    pub fn offset_for_timestamp(
+        &self,
+        partition: &TopicPartition,
+        timestamp_ms: i64,
+    ) -> Result<Option<crate::log::TimestampAndOffset>, ResponseError> {
+        self.leader_log(partition, |log| {
+            let high_watermark = log.high_watermark();
+            crate::log::offset_for_timestamp(log, timestamp_ms, high_watermark)
+        })
+    }
+
     fn leader_log<R>(
         &self,
         partition: &TopicPartition,

@@ -6,7 +6,7 @@ use madsim::runtime::NodeHandle;
 use super::SimCluster;
 use crate::client::application::ApplicationConfig;
 use crate::client::share_consumer::{RecordDeserializer, ShareConsumerConfig};
-use crate::node::{run_share_consumer, ConsumerStats, NodeClock, ShareConsumerSetup};
+use crate::node::{run_share_consumer, CommitStyle, ConsumerStats, NodeClock, ShareConsumerSetup};
 use crate::semantics::Semantics;
 
 impl SimCluster {
@@ -40,6 +40,7 @@ impl SimCluster {
             close_at_ms: None,
             crash_at_ms: None,
             stats: ConsumerStats::default(),
+            commit: CommitStyle::WithPoll,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::coordinator::placement::{
 use crate::coordinator::runtime::coordinator_plugins;
 use crate::node::ServiceFactory;
 use crate::semantics::Semantics;
-use crate::share::broker::ShareFetchBrokerService;
+use crate::share::broker::{ShareFetchBrokerService, SharedGroupConfigs};
 use crate::share::partition::SharePartitionConfig;
 use crate::ResponseError;
 
@@ -33,6 +33,11 @@ pub struct ShareGroupServicesConfig {
     pub share_partition: SharePartitionConfig,
     /// Partition counts and replication of `__consumer_offsets` and `__share_group_state`.
     pub internal_topics: InternalTopicsConfig,
+    /// The group config overrides every broker's share partitions obey (keep a clone to change them
+    /// during the run).
+    pub group_configs: SharedGroupConfigs,
+    /// `group.share.max.share.sessions` per broker (Kafka's default 2000).
+    pub max_share_sessions: usize,
 }
 
 impl Default for ShareGroupServicesConfig {
@@ -48,6 +53,8 @@ impl Default for ShareGroupServicesConfig {
                 share_state_topic_num_partitions: 1,
                 ..InternalTopicsConfig::default()
             },
+            group_configs: SharedGroupConfigs::new(),
+            max_share_sessions: 2_000,
         }
     }
 }
@@ -57,10 +64,11 @@ impl Default for ShareGroupServicesConfig {
 pub fn share_group_broker_services(
     config: &ShareGroupServicesConfig,
 ) -> Vec<Box<dyn BrokerService>> {
-    let mut services: Vec<Box<dyn BrokerService>> = vec![Box::new(ShareFetchBrokerService::new(
-        config.semantics.clone(),
-        config.share_partition.clone(),
-    ))];
+    let share_fetch =
+        ShareFetchBrokerService::new(config.semantics.clone(), config.share_partition.clone())
+            .with_group_configs(config.group_configs.clone())
+            .with_max_share_sessions(config.max_share_sessions);
+    let mut services: Vec<Box<dyn BrokerService>> = vec![Box::new(share_fetch)];
     services.extend(coordinator_plugins(&config.internal_topics));
     services
 }

@@ -34,6 +34,7 @@ mod epoch_cache;
 mod partition_log;
 mod producer_state;
 mod store;
+mod time_index;
 
 pub use batch::{
     check_fetched_records, compute_crc, increment_sequence, BatchError, BatchHeader, RawBatch,
@@ -55,6 +56,7 @@ pub use producer_state::{
     PRODUCER_BATCHES_RETAINED_MAX,
 };
 pub use store::{LogStore, TopicPartition};
+pub use time_index::{offset_for_timestamp, TimeIndex, TimestampAndOffset};
 
 #[cfg(test)]
 mod tests;

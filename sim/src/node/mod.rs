@@ -15,5 +15,7 @@ pub use classic_consumer_node::{run_classic_consumer, ClassicConsumerSetup};
 pub use clock::NodeClock;
 pub use controller_node::run_controller;
 pub use producer_node::{spawn_producer, ProducerHandle};
-pub use share_consumer_node::{run_share_consumer, ConsumerStats, Delivery, ShareConsumerSetup};
+pub use share_consumer_node::{
+    run_share_consumer, CommitCallback, CommitStyle, ConsumerStats, Delivery, ShareConsumerSetup,
+};
 pub use trace_sink::SharedTrace;

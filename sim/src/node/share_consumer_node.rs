@@ -26,11 +26,13 @@ use super::{NodeClock, SharedTrace};
 use crate::client::application::{ApplicationConfig, PollDecision, SimulatedApplication};
 use crate::client::kafka_wire::{self, SHARE_GROUP_HEARTBEAT_VERSION};
 use crate::client::share_consumer::{
-    AcknowledgementMode, ClientTraceEvent, ConsumerEvent, NodeId, RecordDeserializer,
-    RequestFailure, RequestId, ShareConsumer, ShareConsumerConfig, Transmit,
+    AcknowledgementMode, ClientTraceEvent, CommitId, ConsumerEvent, ConsumerRecord, NodeId,
+    RecordDeserializer, RequestFailure, RequestId, ShareConsumer, ShareConsumerConfig, Transmit,
 };
+use crate::coordinator::share::TopicIdPartition;
 use crate::net::{Client, NetFaults, TransportError};
 use crate::semantics::Semantics;
+use crate::share::AcknowledgeType;
 use crate::share::MemberId;
 use crate::trace::{ShareConsumerEvent, TraceEvent};
 
@@ -62,6 +64,31 @@ pub struct ConsumerStats {
     inner: Arc<Mutex<StatsInner>>,
 }
 
+/// One `AcknowledgementCommitCallback.onComplete` call (one partition of one commit; spec 7.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitCallback {
+    /// When the application saw it.
+    pub at_ms: u64,
+    /// The partition (the single map key).
+    pub partition: i32,
+    /// The acknowledged offsets.
+    pub offsets: Vec<i64>,
+    /// 0 on success, else Kafka's error code.
+    pub error_code: i16,
+}
+
+/// How the simulated application commits its acknowledgements after handling a poll's records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommitStyle {
+    /// Never: acknowledgements go with the next poll (piggybacked or in a ShareAcknowledge).
+    #[default]
+    WithPoll,
+    /// `commitSync()` after every poll that returned records; the next poll waits for its result.
+    Sync,
+    /// `commitAsync()` after every poll that returned records.
+    Async,
+}
+
 #[derive(Debug, Default)]
 struct StatsInner {
     deliveries: Vec<Delivery>,
@@ -70,6 +97,11 @@ struct StatsInner {
     poll_errors: Vec<String>,
     member_id: Option<String>,
     closed: bool,
+    commit_callbacks: Vec<CommitCallback>,
+    commit_sync_results: Vec<BTreeMap<i32, i16>>,
+    session_resets: Vec<(i32, i16)>,
+    member_epochs: Vec<i32>,
+    renewals: u64,
 }
 
 impl ConsumerStats {
@@ -104,6 +136,31 @@ impl ConsumerStats {
     pub fn is_closed(&self) -> bool {
         self.with(|stats| stats.closed)
     }
+
+    /// Every commit callback, in order.
+    pub fn commit_callbacks(&self) -> Vec<CommitCallback> {
+        self.with(|stats| stats.commit_callbacks.clone())
+    }
+
+    /// The per-partition results of every completed `commitSync` (partition → error code, 0 = ok).
+    pub fn commit_sync_results(&self) -> Vec<BTreeMap<i32, i16>> {
+        self.with(|stats| stats.commit_sync_results.clone())
+    }
+
+    /// Share sessions that restarted at epoch 0: (broker, error code; 0 = transport failure).
+    pub fn session_resets(&self) -> Vec<(i32, i16)> {
+        self.with(|stats| stats.session_resets.clone())
+    }
+
+    /// The member epoch after every membership change (0 while rejoining).
+    pub fn member_epochs(&self) -> Vec<i32> {
+        self.with(|stats| stats.member_epochs.clone())
+    }
+
+    /// Records that came back from a confirmed RENEW (not redeliveries: same acquisition).
+    pub fn renewals(&self) -> u64 {
+        self.with(|stats| stats.renewals)
+    }
 }
 
 /// How to run one share consumer node.
@@ -137,6 +194,20 @@ pub struct ShareConsumerSetup {
     pub crash_at_ms: Option<u64>,
     /// Shared counters for the test.
     pub stats: ConsumerStats,
+    /// How the application commits its acknowledgements.
+    pub commit: CommitStyle,
+}
+
+/// A record whose processing outlasts `renew_after_ms`: the application renews its lock while it works
+/// (explicit mode, 4.2+; spec 7.8).
+struct RenewTask {
+    record: ConsumerRecord,
+    acknowledge_type: AcknowledgeType,
+    finish_at_ms: u64,
+    every_ms: u64,
+    next_renew_ms: u64,
+    /// The application holds the record (it was returned by a poll and not sent with RENEW since).
+    held: bool,
 }
 
 /// What a call task reports back.
@@ -234,6 +305,8 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
     let mut next_poll_ms = clock.now_ms();
     let mut poll_on_reply = false;
     let mut closing = false;
+    let mut waiting_commit: Option<CommitId> = None;
+    let mut tasks: BTreeMap<(TopicIdPartition, i64), RenewTask> = BTreeMap::new();
     loop {
         let now_ms = clock.now_ms();
         if setup.crash_at_ms.is_some_and(|at| now_ms >= at) {
@@ -245,7 +318,18 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
             closing = true;
             let _ = consumer.close(now_ms, 30_000);
         }
-        if !closing && now_ms >= next_poll_ms {
+        if !closing {
+            let renewed = advance_renew_tasks(&mut consumer, &mut tasks, now_ms);
+            if renewed {
+                let _ = consumer.commit_async(now_ms);
+            }
+        }
+        // A long task gets its renewed record back with a poll in the middle of its processing (only
+        // when it holds nothing unacknowledged, which would make that poll throw).
+        let renew_poll = !tasks.is_empty()
+            && tasks.values().all(|t| !t.held)
+            && consumer.renewed_record_count() > 0;
+        if !closing && waiting_commit.is_none() && (now_ms >= next_poll_ms || renew_poll) {
             match app.before_poll(&mut rng, now_ms) {
                 PollDecision::Crash => return,
                 PollDecision::Stall { until_ms } => next_poll_ms = until_ms,
@@ -258,6 +342,14 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                         poll_on_reply = false;
                         let mut busy_ms = 0;
                         for record in &records {
+                            let key = (record.topic_id_partition, record.offset);
+                            if let Some(task) = tasks.get_mut(&key) {
+                                // Back from a confirmed RENEW: the same acquisition, still in work.
+                                setup.stats.with(|stats| stats.renewals += 1);
+                                task.record = record.clone();
+                                task.held = true;
+                                continue;
+                            }
                             let decision = app.on_record(&mut rng, now_ms, record);
                             busy_ms += decision.processing_ms;
                             setup.stats.with(|stats| {
@@ -269,11 +361,39 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                                     delivery_count: record.delivery_count,
                                 })
                             });
-                            if explicit {
+                            let renew_every_ms = decision
+                                .renew_every_ms
+                                .filter(|_| explicit && setup.semantics.renew_supported);
+                            if let Some(every_ms) = renew_every_ms {
+                                tasks.insert(
+                                    key,
+                                    RenewTask {
+                                        record: record.clone(),
+                                        acknowledge_type: decision.acknowledge_type,
+                                        finish_at_ms: now_ms + busy_ms,
+                                        every_ms,
+                                        next_renew_ms: now_ms + every_ms,
+                                        held: true,
+                                    },
+                                );
+                            } else if explicit {
                                 let _ = consumer.acknowledge(record, decision.acknowledge_type);
                             }
                         }
-                        next_poll_ms = now_ms + busy_ms.max(1);
+                        // Tasks finished by now are acknowledged before committing.
+                        advance_renew_tasks(&mut consumer, &mut tasks, now_ms);
+                        next_poll_ms = next_poll_ms.max(now_ms + busy_ms.max(1));
+                        match setup.commit {
+                            CommitStyle::WithPoll => {}
+                            CommitStyle::Sync => {
+                                waiting_commit = consumer
+                                    .commit_sync(now_ms, setup.config.default_api_timeout_ms)
+                                    .ok();
+                            }
+                            CommitStyle::Async => {
+                                let _ = consumer.commit_async(now_ms);
+                            }
+                        }
                     }
                     Err(error) => {
                         setup
@@ -359,10 +479,22 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                         Box::new(Reply::Coordinator),
                     );
                 }
-                ConsumerEvent::AcknowledgementCommitCallback { offsets, error, .. } => {
-                    setup.stats.with(|stats| match error {
-                        None => stats.acknowledged_ok += offsets.len() as u64,
-                        Some(_) => stats.acknowledged_failed += offsets.len() as u64,
+                ConsumerEvent::AcknowledgementCommitCallback {
+                    topic_id_partition,
+                    offsets,
+                    error,
+                } => {
+                    setup.stats.with(|stats| {
+                        match error {
+                            None => stats.acknowledged_ok += offsets.len() as u64,
+                            Some(_) => stats.acknowledged_failed += offsets.len() as u64,
+                        }
+                        stats.commit_callbacks.push(CommitCallback {
+                            at_ms: now_ms,
+                            partition: topic_id_partition.partition,
+                            offsets,
+                            error_code: error.map_or(0, |e| e.code()),
+                        });
                     });
                 }
                 ConsumerEvent::Closed => {
@@ -370,13 +502,29 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                     setup.stats.with(|stats| stats.closed = true);
                     return;
                 }
-                ConsumerEvent::CommitSyncCompleted { .. } => {}
+                ConsumerEvent::CommitSyncCompleted { commit_id, results } => {
+                    if waiting_commit == Some(commit_id) {
+                        waiting_commit = None;
+                    }
+                    let results = results
+                        .iter()
+                        .map(|(tip, error)| (tip.partition, error.map_or(0, |e| e.code())))
+                        .collect();
+                    setup
+                        .stats
+                        .with(|stats| stats.commit_sync_results.push(results));
+                }
             }
         }
         record_traces(&mut consumer, &setup, now_ms);
         let mut deadline_ms = consumer.poll_timeout().unwrap_or(u64::MAX);
         if !closing {
-            deadline_ms = deadline_ms.min(next_poll_ms);
+            if waiting_commit.is_none() {
+                deadline_ms = deadline_ms.min(next_poll_ms);
+            }
+            for task in tasks.values().filter(|t| t.held) {
+                deadline_ms = deadline_ms.min(task.next_renew_ms.min(task.finish_at_ms));
+            }
             if let Some(at) = setup.close_at_ms {
                 deadline_ms = deadline_ms.min(at);
             }
@@ -484,9 +632,51 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
     }
 }
 
+/// Acknowledges the held long tasks that finished (their decided type) and sends RENEW for those due a
+/// renewal; true when a RENEW was made (the caller sends it with `commitAsync`).
+fn advance_renew_tasks(
+    consumer: &mut ShareConsumer,
+    tasks: &mut BTreeMap<(TopicIdPartition, i64), RenewTask>,
+    now_ms: u64,
+) -> bool {
+    let mut renewed = false;
+    tasks.retain(|_, task| {
+        if !task.held {
+            return true;
+        }
+        if task.finish_at_ms <= now_ms {
+            let _ = consumer.acknowledge(&task.record, task.acknowledge_type);
+            return false;
+        }
+        if task.next_renew_ms <= now_ms {
+            if consumer
+                .acknowledge(&task.record, AcknowledgeType::Renew)
+                .is_ok()
+            {
+                renewed = true;
+                task.held = false;
+            }
+            task.next_renew_ms = now_ms + task.every_ms;
+        }
+        true
+    });
+    renewed
+}
+
 /// Moves the engine's trace events into the run's trace.
 fn record_traces(consumer: &mut ShareConsumer, setup: &ShareConsumerSetup, now_ms: u64) {
     while let Some(event) = consumer.poll_trace() {
+        match &event {
+            ClientTraceEvent::ShareSessionReset {
+                node, error_code, ..
+            } => setup
+                .stats
+                .with(|stats| stats.session_resets.push((node.0, *error_code))),
+            ClientTraceEvent::Membership { member_epoch, .. } => setup
+                .stats
+                .with(|stats| stats.member_epochs.push(*member_epoch)),
+            _ => {}
+        }
         let mapped = match event {
             ClientTraceEvent::RecordDelivered {
                 member_id,

@@ -190,3 +190,56 @@ pub fn deliveries_after_acceptance(
         })
         .collect()
 }
+
+/// Like [`start_cluster`] (earliest offset reset, trace records kept, `TOPIC` with `partitions`
+/// partitions), with the whole share-group cluster config adjustable (group configs, session limit).
+pub async fn start_cluster_with(
+    partitions: i32,
+    adjust: impl FnOnce(&mut ShareGroupClusterConfig),
+) -> Arc<SimCluster> {
+    let mut config = ShareGroupClusterConfig {
+        cluster: SimClusterConfig {
+            keep_trace_records: true,
+            ..SimClusterConfig::default()
+        },
+        ..ShareGroupClusterConfig::default()
+    };
+    config.services.share_partition.auto_offset_reset = AutoOffsetReset::Earliest;
+    adjust(&mut config);
+    let cluster = Arc::new(SimCluster::start_share_groups(config).await);
+    cluster.create_topic(TOPIC, partitions, 3).await.unwrap();
+    cluster
+}
+
+/// Virtual milliseconds since the simulation started (the clock brokers and consumers read).
+pub fn virtual_now_ms() -> u64 {
+    madsim::time::TimeHandle::current().elapsed().as_millis() as u64
+}
+
+/// Produces `count` records (values `v{n}`) to `partition`, one per batch, each stamped with the
+/// virtual time it is sent at, one every `interval`; returns the timestamps.
+pub async fn produce_timestamped(
+    cluster: &SimCluster,
+    partition: i32,
+    count: i64,
+    interval: Duration,
+) -> Vec<i64> {
+    let client = Arc::new(cluster.test_client("producer"));
+    cluster
+        .client_node("producer")
+        .spawn(async move {
+            let mut timestamps = Vec::new();
+            for n in 0..count {
+                let timestamp_ms = virtual_now_ms() as i64;
+                let value = plain_value(n);
+                let record = ProducerRecord::new(None, Some(value.as_bytes()), timestamp_ms);
+                let batch = encode_data_batch(ProducerIdentity::NONE, 0, false, &[record]).unwrap();
+                client.produce(TOPIC, partition, batch, -1).await.unwrap();
+                timestamps.push(timestamp_ms);
+                sleep(interval).await;
+            }
+            timestamps
+        })
+        .await
+        .unwrap()
+}

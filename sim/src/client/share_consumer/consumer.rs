@@ -281,6 +281,11 @@ impl ShareConsumer {
         &self.config
     }
 
+    /// Records whose RENEW the broker confirmed, waiting to come back in the next `poll` (spec 7.8).
+    pub fn renewed_record_count(&self) -> usize {
+        self.renewed.len()
+    }
+
     /// (acknowledgements taken for sending, acknowledgements whose outcome was reported), per offset.
     /// After `close` they are equal (ACK-OUTCOME).
     pub fn acknowledgement_counts(&self) -> (u64, u64) {

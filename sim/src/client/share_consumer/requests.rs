@@ -671,7 +671,9 @@ impl ShareConsumer {
         let had_session = session.epoch != INITIAL_EPOCH;
         session.epoch = INITIAL_EPOCH;
         session.partitions.clear();
-        if had_session {
+        // A refused opening (SHARE_SESSION_LIMIT_REACHED at epoch 0) is traced too: the client starts
+        // over at epoch 0 all the same.
+        if had_session || error_code != 0 {
             self.trace.push_back(ClientTraceEvent::ShareSessionReset {
                 at_ms: now_ms,
                 member_id,

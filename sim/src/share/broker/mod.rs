@@ -13,6 +13,7 @@
 //! - The persister: routes by the share key to the share coordinator (FindCoordinator key type SHARE),
 //!   retries what is retriable, and hands errors to the partition, which maps them (spec 2.2).
 
+mod group_configs;
 mod host;
 mod log_read;
 mod persister;
@@ -23,6 +24,7 @@ mod service;
 #[cfg(test)]
 mod tests;
 
+pub use group_configs::{effective_share_partition_config, SharedGroupConfigs};
 pub use host::{
     CallFailure, CallId, CallTarget, Leadership, NodeEndpoint, RequestToken, ServiceOutput,
     ShareFetchHost,

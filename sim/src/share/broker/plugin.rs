@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
 
+use super::group_configs::{effective_share_partition_config, SharedGroupConfigs};
 use super::host::{
     CallFailure, CallId, CallTarget, Leadership, NodeEndpoint, RequestToken, ServiceOutput,
     ShareFetchHost,
@@ -18,6 +19,7 @@ use crate::log::{FetchIsolation, ReadResult, TopicPartition};
 use crate::net::{ConnectionId, TransportError};
 use crate::semantics::Semantics;
 use crate::share::partition::{AutoOffsetReset, ResetOffsets, SharePartitionConfig};
+use crate::share::session::ShareSessionCacheConfig;
 use crate::ResponseError;
 
 /// Timeout of the persister's inter-broker calls (`request.timeout.ms` default 30 s).
@@ -27,6 +29,9 @@ pub const PERSISTER_CALL_TIMEOUT_MS: u64 = 30_000;
 pub struct ShareFetchBrokerService {
     service: ShareFetchService,
     config: SharePartitionConfig,
+    /// The run's group config overrides, and the version the share partitions last took.
+    group_configs: SharedGroupConfigs,
+    group_configs_seen: u64,
     /// Requests waiting for an answer: where to send it.
     requests: BTreeMap<RequestToken, (ConnectionId, RequestHeader)>,
     next_token: u64,
@@ -34,14 +39,47 @@ pub struct ShareFetchBrokerService {
 
 impl ShareFetchBrokerService {
     /// A service of release `semantics` whose share partitions use `config` (the broker's
-    /// `group.share.*` defaults; group overrides are not propagated to brokers yet).
+    /// `group.share.*` defaults), with no group overrides.
     pub fn new(semantics: Semantics, config: SharePartitionConfig) -> ShareFetchBrokerService {
         ShareFetchBrokerService {
             service: ShareFetchService::new(semantics),
             config,
+            group_configs: SharedGroupConfigs::new(),
+            group_configs_seen: 0,
             requests: BTreeMap::new(),
             next_token: 0,
         }
+    }
+
+    /// Share partitions of a group take its overrides from `group_configs` (shared by every broker of
+    /// the run, as the controller's metadata is), over the broker defaults.
+    pub fn with_group_configs(mut self, group_configs: SharedGroupConfigs) -> Self {
+        self.group_configs = group_configs;
+        self.group_configs_seen = 0;
+        self
+    }
+
+    /// `group.share.max.share.sessions` of this broker (default 2000; spec 2.4). Call before any
+    /// request.
+    pub fn with_max_share_sessions(mut self, max_share_sessions: usize) -> Self {
+        let semantics = self.service.semantics.clone();
+        let mut sessions = ShareSessionCacheConfig::new(&semantics);
+        sessions.max_share_sessions = max_share_sessions;
+        self.service = ShareFetchService::with_session_cache(semantics, sessions);
+        self
+    }
+
+    /// Pushes changed group configs into the live share partitions.
+    fn refresh_group_configs(&mut self) {
+        let version = self.group_configs.version();
+        if version == self.group_configs_seen {
+            return;
+        }
+        self.group_configs_seen = version;
+        let (broker, groups) = (&self.config, &self.group_configs);
+        self.service.handle_group_configs_changed(|group_id| {
+            effective_share_partition_config(broker, &groups.get(group_id))
+        });
     }
 
     /// The engine (for tests and checkers).
@@ -85,6 +123,7 @@ impl ShareFetchBrokerService {
 struct ViewHost<'v, 'a> {
     view: &'v BrokerView<'a>,
     config: &'v SharePartitionConfig,
+    group_configs: &'v SharedGroupConfigs,
 }
 
 impl ViewHost<'_, '_> {
@@ -133,22 +172,37 @@ impl ShareFetchHost for ViewHost<'_, '_> {
     fn reset_offsets(
         &self,
         tp: TopicIdPartition,
-        _now_ms: u64,
-        _: AutoOffsetReset,
+        now_ms: u64,
+        reset: AutoOffsetReset,
     ) -> ResetOffsets {
-        let offsets = self
-            .topic_partition(tp)
-            .and_then(|partition| self.view.offsets(&partition).ok());
+        let partition = self.topic_partition(tp);
+        let offsets = partition
+            .as_ref()
+            .and_then(|partition| self.view.offsets(partition).ok());
+        // Spec 5.2: by_duration is the first offset whose timestamp is at least now - duration, through
+        // the log's time index; the high watermark when no record is that recent; a failed lookup
+        // fails the initialization.
+        let offset_by_duration = match (reset, &partition) {
+            (AutoOffsetReset::ByDuration { duration_ms }, Some(partition)) => {
+                let target_ms =
+                    i64::try_from(now_ms.saturating_sub(duration_ms)).unwrap_or(i64::MAX);
+                match self.view.offset_for_timestamp(partition, target_ms) {
+                    Ok(Some(found)) => Some(found.offset),
+                    Ok(None) => offsets.map(|o| o.high_watermark),
+                    Err(_) => None,
+                }
+            }
+            _ => None,
+        };
         ResetOffsets {
             log_start_offset: offsets.map_or(0, |o| o.log_start_offset),
             high_watermark: offsets.map_or(0, |o| o.high_watermark),
-            // by_duration needs timestamps the view does not index yet: initialization fails.
-            offset_by_duration: None,
+            offset_by_duration,
         }
     }
 
-    fn share_partition_config(&self, _group_id: &str) -> SharePartitionConfig {
-        self.config.clone()
+    fn share_partition_config(&self, group_id: &str) -> SharePartitionConfig {
+        effective_share_partition_config(self.config, &self.group_configs.get(group_id))
     }
 
     fn endpoint(&self, node_id: i32) -> Option<NodeEndpoint> {
@@ -182,9 +236,11 @@ impl BrokerService for ShareFetchBrokerService {
         self.next_token += 1;
         let version = header.request_api_version;
         self.requests.insert(token, (connection, header));
+        self.refresh_group_configs();
         let host = ViewHost {
             view: &cx.view,
             config: &self.config,
+            group_configs: &self.group_configs,
         };
         match &request {
             RequestKind::ShareFetch(request) => self
@@ -211,9 +267,11 @@ impl BrokerService for ShareFetchBrokerService {
             TransportError::Timeout => CallFailure::TimedOut,
             _ => CallFailure::Disconnected,
         });
+        self.refresh_group_configs();
         let host = ViewHost {
             view: &cx.view,
             config: &self.config,
+            group_configs: &self.group_configs,
         };
         self.service
             .handle_call_result(now_ms, CallId(token), result, &host);
@@ -226,9 +284,11 @@ impl BrokerService for ShareFetchBrokerService {
         cx: &mut ServiceContext<'_>,
         change: &LeadershipChange,
     ) {
+        self.refresh_group_configs();
         let host = ViewHost {
             view: &cx.view,
             config: &self.config,
+            group_configs: &self.group_configs,
         };
         self.service.handle_leadership_changed(now_ms, &host);
         let tp = TopicIdPartition {
@@ -249,9 +309,11 @@ impl BrokerService for ShareFetchBrokerService {
         let Some(topic_id) = cx.view.topic_id(&partition.topic) else {
             return;
         };
+        self.refresh_group_configs();
         let host = ViewHost {
             view: &cx.view,
             config: &self.config,
+            group_configs: &self.group_configs,
         };
         let tp = TopicIdPartition {
             topic_id: TopicId(topic_id),
@@ -267,9 +329,11 @@ impl BrokerService for ShareFetchBrokerService {
         cx: &mut ServiceContext<'_>,
         connection: ConnectionId,
     ) {
+        self.refresh_group_configs();
         let host = ViewHost {
             view: &cx.view,
             config: &self.config,
+            group_configs: &self.group_configs,
         };
         self.service
             .handle_connection_closed(now_ms, connection, &host);
@@ -277,9 +341,11 @@ impl BrokerService for ShareFetchBrokerService {
     }
 
     fn handle_timeout(&mut self, now_ms: u64, cx: &mut ServiceContext<'_>) {
+        self.refresh_group_configs();
         let host = ViewHost {
             view: &cx.view,
             config: &self.config,
+            group_configs: &self.group_configs,
         };
         self.service.handle_timeout(now_ms, &host);
         self.flush(cx);

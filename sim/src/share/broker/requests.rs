@@ -8,7 +8,6 @@
 //! Choices where the spec is silent or sharesim simplifies (Kafka 4.2 behaviour otherwise):
 //! * MinBytes counts the bytes of the acquired batches; any acquisition completes a fetch (Kafka checks
 //!   the read's size before acquiring; with the client's MinBytes = 1 the two agree).
-//! * SHARE_SESSION_LIMIT_REACHED is answered at once instead of after MaxWaitMs.
 //! * Partition order is the session cache's round-robin order; the MaxRecords budget is shared across
 //!   the request's partitions in that order.
 
@@ -235,6 +234,14 @@ impl ShareFetchService {
         };
         let context = match self.sessions.handle_share_fetch(now_ms, &session_request) {
             Ok(context) => context,
+            Err(ResponseError::ShareSessionLimitReached) => {
+                // Spec 2.4: the broker waits MaxWaitMs before answering SHARE_SESSION_LIMIT_REACHED.
+                let deadline_ms = now_ms + u64::try_from(request.max_wait_ms).unwrap_or(0);
+                let error = ResponseError::ShareSessionLimitReached;
+                self.delayed_errors
+                    .insert(token, (deadline_ms, error, lock_timeout_ms));
+                return;
+            }
             Err(error) => return self.respond_fetch_error(token, error, lock_timeout_ms),
         };
         let fetch_order = match context {
@@ -654,7 +661,7 @@ impl ShareFetchService {
         }
     }
 
-    fn respond_fetch_error(
+    pub(super) fn respond_fetch_error(
         &mut self,
         token: RequestToken,
         error: ResponseError,

@@ -11,7 +11,9 @@ use super::requests::PendingRequest;
 use crate::coordinator::share::{SharePartitionKey, TopicIdPartition};
 use crate::net::ConnectionId;
 use crate::semantics::Semantics;
-use crate::share::partition::{AcknowledgeTicket, PartitionEffect, PartitionState, SharePartition};
+use crate::share::partition::{
+    AcknowledgeTicket, PartitionEffect, PartitionState, SharePartition, SharePartitionConfig,
+};
 use crate::share::session::{self, ReleasedSession, ShareSessionCache, ShareSessionCacheConfig};
 use crate::trace::TraceEvent;
 use crate::ResponseError;
@@ -44,13 +46,26 @@ pub struct ShareFetchService {
     pub(super) outputs: VecDeque<ServiceOutput>,
     /// Partitions whose delayed fetches should retry.
     pub(super) woken: BTreeSet<TopicIdPartition>,
+    /// ShareFetch errors answered only after the request's MaxWaitMs (SHARE_SESSION_LIMIT_REACHED):
+    /// token → (deadline, error, AcquisitionLockTimeoutMs).
+    pub(super) delayed_errors: BTreeMap<RequestToken, (u64, ResponseError, i32)>,
 }
 
 impl ShareFetchService {
     /// A service for a broker of release `semantics`.
     pub fn new(semantics: Semantics) -> ShareFetchService {
+        let sessions = ShareSessionCacheConfig::new(&semantics);
+        ShareFetchService::with_session_cache(semantics, sessions)
+    }
+
+    /// A service whose share-session cache uses `sessions` (e.g. another
+    /// `group.share.max.share.sessions`).
+    pub fn with_session_cache(
+        semantics: Semantics,
+        sessions: ShareSessionCacheConfig,
+    ) -> ShareFetchService {
         ShareFetchService {
-            sessions: ShareSessionCache::new(ShareSessionCacheConfig::new(&semantics)),
+            sessions: ShareSessionCache::new(sessions),
             semantics,
             partitions: BTreeMap::new(),
             persister: Persister::default(),
@@ -61,6 +76,7 @@ impl ShareFetchService {
             tickets: BTreeMap::new(),
             outputs: VecDeque::new(),
             woken: BTreeSet::new(),
+            delayed_errors: BTreeMap::new(),
         }
     }
 
@@ -108,8 +124,10 @@ impl ShareFetchService {
             .pending
             .values()
             .filter_map(PendingRequest::deadline_ms);
+        let errors = self.delayed_errors.values().map(|(at, _, _)| *at);
         locks
             .chain(delayed)
+            .chain(errors)
             .chain(self.persister.poll_timeout())
             .min()
     }
@@ -142,7 +160,32 @@ impl ShareFetchService {
         for token in due {
             self.retry_fetch(now_ms, token, host, true);
         }
+        let due_errors: Vec<RequestToken> = self
+            .delayed_errors
+            .iter()
+            .filter(|(_, (at, _, _))| *at <= now_ms)
+            .map(|(token, _)| *token)
+            .collect();
+        for token in due_errors {
+            if let Some((_, error, lock_timeout_ms)) = self.delayed_errors.remove(&token) {
+                self.respond_fetch_error(token, error, lock_timeout_ms);
+            }
+        }
         self.process_wakeups(now_ms, host);
+    }
+
+    /// The group configs changed: every share partition takes its group's new effective configs
+    /// (Kafka reads them at each use; spec 1.4).
+    pub fn handle_group_configs_changed(
+        &mut self,
+        config_for: impl Fn(&str) -> SharePartitionConfig,
+    ) {
+        for (key, partition) in self.partitions.iter_mut() {
+            let config = config_for(&key.group_id);
+            if *partition.config() != config {
+                partition.update_config(config);
+            }
+        }
     }
 
     /// The outcome of outgoing call `call_id` (a persister call).

@@ -9,8 +9,8 @@
 //! and spends its time in the model instead:
 //!
 //! - the seen set is one table of fingerprints, open addressing over atomic slots, filled by the
-//!   threads without locks; the successors of a state are fingerprinted first and their slots
-//!   loaded together, so that their cache misses overlap;
+//!   threads without locks; the successors of a few states are fingerprinted first and their
+//!   slots loaded together, so that their cache misses overlap;
 //! - a level's states are split into chunks that the threads take in turn; each thread keeps its own
 //!   next level, action buffer, discoveries and parent links, merged when the level ends;
 //! - a discovery is a fingerprint: its path is rebuilt at the end from the parent links, replaying
@@ -31,6 +31,8 @@ use stateright::{Expectation, Model, Path, Property};
 
 /// States a thread takes from a level at a time.
 const CHUNK_STATES: usize = 512;
+/// States whose successors are looked up in the seen set together.
+const TOUCH_GROUP_STATES: usize = 4;
 /// The most properties a model may have (one bit each).
 const PROPERTIES_MAX: usize = 64;
 
@@ -106,15 +108,16 @@ pub fn fingerprint<T: Hash>(value: &T) -> u64 {
 
 /// The fingerprints seen so far: open addressing with linear probing over atomic slots (0 is
 /// empty), filled by every thread at once without locks. It grows only between chunks of work, when
-/// no thread is inserting ([`SeenSet::needs_growth`]); the headroom left at that point (a fifth of
-/// the slots, and at least [`SEEN_SLOTS_MIN`] / 5) is far more than one chunk can fill.
+/// no thread is inserting ([`SeenSet::needs_growth`]); the headroom left at that point (30% of the
+/// slots, at least 300,000) is far more than a chunk per thread can fill ([`CHUNK_STATES`] states'
+/// successors each).
 struct SeenSet {
     slots: Box<[AtomicU64]>,
     len: AtomicUsize,
 }
 
 /// Slots the seen set starts with (a power of two).
-const SEEN_SLOTS_MIN: usize = 1 << 22;
+const SEEN_SLOTS_MIN: usize = 1 << 20;
 
 impl SeenSet {
     fn new() -> SeenSet {
@@ -144,7 +147,7 @@ impl SeenSet {
     fn insert(&self, fingerprint: u64) -> bool {
         let mask = self.mask();
         let mut index = fingerprint as usize & mask;
-        loop {
+        for _ in 0..self.slots.len() {
             let slot = &self.slots[index];
             let current = slot.load(Ordering::Relaxed);
             if current == fingerprint {
@@ -159,6 +162,7 @@ impl SeenSet {
             }
             index = (index + 1) & mask;
         }
+        panic!("the seen set filled up between two checks for growth: too many threads for its headroom");
     }
 
     fn add_len(&self, inserted: usize) {
@@ -170,23 +174,26 @@ impl SeenSet {
         self.len.load(Ordering::Relaxed) * 10 > self.slots.len() * 7
     }
 
-    /// Doubles the slots; no thread may be inserting.
-    fn grow(&mut self) {
+    /// Doubles the slots, re-inserting with `threads` threads; no other thread may be inserting.
+    fn grow(&mut self, threads: usize) {
         let doubled: Box<[AtomicU64]> = (0..self.slots.len() * 2)
             .map(|_| AtomicU64::new(0))
             .collect();
         let old = std::mem::replace(&mut self.slots, doubled);
-        let mask = self.mask();
-        for fingerprint in old.iter().map(|slot| slot.load(Ordering::Relaxed)) {
-            if fingerprint == 0 {
-                continue;
+        let part = old.len().div_ceil(threads.max(1));
+        let this = &*self;
+        std::thread::scope(|scope| {
+            for slots in old.chunks(part) {
+                scope.spawn(move || {
+                    for slot in slots {
+                        let fingerprint = slot.load(Ordering::Relaxed);
+                        if fingerprint != 0 {
+                            this.insert(fingerprint);
+                        }
+                    }
+                });
             }
-            let mut index = fingerprint as usize & mask;
-            while self.slots[index].load(Ordering::Relaxed) != 0 {
-                index = (index + 1) & mask;
-            }
-            self.slots[index].store(fingerprint, Ordering::Relaxed);
-        }
+        });
     }
 }
 
@@ -347,7 +354,7 @@ where
                 break;
             }
             // The threads stopped for the seen set to grow.
-            seen.grow();
+            seen.grow(threads);
         }
         drop(levels);
         levels = Vec::with_capacity(results.len());
@@ -455,19 +462,24 @@ where
                 break;
             };
             let before = out.next.len();
-            for node in &self.levels[which][start..end] {
-                self.expand(node, &mut actions, &mut successors, &mut out);
+            for group in self.levels[which][start..end].chunks(TOUCH_GROUP_STATES) {
+                for node in group {
+                    self.expand(node, &mut actions, &mut successors, &mut out);
+                }
+                self.insert_successors(&mut successors, &mut out);
             }
             self.seen.add_len(out.next.len() - before);
         }
         out
     }
 
+    /// Checks the properties at `node` and fingerprints its successors into `successors`, with
+    /// the parent's fingerprint and the path's `eventually` bits.
     fn expand(
         &self,
         node: &Node<M::State>,
         actions: &mut Vec<M::Action>,
-        successors: &mut Vec<(M::State, u64)>,
+        successors: &mut Vec<Successor<M::State>>,
         out: &mut ThreadLevel<M::State>,
     ) {
         let mut eventually_bits = node.eventually_bits;
@@ -489,17 +501,21 @@ where
         }
         actions.clear();
         self.model.actions(&node.state, actions);
-        successors.clear();
+        let before = successors.len();
         for action in actions.drain(..) {
             let Some(next) = self.model.next_state(&node.state, action) else {
                 continue;
             };
             if self.model.within_boundary(&next) {
-                let fingerprint = fingerprint(&next);
-                successors.push((next, fingerprint));
+                successors.push(Successor {
+                    fingerprint: fingerprint(&next),
+                    parent: node.fingerprint,
+                    eventually_bits,
+                    state: next,
+                });
             }
         }
-        if successors.is_empty() {
+        if successors.len() == before {
             // stateright reports an `eventually` property at a state without successors whose path
             // never satisfied it.
             for index in 0..self.properties.len() {
@@ -507,22 +523,38 @@ where
                     discover(&mut out.discoveries, index, self.depth, node.fingerprint);
                 }
             }
-            return;
         }
-        out.generated += successors.len();
+        out.generated += successors.len() - before;
+    }
+
+    /// Inserts the successors of a few states into the seen set, keeping the new ones. Their
+    /// slots are loaded first, all together, so that the cache misses overlap.
+    fn insert_successors(
+        &self,
+        successors: &mut Vec<Successor<M::State>>,
+        out: &mut ThreadLevel<M::State>,
+    ) {
         self.seen
-            .touch(successors.iter().map(|(_, fingerprint)| *fingerprint));
-        for (state, fingerprint) in successors.drain(..) {
-            if self.seen.insert(fingerprint) {
-                out.links.push((fingerprint, node.fingerprint));
+            .touch(successors.iter().map(|successor| successor.fingerprint));
+        for successor in successors.drain(..) {
+            if self.seen.insert(successor.fingerprint) {
+                out.links.push((successor.fingerprint, successor.parent));
                 out.next.push(Node {
-                    state,
-                    fingerprint,
-                    eventually_bits,
+                    state: successor.state,
+                    fingerprint: successor.fingerprint,
+                    eventually_bits: successor.eventually_bits,
                 });
             }
         }
     }
+}
+
+/// A successor waiting for its seen-set lookup.
+struct Successor<S> {
+    fingerprint: u64,
+    parent: u64,
+    eventually_bits: u64,
+    state: S,
 }
 
 /// The path to the state with fingerprint `target`, first seen at `depth`: the parent links back
@@ -568,4 +600,142 @@ where
         state = next;
     }
     Path::from_actions(model, init, steps.iter())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stateright::Checker;
+
+    /// Steps right or up on a `size` × `size` grid.
+    #[derive(Clone)]
+    struct Grid {
+        size: u16,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Step {
+        Right,
+        Up,
+    }
+
+    impl Model for Grid {
+        type State = (u16, u16);
+        type Action = Step;
+
+        fn init_states(&self) -> Vec<(u16, u16)> {
+            vec![(0, 0)]
+        }
+
+        fn actions(&self, state: &(u16, u16), actions: &mut Vec<Step>) {
+            if state.0 < self.size {
+                actions.push(Step::Right);
+            }
+            if state.1 < self.size {
+                actions.push(Step::Up);
+            }
+        }
+
+        fn next_state(&self, state: &(u16, u16), step: Step) -> Option<(u16, u16)> {
+            Some(match step {
+                Step::Right => (state.0 + 1, state.1),
+                Step::Up => (state.0, state.1 + 1),
+            })
+        }
+
+        fn properties(&self) -> Vec<Property<Self>> {
+            vec![
+                Property::always("inside", |grid: &Grid, s: &(u16, u16)| {
+                    s.0 <= grid.size && s.1 <= grid.size
+                }),
+                Property::sometimes("at (5, 3)", |_: &Grid, s: &(u16, u16)| *s == (5, 3)),
+                Property::eventually("never", |_: &Grid, _: &(u16, u16)| false),
+                Property::eventually("passes the diagonal", |_: &Grid, s: &(u16, u16)| {
+                    s.0 + s.1 == 1
+                }),
+            ]
+        }
+    }
+
+    fn options(threads: usize) -> BfsOptions {
+        BfsOptions {
+            threads,
+            target_max_depth: None,
+            timeout: None,
+            progress: false,
+        }
+    }
+
+    #[test]
+    fn counts_and_verdicts_match_stateright() {
+        let grid = Grid { size: 300 };
+        let reference = grid.clone().checker().spawn_bfs().join();
+        for threads in [1, 2] {
+            let outcome = check_bfs(&grid, &options(threads));
+            assert_eq!(outcome.unique_states, reference.unique_state_count());
+            assert_eq!(outcome.total_states, reference.state_count());
+            assert_eq!(outcome.max_depth, 601);
+            assert!(!outcome.timed_out);
+            let mut found: Vec<_> = outcome.discoveries.keys().copied().collect();
+            found.sort_unstable();
+            let mut expected: Vec<_> = reference.discoveries().keys().copied().collect();
+            expected.sort_unstable();
+            assert_eq!(found, expected);
+            assert_eq!(found, ["at (5, 3)", "never"]);
+        }
+    }
+
+    /// 1,002,001 states: more than 70% of the first table, so the seen set grows mid-level.
+    #[test]
+    fn the_seen_set_grows_without_losing_states() {
+        let grid = Grid { size: 1000 };
+        let outcome = check_bfs(&grid, &options(2));
+        assert_eq!(outcome.unique_states, 1001 * 1001);
+        assert_eq!(outcome.total_states, 2 * 1000 * 1001 + 1);
+    }
+
+    #[test]
+    fn discoveries_are_shortest_paths() {
+        let grid = Grid { size: 20 };
+        for threads in [1, 2] {
+            let mut outcome = check_bfs(&grid, &options(threads));
+            let example = outcome.discoveries.remove("at (5, 3)").expect("reached");
+            assert_eq!(example.last_state(), &(5, 3));
+            assert_eq!(example.into_actions().len(), 8);
+            // `eventually` fails at the state without successors, at the far corner.
+            let never = outcome.discoveries.remove("never").expect("violated");
+            assert_eq!(never.last_state(), &(20, 20));
+            assert_eq!(never.into_actions().len(), 40);
+        }
+    }
+
+    #[test]
+    fn a_depth_bound_stops_like_staterights() {
+        let grid = Grid { size: 50 };
+        let reference = grid
+            .clone()
+            .checker()
+            .target_max_depth(10)
+            .spawn_bfs()
+            .join();
+        let outcome = check_bfs(
+            &grid,
+            &BfsOptions {
+                target_max_depth: Some(10),
+                ..options(2)
+            },
+        );
+        assert_eq!(outcome.unique_states, reference.unique_state_count());
+        assert_eq!(outcome.max_depth, 10);
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_spread() {
+        assert_eq!(fingerprint(&(1u16, 2u16)), fingerprint(&(1u16, 2u16)));
+        assert_ne!(fingerprint(&(1u16, 2u16)), fingerprint(&(2u16, 1u16)));
+        let mut seen: Vec<u64> = (0..10_000u32).map(|n| fingerprint(&n)).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 10_000);
+    }
 }

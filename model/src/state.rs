@@ -442,9 +442,18 @@ impl PendingWrite {
             | u64::from(self.leader_epoch) << 32
             | u64::from(self.state_epoch) << 40
             | u64::from(self.answered) << 48;
+        // Entries outside `offsets` are always the default, whose code is 0.
+        debug_assert!(self
+            .entries
+            .iter()
+            .enumerate()
+            .all(|(o, e)| self.offsets & (1 << o) != 0 || *e == PersistedRecord::default()));
         let mut entries = 0;
-        for (offset, entry) in self.entries.iter().enumerate() {
-            entries |= persisted_code(*entry) << (8 * offset);
+        let mut offsets = self.offsets;
+        while offsets != 0 {
+            let offset = offsets.trailing_zeros() as usize;
+            offsets &= offsets - 1;
+            entries |= persisted_code(self.entries[offset]) << (8 * offset);
         }
         [header, entries]
     }

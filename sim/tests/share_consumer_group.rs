@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use madsim::time::sleep;
 use share_support::*;
-use sharesim_sim::client::application::ProcessingTime;
+use sharesim_sim::client::application::{AcknowledgePolicy, ProcessingTime};
 use sharesim_sim::client::share_consumer::{AcknowledgementMode, AcquireMode};
 use sharesim_sim::coordinator::group::{GroupCoordinatorConfig, ShareGroupConfig};
 use sharesim_sim::harness::transitions_of;
 use sharesim_sim::net::{ApiKeySelector, FaultDirection, FaultRule};
 use sharesim_sim::share::broker::SharedGroupConfigs;
 use sharesim_sim::share::partition::TransitionCause;
+use sharesim_sim::share::RecordState;
 
 /// ShareGroupHeartbeat's API key.
 const SHARE_GROUP_HEARTBEAT_KEY: i16 = 76;
@@ -230,5 +231,102 @@ async fn by_duration_offset_reset_starts_at_the_first_recent_record() {
         offsets,
         vec![5, 6, 7, 8, 9],
         "only records of the last minute"
+    );
+}
+
+/// A poison record's delivery counts as the consumer saw them.
+fn poison_delivery_counts(stats: &sharesim_sim::node::ConsumerStats, offset: i64) -> Vec<i16> {
+    stats
+        .deliveries()
+        .iter()
+        .filter(|d| d.offset == offset)
+        .map(|d| d.delivery_count)
+        .collect()
+}
+
+/// An explicit-mode consumer that RELEASEs every record it fails on (values starting with `FAIL`).
+fn releasing_consumer(setup: &mut sharesim_sim::node::ShareConsumerSetup) {
+    setup.config.acknowledgement_mode = AcknowledgementMode::Explicit;
+    setup.application.policy = AcknowledgePolicy::ReleaseOnFailure;
+}
+
+/// Spec 1.3: `share.delivery.count.limit` = 3 set on the group (broker default 5) archives a record the
+/// application keeps releasing after its third delivery.
+#[madsim::test]
+async fn a_group_delivery_count_limit_override_archives_at_its_limit() {
+    let group_configs = SharedGroupConfigs::new();
+    let overrides = ShareGroupConfig::from_entries(
+        [("share.delivery.count.limit", "3")],
+        &GroupCoordinatorConfig::default(),
+    )
+    .unwrap();
+    group_configs.set(GROUP, overrides);
+    let cluster = start_cluster_with(1, |config| {
+        config.services.group_configs = group_configs.clone();
+    })
+    .await;
+    let stats = spawn_consumer(&cluster, "consumer", 1, releasing_consumer);
+    produce(&cluster, 0, 1, 1, Duration::ZERO, |_| {
+        "FAIL-poison".to_string()
+    })
+    .await;
+    wait_until(
+        "the poison record is archived",
+        Duration::from_secs(60),
+        || {
+            transitions_of(&trace_records(&cluster), 0, 0)
+                .iter()
+                .any(|t| t.to == RecordState::Archived)
+        },
+    )
+    .await;
+    assert_eq!(poison_delivery_counts(&stats, 0), vec![1, 2, 3]);
+    let last = transitions_of(&trace_records(&cluster), 0, 0)
+        .pop()
+        .unwrap();
+    assert!(last.limit_reached && last.delivery_count == 3, "{last:?}");
+}
+
+/// Spec 1.3, 1.4 (Kafka reads group configs at each use): a group config set while the group's share
+/// partition is already live on its leader applies to it from then on.
+#[madsim::test]
+async fn a_group_config_change_reaches_a_live_share_partition() {
+    let group_configs = SharedGroupConfigs::new();
+    let cluster = start_cluster_with(1, |config| {
+        config.services.group_configs = group_configs.clone();
+    })
+    .await;
+    let stats = spawn_consumer(&cluster, "consumer", 1, releasing_consumer);
+    produce(&cluster, 0, 1, 1, Duration::ZERO, plain_value).await;
+    wait_until(
+        "the share partition is live",
+        Duration::from_secs(60),
+        || accepted_count(&cluster, 0) == 1,
+    )
+    .await;
+    let overrides = ShareGroupConfig::from_entries(
+        [("share.delivery.count.limit", "2")],
+        &GroupCoordinatorConfig::default(),
+    )
+    .unwrap();
+    group_configs.set(GROUP, overrides);
+    produce(&cluster, 0, 1, 1, Duration::ZERO, |_| {
+        "FAIL-poison".to_string()
+    })
+    .await;
+    wait_until(
+        "the poison record is archived",
+        Duration::from_secs(60),
+        || {
+            transitions_of(&trace_records(&cluster), 0, 1)
+                .iter()
+                .any(|t| t.to == RecordState::Archived)
+        },
+    )
+    .await;
+    assert_eq!(
+        poison_delivery_counts(&stats, 1),
+        vec![1, 2],
+        "the new limit, not the broker's 5"
     );
 }

@@ -48,6 +48,8 @@ pub(super) struct ConsumerState {
     pub crashed: bool,
     pub stalled_until_ms: u64,
     pub held: Vec<Held>,
+    /// When the application finishes what it holds (the scheduled `Finish`).
+    pub finish_at_ms: u64,
     pub spec: ConsumerSpec,
 }
 
@@ -125,6 +127,7 @@ impl ConsumerState {
             crashed: false,
             stalled_until_ms: 0,
             held: Vec::new(),
+            finish_at_ms: 0,
             spec: spec.clone(),
         })
     }
@@ -225,6 +228,19 @@ impl World {
             .map(|_| processing.sample_ms(&mut self.rng))
             .sum();
         let at_ms = self.now_ms + total_ms;
+        state.finish_at_ms = at_ms;
+        if let Policy::RenewLongTasks { renew_after_ms } = state.policy {
+            let renew_at_ms = self.now_ms + renew_after_ms.max(1);
+            if renew_at_ms < at_ms {
+                self.schedule(
+                    renew_at_ms,
+                    Action::Renew {
+                        consumer,
+                        generation,
+                    },
+                );
+            }
+        }
         self.schedule(
             at_ms,
             Action::Finish {
@@ -232,6 +248,49 @@ impl World {
                 generation,
             },
         );
+    }
+
+    /// `renew_long_tasks`: the application is still working `renew_after_ms` after its poll, so it
+    /// acknowledges what it holds with RENEW (spec 7.8: the records stay acquired, their locks restart)
+    /// and commits; again every `renew_after_ms` until it finishes. A stalled application renews
+    /// nothing (its locks run out, as they would in a frozen process).
+    pub(super) fn renew_locks(&mut self, consumer: usize, generation: u32) {
+        let state = &self.consumers[consumer];
+        if state.crashed || state.generation != generation || state.held.is_empty() {
+            return;
+        }
+        let Policy::RenewLongTasks { renew_after_ms } = state.policy else {
+            return;
+        };
+        if state.stalled_until_ms <= self.now_ms {
+            let mut by_slot: BTreeMap<usize, Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
+            for record in &state.held {
+                // Poison the client released or rejected itself is not the application's to renew.
+                if record
+                    .poison
+                    .is_some_and(|kind| kind != PoisonKind::ProcessingFailure)
+                {
+                    continue;
+                }
+                by_slot
+                    .entry(record.slot)
+                    .or_default()
+                    .push((record.offset, AcknowledgeType::Renew));
+            }
+            for (slot, renewals) in by_slot {
+                self.acknowledge(consumer, slot, renewals);
+            }
+        }
+        let next_ms = self.now_ms + renew_after_ms.max(1);
+        if next_ms < self.consumers[consumer].finish_at_ms {
+            self.schedule(
+                next_ms,
+                Action::Renew {
+                    consumer,
+                    generation,
+                },
+            );
+        }
     }
 
     /// One ShareFetch of `consumer` on slot `slot`; returns how many records it acquired.

@@ -2,8 +2,14 @@
 //! log batches, some of them poison. There is no replication here: a record is committed (below the high
 //! watermark) as soon as it is appended, as with `acks=all` on a healthy cluster.
 
+use std::collections::BTreeMap;
+
 use rand::rngs::StdRng;
 use rand::Rng;
+use sharesim_sim::client::producer::{
+    partition_for_key, record_size_estimate, ProducerConfig, StickyPartition, StickyPartitioner,
+};
+use sharesim_sim::log::ProducerRecord;
 use sharesim_sim::share::partition::{FetchedLog, LogBatch};
 
 use crate::scenario::workload::{Keys, PoisonKind, ProducerSpec};
@@ -69,7 +75,10 @@ impl PartitionLog {
     }
 }
 
-/// A producer's progress.
+/// A producer's progress. Batching and partitioning are the producer client's own rules
+/// (`sharesim_sim::client::producer`): records go to `partition_for_key(murmur2)` when keyed, else to
+/// Kafka's sticky partition, which moves on after `batch.size` bytes; a partition's records of one
+/// linger window form batches of at most `batch.size` bytes (`RecordAccumulator`).
 #[derive(Debug)]
 pub(super) struct ProducerState {
     /// The scenario entry.
@@ -78,13 +87,39 @@ pub(super) struct ProducerState {
     pub topic_index: usize,
     /// Records sent so far.
     pub sent: u64,
-    /// The sticky partitioner's current partition.
-    pub sticky_partition: u32,
-    /// `linger.ms`: one batch per partition per linger window.
-    pub linger_ms: u64,
+    /// `batch.size`, `linger.ms`, `partitioner.ignore.keys`, ... through the producer client's parser.
+    pub config: ProducerConfig,
+    /// The sticky partition for records without a key.
+    pub sticky: Option<StickyPartition>,
+    /// Chooses sticky partitions (seeded per run and producer).
+    pub partitioner: StickyPartitioner,
 }
 
 impl ProducerState {
+    /// A producer for `spec` writing to topic `topic_index`, its choices seeded by `seed`.
+    pub fn new(spec: ProducerSpec, topic_index: usize, seed: u64) -> Result<ProducerState, String> {
+        let properties: BTreeMap<String, String> = spec
+            .configs
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str().to_string()))
+            .collect();
+        let config = ProducerConfig::from_properties(&properties)
+            .map_err(|error| format!("{}: {}", error.name, error.reason))?;
+        Ok(ProducerState {
+            spec,
+            topic_index,
+            sent: 0,
+            config,
+            sticky: None,
+            partitioner: StickyPartitioner::new(seed),
+        })
+    }
+
+    /// The virtual time between two sends: `linger.ms`, at least 1 ms so a producer always advances.
+    pub fn linger_ms(&self) -> u64 {
+        self.config.linger_ms.max(1)
+    }
+
     /// How many records are due by `now_ms` at the configured rate (0 = unthrottled: all at once).
     pub fn due_by(&self, now_ms: u64) -> u64 {
         if now_ms < self.spec.start_ms {
@@ -98,19 +133,45 @@ impl ProducerState {
         due.min(self.spec.count)
     }
 
-    /// The partition of record `index` among `partitions`.
-    pub fn partition_of(&mut self, index: u64, partitions: u32, rng: &mut StdRng) -> u32 {
+    /// Record `index` as the producer client sees it: its key (`key-N`) and a value of `value_bytes`.
+    pub fn record(
+        &self,
+        index: u64,
+        now_ms: u64,
+        value: &[u8],
+        rng: &mut StdRng,
+    ) -> ProducerRecord {
+        let key = match &self.spec.keys {
+            Keys::None => None,
+            Keys::Sequential { cardinality } => Some(index % (*cardinality).max(1)),
+            Keys::Random { cardinality } => Some(rng.gen_range(0..(*cardinality).max(1))),
+        };
+        let key = key.map(|key| format!("key-{key}"));
+        ProducerRecord::new(
+            key.as_deref().map(str::as_bytes),
+            Some(value),
+            now_ms as i64,
+        )
+    }
+
+    /// The partition of `record` among `partitions`: the scenario's fixed partition, else Kafka's
+    /// built-in partitioner.
+    pub fn partition_of(&mut self, record: &ProducerRecord, partitions: u32) -> u32 {
+        let partitions = partitions.max(1);
         if let Some(partition) = self.spec.partition {
-            return partition.min(partitions.saturating_sub(1));
+            return partition.min(partitions - 1);
         }
-        match &self.spec.keys {
-            Keys::None => self.sticky_partition % partitions.max(1),
-            Keys::Sequential { cardinality } => {
-                ((index % (*cardinality).max(1)) % u64::from(partitions.max(1))) as u32
+        match &record.key {
+            Some(key) if !self.config.partitioner_ignore_keys => {
+                partition_for_key(key, partitions as i32) as u32
             }
-            Keys::Random { cardinality } => {
-                (rng.gen_range(0..(*cardinality).max(1)) % u64::from(partitions.max(1))) as u32
-            }
+            _ => self.partitioner.partition(
+                &mut self.sticky,
+                partitions as i32,
+                &[],
+                record_size_estimate(record),
+                self.config.batch_size,
+            ) as u32,
         }
     }
 

@@ -73,6 +73,8 @@ enum Action {
     Poll { consumer: usize, generation: u32 },
     /// A consumer finished processing what it holds and acknowledges.
     Finish { consumer: usize, generation: u32 },
+    /// A consumer still processing renews the acquisition locks of what it holds.
+    Renew { consumer: usize, generation: u32 },
     /// A lever of the run's fault plan (scheduled or drawn by swarm mode).
     Fault(sharesim_sim::faults::Lever),
     /// A deferred half of a fault (restart, bounce back, window end).
@@ -192,6 +194,10 @@ impl World {
                 consumer,
                 generation,
             } => self.finish_processing(consumer, generation),
+            Action::Renew {
+                consumer,
+                generation,
+            } => self.renew_locks(consumer, generation),
             Action::Fault(event) => self.apply_fault(event),
             Action::Deferred(deferred) => self.apply_deferred(deferred),
             Action::LivenessStart => self.start_liveness_phase(),

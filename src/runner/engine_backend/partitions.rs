@@ -2,7 +2,9 @@
 //! reads and writes through the share-coordinator shard, acknowledgement outcomes), lazy initialization,
 //! leader failover, and the producers' appends.
 
+use sharesim_sim::client::producer::{RecordAccumulator, RecordId};
 use sharesim_sim::coordinator::share::{ShareCoordinatorRecord, SharePartitionKey};
+use sharesim_sim::log::TopicPartition;
 use sharesim_sim::share::partition::{
     AutoOffsetReset, PartitionEffect, PartitionState, ResetOffsets, SharePartition,
     SharePartitionConfig,
@@ -236,26 +238,38 @@ impl World {
         let due = self.producers[index].due_by(self.now_ms);
         let topic_index = self.producers[index].topic_index;
         let partitions = self.topics[topic_index].logs.len() as u32;
-        let mut batches: Vec<Vec<_>> = vec![Vec::new(); partitions as usize];
+        let topic = self.topics[topic_index].name.clone();
+        let value = vec![0u8; self.producers[index].spec.value_bytes as usize];
+        // One linger window's records, batched by the producer client's accumulator (`batch.size`).
+        let mut accumulator = RecordAccumulator::default();
+        let mut poison = Vec::new();
         while self.producers[index].sent < due {
-            let record = self.producers[index].sent;
             let producer = &mut self.producers[index];
-            let partition = producer.partition_of(record, partitions, &mut self.rng);
-            let poison = producer.poison_of(record, &mut self.rng);
-            batches[partition as usize].push(poison);
+            let sequence = producer.sent;
+            let record = producer.record(sequence, self.now_ms, &value, &mut self.rng);
+            let partition = producer.partition_of(&record, partitions);
+            poison.push(producer.poison_of(sequence, &mut self.rng));
+            let topic_partition = TopicPartition {
+                topic: topic.clone(),
+                partition: partition as i32,
+            };
+            let record_id = RecordId(poison.len() as u64 - 1);
+            let batch_size = producer.config.batch_size;
+            accumulator.append(self.now_ms, &topic_partition, record, record_id, batch_size);
             producer.sent += 1;
         }
-        let sent_any = batches.iter().any(|batch| !batch.is_empty());
-        for (partition, poison) in batches.into_iter().enumerate() {
-            self.topics[topic_index].logs[partition].append(self.now_ms, poison);
+        for batch in accumulator.take_all() {
+            let batch_poison = batch
+                .record_ids
+                .iter()
+                .map(|id| poison[id.0 as usize])
+                .collect();
+            let partition = batch.topic_partition.partition as usize;
+            self.topics[topic_index].logs[partition].append(self.now_ms, batch_poison);
         }
-        let producer = &mut self.producers[index];
-        // The sticky partitioner moves on once a batch is sent.
-        if sent_any {
-            producer.sticky_partition = producer.sticky_partition.wrapping_add(1);
-        }
+        let producer = &self.producers[index];
         if producer.sent < producer.spec.count {
-            let next_ms = self.now_ms + producer.linger_ms;
+            let next_ms = self.now_ms + producer.linger_ms();
             self.schedule(next_ms, Action::Produce(index));
         }
     }

@@ -142,26 +142,19 @@ impl World {
                 }
             }
         }
-        let producers = scenario
-            .producers
-            .iter()
-            .map(|spec| ProducerState {
-                topic_index: scenario
-                    .topics
-                    .iter()
-                    .position(|topic| topic.name == spec.topic)
-                    .unwrap_or(0),
-                linger_ms: spec
-                    .configs
-                    .get("linger.ms")
-                    .and_then(|value| value.as_str().parse().ok())
-                    .unwrap_or(5u64)
-                    .max(1),
-                spec: spec.clone(),
-                sent: 0,
-                sticky_partition: 0,
-            })
-            .collect();
+        let mut producers = Vec::new();
+        for (index, spec) in scenario.producers.iter().enumerate() {
+            let topic_index = scenario
+                .topics
+                .iter()
+                .position(|topic| topic.name == spec.topic)
+                .unwrap_or(0);
+            // Each producer's sticky-partition choices get their own seeded stream.
+            let partitioner_seed = seed ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let producer = ProducerState::new(spec.clone(), topic_index, partitioner_seed)
+                .map_err(|problem| RunError(format!("producers[{index}].configs.{problem}")))?;
+            producers.push(producer);
+        }
         let mut consumers = Vec::new();
         for (entry, spec) in scenario.consumers.iter().enumerate() {
             let Some(group_index) = scenario.groups.iter().position(|g| g.name == spec.group)

@@ -5,7 +5,7 @@
 use crate::scenario::{Cluster, Scenario};
 
 /// Producer configs the engine backend's producers apply.
-const PRODUCER_CONFIGS_APPLIED: &[&str] = &["linger.ms"];
+const PRODUCER_CONFIGS_APPLIED: &[&str] = &["batch.size", "linger.ms", "partitioner.ignore.keys"];
 /// Consumer configs the engine backend's consumers apply.
 const CONSUMER_CONFIGS_APPLIED: &[&str] = &["max.poll.records", "share.acquire.mode"];
 

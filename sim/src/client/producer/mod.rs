@@ -41,6 +41,8 @@ pub use events::{
     RequestFailure, RequestId, Transmit,
 };
 pub use metadata::{ClientMetadata, PartitionLeader, TopicInfo};
-pub use partitioner::{murmur2, partition_for_key, to_positive, StickyPartitioner};
+pub use partitioner::{
+    murmur2, partition_for_key, to_positive, StickyPartition, StickyPartitioner,
+};
 pub use sequences::PartitionSequences;
 pub use transactions::{TransactionManager, TransactionState, TxnRequestKind};

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use sharesim::check_command::{run_check, run_explore, CheckArgs, ExploreArgs};
 use sharesim::cli::bench_command::{run_bench, BenchArgs};
 use sharesim::cli::conform_command::{run_conform, ConformArgs};
+use sharesim::cli::library_command::{run_library, LibraryArgs};
 use sharesim::cli::merge_command::{run_merge, MergeArgs};
 use sharesim::cli::mutations_command::{run_mutations, MutationsArgs};
 use sharesim::cli::replay_command::{run_replay, ReplayArgs};
@@ -43,6 +44,8 @@ enum Command {
     Bench(BenchArgs),
     /// Sweep each mutation switch over seeds until the oracle catches it; print the table.
     Mutations(MutationsArgs),
+    /// Run the scenario library's studies; write their reports and the index.
+    Library(LibraryArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,5 +80,6 @@ fn main() -> ExitCode {
         Command::Conform(args) => run_conform(&args),
         Command::Bench(args) => run_bench(&args),
         Command::Mutations(args) => run_mutations(&args),
+        Command::Library(args) => run_library(&args),
     }
 }

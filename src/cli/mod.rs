@@ -4,6 +4,7 @@
 
 pub mod bench_command;
 pub mod conform_command;
+pub mod library_command;
 pub mod merge_command;
 pub mod mutations_command;
 pub mod replay_command;

@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod engine_backend;
 pub mod expectations;
+pub mod library;
 pub mod metrics;
 pub mod mutation_sweep;
 pub mod run;
@@ -15,6 +16,7 @@ pub mod sweep;
 pub use backend::{Backend, BackendRun, FaultFact, ProducedPartition, RunError, RunFacts};
 pub use engine_backend::{EngineBackend, MutationSwitch, MUTATION_SWITCHES};
 pub use expectations::{evaluate, ExpectationResult};
+pub use library::{library_files, StudyRun};
 pub use metrics::{latencies_ms, percentile, run_metrics, RecordStates, RunMetrics};
 pub use mutation_sweep::{mutation_table, sweep_mutation, MutationCatch};
 pub use run::{run_scenario, RunOptions, RunOutcome};

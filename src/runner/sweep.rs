@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::backend::Backend;
 use super::metrics::RunMetrics;
 use super::run::{run_scenario, RunOptions};
+pub use crate::scenario::sweep::point_label;
 use crate::scenario::Scenario;
 
 /// One point of the parameter space: the values it sets, and the scenario they give.
@@ -153,18 +153,6 @@ fn run_one(backend: &dyn Backend, point: &SweepPoint, seed: u64, options: RunOpt
         Err(error) => row.failures.push(format!("run error: {error}")),
     }
     row
-}
-
-/// A label for a point's values, e.g. `consumers[0].count=4`.
-pub fn point_label(values: &[(String, Value)]) -> String {
-    if values.is_empty() {
-        return "default".to_string();
-    }
-    values
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -80,6 +80,10 @@ pub struct Scenario {
     /// scenarios never set this; the runner rejects names it does not know.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<String>,
+    /// For the scenario library (`scenarios/library/`): the question, the finding with its numbers
+    /// filled from the sweep, the claims across points that must hold, and the metrics to plot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<super::study::Study>,
 }
 
 fn default_profile() -> Release {

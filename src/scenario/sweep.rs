@@ -278,6 +278,18 @@ pub fn sweep_points(sweep: &[(String, Vec<Value>)]) -> Vec<Vec<(String, Value)>>
     points
 }
 
+/// A label for a point's values, e.g. `consumers[0].count=4`.
+pub fn point_label(values: &[(String, Value)]) -> String {
+    if values.is_empty() {
+        return "default".to_string();
+    }
+    values
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

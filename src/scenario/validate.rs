@@ -13,7 +13,7 @@ use super::configs::{
     broker_group_config, validate_config, validate_share_group_config, ConfigProblem, ConfigScope,
 };
 use super::error::{FieldError, ScenarioErrorKind as Kind};
-use super::expectations::InvariantSet;
+use super::expectations::{InvariantSet, METRICS};
 use super::faults::{Fault, NetworkPartition, PartitionMode, FAULT_KINDS};
 use super::nearest::{did_you_mean, quoted_list};
 use super::node::NodeRef;
@@ -101,7 +101,8 @@ pub fn validate(scenario: &Scenario) -> Result<(), FieldError> {
     context.swarm()?;
     context.sweep()?;
     context.expectations()?;
-    context.mutations()
+    context.mutations()?;
+    context.study()
 }
 
 /// A fault field given to a kind that has no use for it.
@@ -854,6 +855,34 @@ impl Context<'_> {
                     format!("invalid mutation name `{mutation}`: expected snake_case"),
                 ));
             }
+        }
+        Ok(())
+    }
+    /// A study's placeholders, claims and plots name metrics and the sweep's own points.
+    fn study(&self) -> Result<(), FieldError> {
+        let Some(study) = &self.scenario.study else {
+            return Ok(());
+        };
+        let path = FieldPath::root().key("study");
+        let axes: Vec<(String, Vec<serde_json::Value>)> = self
+            .scenario
+            .sweep
+            .iter()
+            .map(|(key, values)| (key.clone(), values.clone()))
+            .collect();
+        let points: Vec<String> = super::sweep::sweep_points(&axes)
+            .iter()
+            .map(|values| super::sweep::point_label(values))
+            .collect();
+        super::study::check_finding(&study.finding, &points)
+            .map_err(|message| FieldError::new(path.key("finding"), Kind::InvalidValue, message))?;
+        for (index, claim) in study.claims.iter().enumerate() {
+            super::study::parse_claim(claim, &points).map_err(|message| {
+                FieldError::new(path.key("claims").index(index), Kind::InvalidValue, message)
+            })?;
+        }
+        for (index, metric) in study.plots.iter().enumerate() {
+            name_in(metric, METRICS, "metric", &path.key("plots").index(index))?;
         }
         Ok(())
     }

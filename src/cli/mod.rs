@@ -9,6 +9,7 @@ pub mod merge_command;
 pub mod mutations_command;
 pub mod replay_command;
 pub mod run_command;
+pub mod serve_command;
 pub mod sweep_command;
 
 use std::path::Path;

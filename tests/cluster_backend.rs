@@ -73,7 +73,11 @@ fn a_broker_crash_is_survived_with_redeliveries() {
     let crash = scenario("cluster_broker_crash.json");
     let outcome = run(&ClusterBackend, &crash, 1);
     assert!(
-        outcome.facts.faults_applied.iter().any(|f| f.kind == "broker_crash"),
+        outcome
+            .facts
+            .faults_applied
+            .iter()
+            .any(|f| f.kind == "broker_crash"),
         "{:?}",
         outcome.facts.faults_applied
     );
@@ -98,8 +102,17 @@ fn a_broker_crash_is_survived_with_redeliveries() {
             violations(&outcome)
         );
     }
-    assert!(metric(&outcome, "deliveries") > 300.0, "{:?}", outcome.metrics);
-    assert_eq!(metric(&outcome, "acknowledged"), 300.0, "{:?}", outcome.metrics);
+    assert!(
+        metric(&outcome, "deliveries") > 300.0,
+        "{:?}",
+        outcome.metrics
+    );
+    assert_eq!(
+        metric(&outcome, "acknowledged"),
+        300.0,
+        "{:?}",
+        outcome.metrics
+    );
     assert!(outcome.facts.drained_at_ms.is_some());
 }
 

@@ -119,7 +119,10 @@ pub fn run_bench(args: &BenchArgs) -> ExitCode {
         let outcome = match run_scenario(backend, &scenario, 1, RunOptions::default()) {
             Ok(outcome) => outcome,
             Err(error) => {
-                println!("simulator, {} backend: not measured ({error})", backend.name());
+                println!(
+                    "simulator, {} backend: not measured ({error})",
+                    backend.name()
+                );
                 continue;
             }
         };

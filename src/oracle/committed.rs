@@ -80,10 +80,16 @@ impl CommittedCoverage {
                         self.initial_start_offsets.entry(key.clone()).or_insert(*to);
                     }
                     StartOffsetMoveCause::LogStartOffsetMove => {
-                        self.passed.entry(key.clone()).or_default().push((i64::MIN, *to));
+                        self.passed
+                            .entry(key.clone())
+                            .or_default()
+                            .push((i64::MIN, *to));
                     }
                     StartOffsetMoveCause::Acquisition => {
-                        self.passed.entry(key.clone()).or_default().push((*from, *to));
+                        self.passed
+                            .entry(key.clone())
+                            .or_default()
+                            .push((*from, *to));
                     }
                     StartOffsetMoveCause::Advance => {}
                 }
@@ -130,8 +136,9 @@ impl CommittedCoverage {
                 return None;
             }
             let end = committed.end_offset;
-            let message =
-                format!("{name}: {end} records committed but the share partition never initialized");
+            let message = format!(
+                "{name}: {end} records committed but the share partition never initialized"
+            );
             return Some(violation(0, message));
         };
         let from = (*initial).min(committed.deliver_from_offset).max(0);

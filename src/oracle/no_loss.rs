@@ -11,11 +11,11 @@ use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause};
 use sharesim_sim::share::{AcknowledgeType, MemberId};
 use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent, TraceRecord};
 
-use super::committed::{CommittedCoverage, CommittedPartition};
 use super::checker::{
     keep_first, partition_event, violation_at, Checker, EpochAdmission, LastStates, LeaderEpochs,
     Violation,
 };
+use super::committed::{CommittedCoverage, CommittedPartition};
 use super::metrics::Metrics;
 
 /// The NO-LOSS checker.

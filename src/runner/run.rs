@@ -133,7 +133,9 @@ pub fn committed_partitions(scenario: &Scenario, facts: &RunFacts) -> Vec<Commit
                 continue;
             }
             // Records committed at the very instant the consumers start may precede their first fetch.
-            let after_start = produced.produced_at_ms.partition_point(|at| *at <= started_ms);
+            let after_start = produced
+                .produced_at_ms
+                .partition_point(|at| *at <= started_ms);
             committed.push(CommittedPartition {
                 group_id: group.name.clone(),
                 topic_id: produced.topic_id,

@@ -7,7 +7,9 @@
 
 use madsim::net::NetSim;
 use madsim::task::NodeId;
-use sharesim_sim::faults::{FaultError, FaultNode, FaultRecord, FaultStep, FaultTarget, StepOutcome};
+use sharesim_sim::faults::{
+    FaultError, FaultNode, FaultRecord, FaultStep, FaultTarget, StepOutcome,
+};
 use sharesim_sim::harness::SimCluster;
 
 use super::setup::ClusterSetup;
@@ -101,11 +103,15 @@ impl FaultTarget for ClusterFaultTarget<'_> {
             FaultStep::ResumeConsumer { consumer } => self.consumers.pause(*consumer, false)?,
             FaultStep::ClogNode { node } if is_client(*node) => {
                 let net = NetSim::current();
-                self.nodes(*node)?.into_iter().for_each(|id| net.clog_node(id));
+                self.nodes(*node)?
+                    .into_iter()
+                    .for_each(|id| net.clog_node(id));
             }
             FaultStep::UnclogNode { node } if is_client(*node) => {
                 let net = NetSim::current();
-                self.nodes(*node)?.into_iter().for_each(|id| net.unclog_node(id));
+                self.nodes(*node)?
+                    .into_iter()
+                    .for_each(|id| net.unclog_node(id));
             }
             FaultStep::ClogLink { from, to } if is_client(*from) || is_client(*to) => {
                 self.clog_links(*from, *to, true)?

@@ -127,7 +127,9 @@ impl ClusterSetup {
                 .iter()
                 .any(|poison| poison.kind == PoisonKind::CorruptBatch)
         }) {
-            notes.push("corrupt_batch poison records are written intact on the cluster backend".into());
+            notes.push(
+                "corrupt_batch poison records are written intact on the cluster backend".into(),
+            );
         }
         let madsim_config = madsim_config(scenario, &mut notes);
         Ok(ClusterSetup {

@@ -198,7 +198,8 @@ impl Consumers {
             for instance in 0..spec.count {
                 let name = format!("consumer-{entry}-{instance}");
                 let node_seed = seed ^ ((entry as u64) << 32 | u64::from(instance));
-                let mut consumer = cluster.share_consumer_setup(&name, &group.name, &topics, node_seed);
+                let mut consumer =
+                    cluster.share_consumer_setup(&name, &group.name, &topics, node_seed);
                 consumer.semantics = setup.semantics.clone();
                 for (config, value) in &spec.configs {
                     if let Err(error) = consumer.config.set(config, value.as_str()) {
@@ -295,7 +296,11 @@ impl Consumers {
     }
 
     /// Starts a crashed consumer again on a new node: a new member (as a restarted Kafka client is).
-    pub(super) fn restart(&mut self, cluster: &SimCluster, consumer: FaultNode) -> Result<(), FaultError> {
+    pub(super) fn restart(
+        &mut self,
+        cluster: &SimCluster,
+        consumer: FaultNode,
+    ) -> Result<(), FaultError> {
         let mut restarted = 0;
         for slot in self.matching(consumer)? {
             if slot.node.is_some() {

@@ -10,7 +10,6 @@ pub use sharesim_sim as sim;
 
 pub mod cli;
 pub mod conform;
-pub mod live;
 pub mod report;
 pub mod runner;
 pub mod scenario;

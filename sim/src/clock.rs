@@ -13,6 +13,8 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use madsim::time::TimeHandle;
+
 /// Largest drift accepted, in ppm either way (10%: far beyond real quartz, enough for what-ifs).
 pub const MAX_DRIFT_PPM: i64 = 100_000;
 
@@ -169,19 +171,34 @@ fn check(skew_ms: i64, drift_ppm: i64) -> Result<(), ClockError> {
     Ok(())
 }
 
-/// A node's clock as a madsim node keeps it: reads madsim's virtual time; cloned into the fault
-/// scheduler, which skews it at run time.
-#[derive(Clone, Debug, Default)]
+/// A node's clock as a madsim node keeps it: [`NodeClock`] reading madsim's virtual time; cloned into
+/// the fault scheduler, which skews it at run time. The one clock of every node (brokers, controller,
+/// clients); `crate::node::NodeClock` is this type.
+#[derive(Clone)]
 pub struct SharedNodeClock {
     clock: Arc<Mutex<NodeClock>>,
+    /// The runtime's time source, looked up once (nodes read the clock on every event).
+    time: Option<TimeHandle>,
+}
+
+impl fmt::Debug for SharedNodeClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedNodeClock")
+            .field("clock", &*self.lock())
+            .finish()
+    }
+}
+
+impl Default for SharedNodeClock {
+    fn default() -> Self {
+        SharedNodeClock {
+            clock: Arc::new(Mutex::new(NodeClock::perfect())),
+            time: TimeHandle::try_current(),
+        }
+    }
 }
 
 impl SharedNodeClock {
-    /// A clock reading true virtual time.
-    pub fn perfect() -> SharedNodeClock {
-        SharedNodeClock::default()
-    }
-
     /// A clock reading true virtual time (what every node starts with).
     pub fn new() -> SharedNodeClock {
         SharedNodeClock::default()
@@ -191,47 +208,27 @@ impl SharedNodeClock {
     pub fn with_setting(skew_ms: i64, drift_ppm: i64) -> Result<SharedNodeClock, ClockError> {
         Ok(SharedNodeClock {
             clock: Arc::new(Mutex::new(NodeClock::new(skew_ms, drift_ppm)?)),
+            ..SharedNodeClock::default()
         })
     }
 
     /// The node's reading now (the one line each node uses instead of madsim's elapsed time).
     pub fn now_ms(&self) -> u64 {
-        let true_ms = true_now_ms();
+        let true_ms = self.true_now_ms();
         self.lock().now_ms(true_ms)
     }
 
-    /// How long (true virtual time) to sleep until this clock reads `local_deadline_ms`.
-    pub fn sleep_duration_until(&self, local_deadline_ms: u64) -> std::time::Duration {
-        let true_ms = true_now_ms();
-        std::time::Duration::from_millis(self.lock().true_ms_until(true_ms, local_deadline_ms))
+    /// How much virtual time until this clock reads `local_deadline_ms`, in ms (what a node sleeps
+    /// for a deadline of its own clock).
+    pub fn until_ms(&self, local_deadline_ms: u64) -> u64 {
+        let true_ms = self.true_now_ms();
+        self.lock().true_ms_until(true_ms, local_deadline_ms)
     }
 
     /// Sets skew and drift from now on (the `clock_skew` lever).
     pub fn set(&self, skew_ms: i64, drift_ppm: i64) -> Result<(), ClockError> {
-        let true_ms = true_now_ms();
+        let true_ms = self.true_now_ms();
         self.lock().set(true_ms, skew_ms, drift_ppm)
-    }
-
-    /// Sets the skew, keeping the drift; a skew out of range is clamped to [`MAX_SKEW_MS`].
-    pub fn set_offset_ms(&self, offset_ms: i64) {
-        let true_ms = true_now_ms();
-        let mut clock = self.lock();
-        let drift_ppm = clock.drift_ppm();
-        let offset_ms = offset_ms.clamp(-MAX_SKEW_MS, MAX_SKEW_MS);
-        clock
-            .set(true_ms, offset_ms, drift_ppm)
-            .expect("a clamped skew and the current drift are in range");
-    }
-
-    /// The current skew, in ms.
-    pub fn offset_ms(&self) -> i64 {
-        self.lock().skew_ms()
-    }
-
-    /// How much virtual time until this clock reads `local_deadline_ms`, in ms.
-    pub fn until_ms(&self, local_deadline_ms: u64) -> u64 {
-        let true_ms = true_now_ms();
-        self.lock().true_ms_until(true_ms, local_deadline_ms)
     }
 
     /// The current (skew ms, drift ppm).
@@ -246,13 +243,17 @@ impl SharedNodeClock {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
 
-/// madsim's true virtual time, in ms since the simulation started.
-fn true_now_ms() -> u64 {
-    madsim::time::TimeHandle::try_current()
-        .map(|handle| handle.elapsed().as_millis() as u64)
-        .unwrap_or(0)
+    /// madsim's true virtual time, in ms since the simulation started.
+    fn true_now_ms(&self) -> u64 {
+        match &self.time {
+            Some(time) => time.elapsed().as_millis() as u64,
+            // Made outside a runtime: look the runtime up on every reading.
+            None => TimeHandle::try_current()
+                .map(|handle| handle.elapsed().as_millis() as u64)
+                .unwrap_or(0),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use kafka_protocol::messages::{RequestHeader, ResponseKind};
 
-use super::clock::NodeClock;
 use super::trace_sink::SharedTrace;
+use super::NodeClock;
 use crate::broker::{BrokerConfig, BrokerCore, BrokerOutput, BrokerService};
 use crate::cluster::BrokerId;
 use crate::log::LogStore;

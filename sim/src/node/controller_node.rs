@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::clock::NodeClock;
 use super::trace_sink::SharedTrace;
+use super::NodeClock;
 use crate::broker::controller_wire::handle_controller_request;
 use crate::broker::ClusterEvent;
 use crate::cluster::controller::{Controller, ControllerConfig};

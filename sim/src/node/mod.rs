@@ -4,15 +4,16 @@
 
 mod broker_node;
 mod classic_consumer_node;
-mod clock;
 mod controller_node;
 mod producer_node;
 mod share_consumer_node;
 mod trace_sink;
 
+/// A node's clock: the one implementation, [`crate::clock::SharedNodeClock`], under the name nodes and
+/// tests use.
+pub use crate::clock::SharedNodeClock as NodeClock;
 pub use broker_node::{run_broker, BrokerNodeSetup, ServiceFactory};
 pub use classic_consumer_node::{run_classic_consumer, ClassicConsumerSetup};
-pub use clock::NodeClock;
 pub use controller_node::run_controller;
 pub use producer_node::{spawn_producer, ProducerHandle};
 pub use share_consumer_node::{

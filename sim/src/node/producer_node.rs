@@ -220,7 +220,7 @@ async fn drive(
         }
         let input = match deadline {
             Some(deadline) => {
-                let wait = clock.sleep_duration_until(deadline);
+                let wait = Duration::from_millis(clock.until_ms(deadline));
                 match madsim::time::timeout(wait, receiver.recv()).await {
                     Ok(Ok(input)) => Some(input),
                     Ok(Err(_)) => return,

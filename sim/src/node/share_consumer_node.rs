@@ -341,6 +341,7 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                     Ok(records) => {
                         poll_on_reply = false;
                         let mut busy_ms = 0;
+                        let mut deliveries = Vec::with_capacity(records.len());
                         for record in &records {
                             let key = (record.topic_id_partition, record.offset);
                             if let Some(task) = tasks.get_mut(&key) {
@@ -352,14 +353,12 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                             }
                             let decision = app.on_record(&mut rng, now_ms, record);
                             busy_ms += decision.processing_ms;
-                            setup.stats.with(|stats| {
-                                stats.deliveries.push(Delivery {
-                                    at_ms: now_ms,
-                                    member_id: member_id.clone(),
-                                    partition: record.topic_id_partition.partition,
-                                    offset: record.offset,
-                                    delivery_count: record.delivery_count,
-                                })
+                            deliveries.push(Delivery {
+                                at_ms: now_ms,
+                                member_id: member_id.clone(),
+                                partition: record.topic_id_partition.partition,
+                                offset: record.offset,
+                                delivery_count: record.delivery_count,
                             });
                             let renew_every_ms = decision
                                 .renew_every_ms
@@ -380,6 +379,10 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                                 let _ = consumer.acknowledge(record, decision.acknowledge_type);
                             }
                         }
+                        // One lock per poll, not per record.
+                        setup
+                            .stats
+                            .with(|stats| stats.deliveries.append(&mut deliveries));
                         // Tasks finished by now are acknowledged before committing.
                         advance_renew_tasks(&mut consumer, &mut tasks, now_ms);
                         next_poll_ms = next_poll_ms.max(now_ms + busy_ms.max(1));

@@ -71,10 +71,9 @@ struct MarkerTask {
 
 /// One broker's transaction coordinator.
 ///
-/// Departure: Kafka persists every state change in `__transaction_state` and a new coordinator
-/// reloads it by replay. Here the state lives in this engine's memory only: a broker that takes over
-/// the coordinator role starts with no transactional ids (an open transaction there is then
-/// neither committed nor aborted, and a zombie is not fenced by epoch but by a new producer id).
+/// The engine keeps the state in memory; the broker service persists every state change
+/// ([`TxnStateChange`]) in `__transaction_state` and hands a new coordinator the replayed state
+/// ([`TransactionCoordinator::load`]).
 #[derive(Clone, Debug)]
 pub struct TransactionCoordinator {
     config: TransactionCoordinatorConfig,
@@ -120,6 +119,30 @@ impl TransactionCoordinator {
     /// A new leader epoch of the coordinator's partition (markers carry it; leaders fence older ones).
     pub fn set_coordinator_epoch(&mut self, coordinator_epoch: i32) {
         self.coordinator_epoch = coordinator_epoch;
+    }
+
+    /// Takes over the transactional ids replayed from a `__transaction_state` partition this broker
+    /// now leads (Kafka `TransactionStateManager.loadTransactionsForTxnTopicPartition` then
+    /// `TransactionCoordinator.onElection`): each replaces what memory held; a transaction caught in
+    /// PrepareCommit / PrepareAbort gets its markers written again (leaders ignore duplicates); an
+    /// Ongoing one stays open for its producer's EndTxn or its timeout.
+    pub fn load(&mut self, now_ms: u64, loaded: BTreeMap<String, TransactionMetadata>) {
+        for (transactional_id, txn) in loaded {
+            let state = txn.state;
+            self.markers.remove(&txn.producer_id);
+            self.transactions.insert(transactional_id.clone(), txn);
+            if state.is_prepare() {
+                self.queue_markers(now_ms, &transactional_id);
+            }
+        }
+    }
+
+    /// Forgets the transactional ids for which `unloaded` is true (their partition moved to another
+    /// coordinator), with their pending markers (Kafka `removeTransactionsForTxnTopicPartition`).
+    pub fn unload(&mut self, unloaded: impl Fn(&str) -> bool) {
+        self.transactions.retain(|id, _| !unloaded(id));
+        self.markers
+            .retain(|_, task| !unloaded(task.transactional_id.as_str()));
     }
 
     // (B) Inputs.

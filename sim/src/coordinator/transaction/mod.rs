@@ -12,15 +12,19 @@
 //! leaders as WriteTxnMarkers ([`write_txn_markers_request`]), which serve it with
 //! [`serve_write_txn_markers`].
 //!
-//! Departures (also noted where made): state is in memory, not in `__transaction_state`; producer
-//! ids come from a per-broker range, not AllocateProducerIds blocks; transaction protocol 1 only
-//! (EndTxn up to v4, AddPartitionsToTxn v0-3).
+//! Every state change is written to the transactional id's `__transaction_state` partition (acks=all)
+//! before the request that caused it is answered ([`encode_txn_record`]); a broker that becomes leader of such a
+//! partition replays it and completes what was in flight.
+//!
+//! Departures (also noted where made): producer ids come from a per-broker range, not
+//! AllocateProducerIds blocks; transaction protocol 1 only (EndTxn up to v4, AddPartitionsToTxn v0-3).
 
 mod config;
 mod coordinator;
 mod markers;
 mod producer_ids;
 mod service;
+mod txn_log;
 mod txn_metadata;
 
 #[cfg(test)]
@@ -36,4 +40,5 @@ pub use markers::{
 };
 pub use producer_ids::{ProducerIdAllocator, PRODUCER_IDS_PER_BROKER};
 pub use service::{transaction_plugins, TransactionService};
+pub use txn_log::{encode_txn_record, replay_txn_records, TRANSACTION_LOG_RECORD_TYPE};
 pub use txn_metadata::{TransactionMetadata, TxnState};

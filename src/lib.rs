@@ -10,6 +10,7 @@ pub use sharesim_sim as sim;
 
 pub mod cli;
 pub mod conform;
+pub mod live;
 pub mod report;
 pub mod runner;
 pub mod scenario;

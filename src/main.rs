@@ -11,6 +11,7 @@ use sharesim::cli::merge_command::{run_merge, MergeArgs};
 use sharesim::cli::mutations_command::{run_mutations, MutationsArgs};
 use sharesim::cli::replay_command::{run_replay, ReplayArgs};
 use sharesim::cli::run_command::{run_run, RunArgs};
+use sharesim::cli::serve_command::{run_serve, ServeArgs};
 use sharesim::cli::sweep_command::{run_sweep, SweepArgs};
 use sharesim::sim::semantics::{Release, Semantics};
 
@@ -46,6 +47,8 @@ enum Command {
     Mutations(MutationsArgs),
     /// Run the scenario library's studies; write their reports and the index.
     Library(LibraryArgs),
+    /// Serve the cluster's engines to real Kafka clients on 127.0.0.1; the oracle judges the trace at exit.
+    Serve(ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,5 +84,6 @@ fn main() -> ExitCode {
         Command::Bench(args) => run_bench(&args),
         Command::Mutations(args) => run_mutations(&args),
         Command::Library(args) => run_library(&args),
+        Command::Serve(args) => run_serve(&args),
     }
 }

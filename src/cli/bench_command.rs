@@ -1,7 +1,7 @@
 //! `sharesim bench`: the figures of the design's performance targets that exist today, measured in one
-//! process: the share-partition engine's cost per record as the in-flight window grows, the engine
-//! backend's records and simulated time per wall second on a scenario, and the spec model checker's
-//! unique states per second. Wall-clock figures; they are printed, never asserted.
+//! process: the share-partition engine's cost per record as the in-flight window grows, the engine and
+//! cluster backends' records and simulated time per wall second on a scenario, and the spec model
+//! checker's unique states per second. Wall-clock figures; they are printed, never asserted.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +18,7 @@ use sharesim_sim::share::partition::{
 use sharesim_sim::share::{AcknowledgeType, MemberId};
 
 use super::{fail, load, scenario_name};
-use crate::runner::{run_scenario, EngineBackend, RunOptions};
+use crate::runner::{run_scenario, Backend, ClusterBackend, EngineBackend, RunOptions};
 
 /// Arguments of `bench`.
 #[derive(Args, Debug, Clone)]
@@ -113,24 +113,33 @@ pub fn run_bench(args: &BenchArgs) -> ExitCode {
     };
     let mut scenario = file.scenario.clone();
     scenario.name = Some(scenario_name(&scenario, &args.scenario));
-    let started = Instant::now();
-    let outcome = match run_scenario(&EngineBackend, &scenario, 1, RunOptions::default()) {
-        Ok(outcome) => outcome,
-        Err(error) => return fail(error.to_string()),
-    };
-    let wall = started.elapsed().as_secs_f64().max(1e-9);
-    let records = outcome.metrics.get("records_produced").unwrap_or(0.0);
-    println!(
-        "simulator, engine backend ({}, seed 1, oracle and conformance included): {:.0} records \
-         end to end per wall second, {:.0} simulated seconds per wall second, {:.1} seeds per second",
-        scenario.name.as_deref().unwrap_or("scenario"),
-        records / wall,
-        outcome.facts.end_ms as f64 / 1000.0 / wall,
-        1.0 / wall
-    );
-    println!(
-        "simulator, madsim cluster backend: not measured (the cluster backend is not wired up yet)"
-    );
+    let backends: [&dyn Backend; 2] = [&EngineBackend, &ClusterBackend];
+    for backend in backends {
+        let started = Instant::now();
+        let outcome = match run_scenario(backend, &scenario, 1, RunOptions::default()) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                println!(
+                    "simulator, {} backend: not measured ({error})",
+                    backend.name()
+                );
+                continue;
+            }
+        };
+        let wall = started.elapsed().as_secs_f64().max(1e-9);
+        let records = outcome.metrics.get("records_produced").unwrap_or(0.0);
+        println!(
+            "simulator, {} backend ({}, seed 1, oracle and conformance included, {}): {:.0} records \
+             end to end per wall second, {:.0} simulated seconds per wall second, {:.1} seeds per \
+             second",
+            backend.name(),
+            scenario.name.as_deref().unwrap_or("scenario"),
+            if outcome.passed() { "passed" } else { "FAILED" },
+            records / wall,
+            outcome.facts.end_ms as f64 / 1000.0 / wall,
+            1.0 / wall
+        );
+    }
     if !args.no_model {
         let options = CheckOptions {
             timeout: Some(Duration::from_secs(args.model_seconds.max(1))),

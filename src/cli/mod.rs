@@ -9,6 +9,7 @@ pub mod merge_command;
 pub mod mutations_command;
 pub mod replay_command;
 pub mod run_command;
+pub mod serve_command;
 pub mod sweep_command;
 
 use std::path::Path;
@@ -26,6 +27,9 @@ pub enum BackendChoice {
     /// The real sans-IO engines driven in-process (engine level: no network, no replication).
     #[default]
     Engine,
+    /// The madsim cluster: brokers, share-group services and share-consumer nodes over the simulated
+    /// network.
+    Cluster,
 }
 
 impl BackendChoice {
@@ -33,6 +37,7 @@ impl BackendChoice {
     pub fn backend(self) -> Box<dyn Backend> {
         match self {
             BackendChoice::Engine => Box::new(EngineBackend),
+            BackendChoice::Cluster => Box::new(crate::runner::cluster_backend::ClusterBackend),
         }
     }
 }

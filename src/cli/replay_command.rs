@@ -60,13 +60,11 @@ pub fn run_replay(args: &ReplayArgs) -> ExitCode {
         Err(message) => return fail(message),
     };
     scenario.name = Some(scenario_name(&scenario, &args.scenario));
-    let topic_id = match &args.topic {
-        None => None,
-        Some(topic) => match scenario.topics.iter().position(|t| &t.name == topic) {
-            Some(index) => Some(crate::runner::engine_backend::topic_id_of(index).0),
-            None => return fail(format!("--topic `{topic}` is not a topic of the scenario")),
-        },
-    };
+    if let Some(topic) = &args.topic {
+        if !scenario.topics.iter().any(|t| &t.name == topic) {
+            return fail(format!("--topic `{topic}` is not a topic of the scenario"));
+        }
+    }
     let backend = args.backend.backend();
     let options = RunOptions { conform: false };
     let outcome = match run_scenario(backend.as_ref(), &scenario, args.seed, options) {
@@ -82,6 +80,15 @@ pub fn run_replay(args: &ReplayArgs) -> ExitCode {
         outcome.facts.backend
     );
     if let Some(offset) = args.offset {
+        // Each backend names its topic ids (the cluster's controller draws them): the run's facts say.
+        let topic_id = args.topic.as_ref().and_then(|topic| {
+            outcome
+                .facts
+                .produced
+                .iter()
+                .find(|produced| &produced.topic == topic)
+                .map(|produced| produced.topic_id)
+        });
         let timeline = record_timeline(
             &outcome.records,
             args.group.as_deref(),

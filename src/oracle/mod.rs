@@ -6,6 +6,7 @@
 mod ack_outcome;
 mod batch_wf;
 mod checker;
+mod committed;
 mod dc_limit;
 mod durable;
 mod exclusive;
@@ -24,5 +25,6 @@ mod terminal_final;
 mod tests;
 
 pub use checker::{Checker, OracleConfig, Violation};
+pub use committed::CommittedPartition;
 pub use metrics::Metrics;
 pub use runner::{Oracle, OracleReport, Verdict};

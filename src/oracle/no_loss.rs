@@ -2,7 +2,8 @@
 //! a member ACCEPTed must have been delivered to that member's application first (a consumer with no
 //! `record_delivered` events is not judged); (2) a new leader's initial SPSO (`start_offset_moved`, cause
 //! `initialization`) must not pass a record an earlier leader epoch left non-terminal, unless a log-start
-//! move passed it. "Every committed record is eventually delivered" needs produce events (see the report).
+//! move passed it; (3) every committed record at or past the share partition's SPSO was delivered at
+//! least once, judged against the committed ends the runner knows ([`super::committed`]).
 
 use std::collections::BTreeSet;
 
@@ -14,6 +15,7 @@ use super::checker::{
     keep_first, partition_event, violation_at, Checker, EpochAdmission, LastStates, LeaderEpochs,
     Violation,
 };
+use super::committed::{CommittedCoverage, CommittedPartition};
 use super::metrics::Metrics;
 
 /// The NO-LOSS checker.
@@ -27,7 +29,19 @@ pub struct NoLoss {
     /// Last state of each record and the event (kept across leader epochs: a new leader's initial SPSO
     /// is judged against what earlier epochs left).
     states: LastStates,
+    /// Rule (3): committed records never shown.
+    coverage: CommittedCoverage,
     first: Option<Violation>,
+}
+
+impl NoLoss {
+    /// NO-LOSS judging rule (3) against `committed` (empty: rules (1) and (2) only).
+    pub fn new(committed: Vec<CommittedPartition>) -> NoLoss {
+        NoLoss {
+            coverage: CommittedCoverage::new(committed),
+            ..NoLoss::default()
+        }
+    }
 }
 
 impl Checker for NoLoss {
@@ -36,6 +50,7 @@ impl Checker for NoLoss {
     }
 
     fn observe(&mut self, record: &TraceRecord) {
+        self.coverage.observe_record(record);
         if let TraceEvent::ShareConsumer {
             group_id,
             member,
@@ -109,6 +124,7 @@ impl Checker for NoLoss {
             return;
         }
         self.states.observe(&key, event, record.seq);
+        self.coverage.observe(&key, event);
         let PartitionEvent::StartOffsetMoved { from, to, cause } = event else {
             return;
         };
@@ -130,6 +146,9 @@ impl Checker for NoLoss {
     }
 
     fn finish(&mut self, _metrics: &mut Metrics) -> Vec<Violation> {
+        if let Some(skipped) = self.coverage.first_skipped() {
+            keep_first(&mut self.first, skipped);
+        }
         self.first.take().into_iter().collect()
     }
 }

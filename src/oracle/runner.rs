@@ -6,6 +6,7 @@ use sharesim_sim::trace::TraceRecord;
 use super::ack_outcome::AckOutcome;
 use super::batch_wf::BatchWf;
 use super::checker::{Checker, OracleConfig, Violation};
+use super::committed::CommittedPartition;
 use super::dc_limit::DcLimit;
 use super::durable::Durable;
 use super::exclusive::Exclusive;
@@ -75,8 +76,15 @@ pub struct Oracle {
 impl Oracle {
     /// The oracle for a run configured as `config`.
     pub fn new(config: &OracleConfig) -> Oracle {
+        Oracle::with_committed(config, Vec::new())
+    }
+
+    /// The oracle for a run configured as `config` whose `committed` records must each be delivered
+    /// (NO-LOSS, rule 3): the runner passes what the backend produced, so a run whose consumers never
+    /// fetched cannot pass for want of events.
+    pub fn with_committed(config: &OracleConfig, committed: Vec<CommittedPartition>) -> Oracle {
         let checkers: Vec<Box<dyn Checker>> = vec![
-            Box::new(NoLoss::default()),
+            Box::new(NoLoss::new(committed)),
             Box::new(Exclusive::default()),
             Box::new(TerminalFinal::default()),
             Box::new(DcLimit::new(config.delivery_count_limit)),
@@ -107,7 +115,16 @@ impl Oracle {
 
     /// Judges a whole trace.
     pub fn check(config: &OracleConfig, records: &[TraceRecord]) -> OracleReport {
-        let mut oracle = Oracle::new(config);
+        Oracle::check_committed(config, Vec::new(), records)
+    }
+
+    /// Judges a whole trace, knowing which records were committed (see [`Oracle::with_committed`]).
+    pub fn check_committed(
+        config: &OracleConfig,
+        committed: Vec<CommittedPartition>,
+        records: &[TraceRecord],
+    ) -> OracleReport {
+        let mut oracle = Oracle::with_committed(config, committed);
         records.iter().for_each(|record| oracle.observe(record));
         oracle.finish()
     }

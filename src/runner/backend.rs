@@ -83,6 +83,10 @@ pub struct RunFacts {
     pub drained_at_ms: Option<u64>,
     /// Virtual time at the end of the run.
     pub end_ms: u64,
+    /// Virtual time of the scenario's time 0, from which producers, consumers and faults count (the
+    /// engine: 0; the cluster: once the brokers are up and the consumers starting at 0 have joined).
+    #[serde(default)]
+    pub workload_start_ms: u64,
     /// What the backend simplified, in plain words, for the report.
     pub notes: Vec<String>,
 }
@@ -142,6 +146,7 @@ impl RunFacts {
             liveness_started_ms: None,
             drained_at_ms: None,
             end_ms: 0,
+            workload_start_ms: 0,
             notes: Vec::new(),
         }
     }

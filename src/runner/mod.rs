@@ -5,6 +5,7 @@
 //! no replication); the madsim cluster backend runs the same scenarios on simulated brokers.
 
 pub mod backend;
+pub mod cluster_backend;
 pub mod engine_backend;
 pub mod expectations;
 pub mod library;
@@ -14,6 +15,7 @@ pub mod run;
 pub mod sweep;
 
 pub use backend::{Backend, BackendRun, FaultFact, ProducedPartition, RunError, RunFacts};
+pub use cluster_backend::ClusterBackend;
 pub use engine_backend::{EngineBackend, MutationSwitch, MUTATION_SWITCHES};
 pub use expectations::{evaluate, ExpectationResult};
 pub use library::{library_files, StudyRun};

@@ -8,8 +8,8 @@ use super::backend::{Backend, RunError, RunFacts};
 use super::expectations::{evaluate, ExpectationResult};
 use super::metrics::{run_metrics, RunMetrics};
 use crate::conform::{conform, ConformanceReport};
-use crate::oracle::{Oracle, OracleReport};
-use crate::scenario::Scenario;
+use crate::oracle::{CommittedPartition, Oracle, OracleReport};
+use crate::scenario::{GroupType, Scenario};
 
 /// How to run.
 #[derive(Clone, Copy, Debug)]
@@ -83,7 +83,8 @@ pub fn run_scenario(
         .records()
         .map(<[TraceRecord]>::to_vec)
         .unwrap_or_default();
-    let oracle = Oracle::check(&run.facts.oracle_config, &records);
+    let committed = committed_partitions(scenario, &run.facts);
+    let oracle = Oracle::check_committed(&run.facts.oracle_config, committed, &records);
     let metrics = run_metrics(&records, &run.facts, &oracle.metrics);
     let conformance = options
         .conform
@@ -104,4 +105,45 @@ pub fn run_scenario(
         conformance,
         expectations,
     })
+}
+
+/// What each share group with consumers must consume: every produced record of every partition of the
+/// topics it subscribes to, from the first record committed after its earliest consumer started
+/// (`share.auto.offset.reset=earliest`: from the start; NO-LOSS also accepts the share partition's
+/// initial SPSO when it is lower).
+pub fn committed_partitions(scenario: &Scenario, facts: &RunFacts) -> Vec<CommittedPartition> {
+    let mut committed = Vec::new();
+    for group in &scenario.groups {
+        let consumers_start_ms = scenario
+            .consumers
+            .iter()
+            .filter(|consumer| consumer.group == group.name && consumer.count > 0)
+            .map(|consumer| consumer.start_ms)
+            .min();
+        let (GroupType::Share, Some(start_ms)) = (group.group_type, consumers_start_ms) else {
+            continue;
+        };
+        let earliest = group
+            .configs
+            .get("share.auto.offset.reset")
+            .is_some_and(|reset| reset.as_str().eq_ignore_ascii_case("earliest"));
+        let started_ms = facts.workload_start_ms + start_ms;
+        for produced in &facts.produced {
+            if !group.topics.is_empty() && !group.topics.contains(&produced.topic) {
+                continue;
+            }
+            // Records committed at the very instant the consumers start may precede their first fetch.
+            let after_start = produced
+                .produced_at_ms
+                .partition_point(|at| *at <= started_ms);
+            committed.push(CommittedPartition {
+                group_id: group.name.clone(),
+                topic_id: produced.topic_id,
+                partition: produced.partition,
+                end_offset: produced.produced_at_ms.len() as i64,
+                deliver_from_offset: if earliest { 0 } else { after_start as i64 },
+            });
+        }
+    }
+    committed
 }

@@ -25,8 +25,9 @@ use sharesim_sim::share::partition::{AcknowledgeTicket, EngineMutation};
 use sharesim_sim::share::AcknowledgeType;
 use sharesim_sim::trace::{RunMarker, Trace, TraceEvent};
 
+pub(crate) use self::consumer::processing_time;
 pub use self::mutations::{MutationSwitch, MUTATION_SWITCHES};
-pub(crate) use self::setup::topic_id_of;
+pub(crate) use self::setup::share_partition_config;
 
 use self::consumer::ConsumerState;
 use self::log::{PartitionLog, ProducerState};

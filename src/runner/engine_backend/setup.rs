@@ -35,7 +35,7 @@ pub(crate) fn topic_id_of(index: usize) -> TopicId {
 }
 
 /// A share group's partition config from its configs, through the group coordinator's parser.
-fn share_partition_config(
+pub(crate) fn share_partition_config(
     configs: &crate::scenario::Configs,
     broker: &GroupCoordinatorConfig,
     semantics: &Semantics,

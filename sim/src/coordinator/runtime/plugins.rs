@@ -287,6 +287,10 @@ impl GroupCoordinatorPlugin {
                 };
                 self.requests.answer(cx, token, response);
             }
+            // Membership events (joins, assignments, removals, epoch bumps) for the oracle's MEMBERSHIP.
+            while let Some(event) = self.service.poll_trace() {
+                cx.trace(crate::trace::TraceEvent::GroupCoordinator { event });
+            }
             while let Some((call, request)) = self.service.poll_persister_call() {
                 moved = true;
                 self.router.submit(call, &request);

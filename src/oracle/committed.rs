@@ -1,0 +1,158 @@
+//! NO-LOSS's third rule: every committed record a share group must consume is delivered at least once.
+//! The trace alone cannot say what was committed (a run whose consumers never fetched has no
+//! share-partition events at all), so the runner passes what it knows ([`CommittedPartition`], from the
+//! backend's produced records): the high watermark, and the first offset committed after the group's
+//! consumers started. A record from the lower of that offset and the share partition's initial SPSO
+//! (`share.auto.offset.reset` may legitimately skip what came before the consumers) up to the high
+//! watermark that no `acquired` or `transition` event ever showed was skipped silently, unless a
+//! log-start move or an acquisition past a gap (compaction) passed it. Records shown but left
+//! non-terminal are LIVENESS's to judge.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sharesim_sim::coordinator::share::{SharePartitionKey, TopicId};
+use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause};
+use sharesim_sim::trace::TraceRecord;
+
+use super::checker::Violation;
+
+/// Records a share group must consume: offsets `0..end_offset` of one topic partition were committed
+/// and the group subscribes to the topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedPartition {
+    /// The share group.
+    pub group_id: String,
+    /// The topic id the trace uses.
+    pub topic_id: u128,
+    /// Partition index.
+    pub partition: i32,
+    /// The high watermark at the end of the run (offsets below it were committed).
+    pub end_offset: i64,
+    /// The first offset committed after the group's consumers started: from here on every record is
+    /// due to the group whatever the offset reset says.
+    pub deliver_from_offset: i64,
+}
+
+/// What the trace showed of each share partition: its first initialized SPSO, its newest SPSO, and
+/// every offset an `acquired` or `transition` event touched.
+#[derive(Debug, Default)]
+pub(crate) struct CommittedCoverage {
+    committed: Vec<CommittedPartition>,
+    initial_start_offsets: BTreeMap<SharePartitionKey, i64>,
+    /// Offsets passed legitimately without a delivery: below a log-start move, or in the gap an
+    /// acquisition started past (`[from, to)`).
+    passed: BTreeMap<SharePartitionKey, Vec<(i64, i64)>>,
+    shown: BTreeMap<SharePartitionKey, BTreeSet<i64>>,
+    /// (seq, at_ms) of the last record seen: where an end-of-run violation is reported.
+    last_seen: (u64, u64),
+}
+
+impl CommittedCoverage {
+    /// Coverage judged against `committed`.
+    pub(crate) fn new(committed: Vec<CommittedPartition>) -> CommittedCoverage {
+        CommittedCoverage {
+            committed,
+            ..CommittedCoverage::default()
+        }
+    }
+
+    /// Notes a record (every record, for `last_seen`).
+    pub(crate) fn observe_record(&mut self, record: &TraceRecord) {
+        self.last_seen = (record.seq, record.at_ms);
+    }
+
+    /// Notes one admitted (not stale) share-partition event.
+    pub(crate) fn observe(&mut self, key: &SharePartitionKey, event: &PartitionEvent) {
+        let (first, last) = match event {
+            PartitionEvent::Acquired {
+                first_offset,
+                last_offset,
+                ..
+            }
+            | PartitionEvent::Transition {
+                first_offset,
+                last_offset,
+                ..
+            } => (*first_offset, *last_offset),
+            PartitionEvent::StartOffsetMoved { from, to, cause } => {
+                match cause {
+                    StartOffsetMoveCause::Initialization => {
+                        self.initial_start_offsets.entry(key.clone()).or_insert(*to);
+                    }
+                    StartOffsetMoveCause::LogStartOffsetMove => {
+                        self.passed
+                            .entry(key.clone())
+                            .or_default()
+                            .push((i64::MIN, *to));
+                    }
+                    StartOffsetMoveCause::Acquisition => {
+                        self.passed
+                            .entry(key.clone())
+                            .or_default()
+                            .push((*from, *to));
+                    }
+                    StartOffsetMoveCause::Advance => {}
+                }
+                return;
+            }
+            _ => return,
+        };
+        self.shown
+            .entry(key.clone())
+            .or_default()
+            .extend(first..=last);
+    }
+
+    /// The first committed record never delivered, if any.
+    pub(crate) fn first_skipped(&self) -> Option<Violation> {
+        self.committed.iter().find_map(|c| self.skipped_in(c))
+    }
+
+    fn skipped_in(&self, committed: &CommittedPartition) -> Option<Violation> {
+        if committed.end_offset <= 0 {
+            return None;
+        }
+        let key = SharePartitionKey {
+            group_id: committed.group_id.clone(),
+            topic_id: TopicId(committed.topic_id),
+            partition: committed.partition,
+        };
+        let name = format!(
+            "group {} partition {} (topic id {:x})",
+            committed.group_id, committed.partition, committed.topic_id
+        );
+        let (seq, at_ms) = self.last_seen;
+        let violation = |offset: i64, message: String| Violation {
+            code: "NO-LOSS",
+            seq,
+            at_ms,
+            offset: Some(offset),
+            member: None,
+            event_seqs: vec![seq],
+            message,
+        };
+        let Some(initial) = self.initial_start_offsets.get(&key) else {
+            if committed.deliver_from_offset >= committed.end_offset {
+                return None;
+            }
+            let end = committed.end_offset;
+            let message = format!(
+                "{name}: {end} records committed but the share partition never initialized"
+            );
+            return Some(violation(0, message));
+        };
+        let from = (*initial).min(committed.deliver_from_offset).max(0);
+        let shown = self.shown.get(&key);
+        let passed = self.passed.get(&key);
+        let offset = (from..committed.end_offset).find(|offset| {
+            !shown.is_some_and(|shown| shown.contains(offset))
+                && !passed.is_some_and(|gaps| gaps.iter().any(|(a, b)| (*a..*b).contains(offset)))
+        })?;
+        let end = committed.end_offset;
+        let message = format!(
+            "{name}: offset {offset} committed (high watermark {end}, initial SPSO {initial}) was \
+             never delivered"
+        );
+        Some(violation(offset, message))
+    }
+}

@@ -1,0 +1,357 @@
+//! The cluster backend's clients: one producer node per producer entry (batches every `linger.ms`,
+//! acks=all, poison records marked in their values) and one share-consumer node per consumer instance
+//! ([`Consumers`], which the fault target crashes, restarts, stalls and partitions).
+
+use std::time::Duration;
+
+use madsim::rand::Rng;
+use madsim::runtime::{Handle, NodeHandle};
+use madsim::task::NodeId;
+use sharesim_sim::client::application::AcknowledgePolicy;
+use sharesim_sim::client::share_consumer::RecordDeserializer;
+use sharesim_sim::faults::{virtual_now_ms, FaultError, FaultNode};
+use sharesim_sim::harness::SimCluster;
+use sharesim_sim::log::{encode_data_batch, ProducerIdentity, ProducerRecord};
+use sharesim_sim::node::{run_share_consumer, ShareConsumerSetup};
+
+use super::setup::ClusterSetup;
+use crate::runner::engine_backend::processing_time;
+use crate::scenario::workload::{Keys, PoisonKind, ProducerSpec};
+use crate::scenario::{GroupType, Policy, Scenario};
+
+/// Value prefix of a record whose processing fails (the application's failure marker).
+const PROCESSING_FAILURE_PREFIX: &str = "FAIL-";
+/// Value prefix of a record that fails to deserialize (the consumer's poison marker).
+const DESERIALIZATION_PREFIX: &str = "POISON-";
+/// Attempts of one batch (each retries for `delivery.timeout.ms` inside the client).
+const PRODUCE_ATTEMPTS_MAX: u32 = 5;
+
+/// Starts one producer node per producer entry; each sends from `start_ms` after `origin_ms`.
+/// Returns the producer nodes (for partitions that name `producer:I`).
+pub(super) fn spawn_producers(
+    cluster: &SimCluster,
+    scenario: &Scenario,
+    origin_ms: u64,
+) -> Vec<NodeHandle> {
+    let mut nodes = Vec::new();
+    for (index, spec) in scenario.producers.iter().enumerate() {
+        let name = format!("producer-{index}");
+        let node = cluster.client_node(&name);
+        let partitions = scenario
+            .topics
+            .iter()
+            .find(|topic| topic.name == spec.topic)
+            .map_or(1, |topic| topic.partitions.max(1));
+        let client = cluster.test_client(&name);
+        let spec = spec.clone();
+        node.spawn(async move {
+            let start_ms = origin_ms + spec.start_ms;
+            madsim::time::sleep(Duration::from_millis(
+                start_ms.saturating_sub(virtual_now_ms()),
+            ))
+            .await;
+            let linger_ms = linger_ms(&spec);
+            let mut sent = 0u64;
+            let mut batch_index = 0u32;
+            while sent < spec.count {
+                let due = due_by(&spec, virtual_now_ms().saturating_sub(start_ms));
+                if due > sent {
+                    let mut by_partition: Vec<Vec<Vec<u8>>> = vec![Vec::new(); partitions as usize];
+                    for record in sent..due {
+                        let partition = partition_of(&spec, record, batch_index, partitions);
+                        by_partition[partition as usize].push(value_of(&spec, record));
+                    }
+                    batch_index += 1;
+                    for (partition, values) in by_partition.iter().enumerate() {
+                        if values.is_empty() {
+                            continue;
+                        }
+                        let records: Vec<ProducerRecord> = values
+                            .iter()
+                            .map(|value| ProducerRecord::new(None, Some(value), 0))
+                            .collect();
+                        let Some(batch) =
+                            encode_data_batch(ProducerIdentity::NONE, 0, false, &records)
+                        else {
+                            continue;
+                        };
+                        for _attempt in 0..PRODUCE_ATTEMPTS_MAX {
+                            let produced = client
+                                .produce(&spec.topic, partition as i32, batch.clone(), -1)
+                                .await;
+                            if produced.is_ok() {
+                                break;
+                            }
+                        }
+                    }
+                    sent = due;
+                }
+                madsim::time::sleep(Duration::from_millis(linger_ms)).await;
+            }
+        });
+        nodes.push(node);
+    }
+    nodes
+}
+
+fn linger_ms(spec: &ProducerSpec) -> u64 {
+    spec.configs
+        .get("linger.ms")
+        .and_then(|value| value.as_str().parse().ok())
+        .unwrap_or(5u64)
+        .max(1)
+}
+
+/// Records due `elapsed_ms` after the producer's start (rate 0: all at once), as the engine counts.
+fn due_by(spec: &ProducerSpec, elapsed_ms: u64) -> u64 {
+    if spec.rate_per_sec <= 0.0 {
+        return spec.count;
+    }
+    let due = (elapsed_ms as f64 * spec.rate_per_sec / 1000.0).floor() as u64 + 1;
+    due.min(spec.count)
+}
+
+/// The partition of record `index`: the entry's partition, the key's, or round robin per batch.
+fn partition_of(spec: &ProducerSpec, index: u64, batch_index: u32, partitions: u32) -> u32 {
+    if let Some(partition) = spec.partition {
+        return partition.min(partitions - 1);
+    }
+    match &spec.keys {
+        Keys::None => batch_index % partitions,
+        Keys::Sequential { cardinality } => {
+            ((index % (*cardinality).max(1)) % u64::from(partitions)) as u32
+        }
+        Keys::Random { cardinality } => {
+            let key = madsim::rand::thread_rng().gen_range(0..(*cardinality).max(1));
+            (key % u64::from(partitions)) as u32
+        }
+    }
+}
+
+/// Record `index`'s value: `v{index}` padded to `value_bytes`, with a poison prefix when it is poison.
+fn value_of(spec: &ProducerSpec, index: u64) -> Vec<u8> {
+    let poison = spec
+        .poison
+        .iter()
+        .find(|poison| poison.records.contains(&index))
+        .or_else(|| {
+            spec.poison.iter().find(|poison| {
+                poison.ratio > 0.0
+                    && madsim::rand::thread_rng().gen_bool(poison.ratio.clamp(0.0, 1.0))
+            })
+        })
+        .map(|poison| poison.kind);
+    let prefix = match poison {
+        Some(PoisonKind::ProcessingFailure) => PROCESSING_FAILURE_PREFIX,
+        Some(PoisonKind::Deserialization) => DESERIALIZATION_PREFIX,
+        // Corrupt batches are the `corrupt_batch` fault's (not carried out by the cluster yet).
+        Some(PoisonKind::CorruptBatch) | None => "",
+    };
+    let mut value = format!("{prefix}v{index}").into_bytes();
+    if value.len() < spec.value_bytes as usize {
+        value.resize(spec.value_bytes as usize, b'.');
+    }
+    value
+}
+
+/// One consumer instance.
+struct ConsumerSlot {
+    entry: usize,
+    instance: u32,
+    start_ms: u64,
+    setup: ShareConsumerSetup,
+    node: Option<NodeHandle>,
+    generation: u32,
+}
+
+/// Every share-consumer instance of the scenario, started or not.
+pub(super) struct Consumers {
+    slots: Vec<ConsumerSlot>,
+    /// Producer nodes, once started (partitions may name them).
+    pub producers: Vec<NodeHandle>,
+    /// Consumer configs the share consumer rejected (reported as notes).
+    pub problems: Vec<String>,
+}
+
+impl Consumers {
+    /// The setups of every instance of every share group's consumer entry (nothing starts yet).
+    pub(super) fn new(
+        cluster: &SimCluster,
+        scenario: &Scenario,
+        seed: u64,
+        setup: &ClusterSetup,
+    ) -> Consumers {
+        let mut slots = Vec::new();
+        let mut problems = Vec::new();
+        for (entry, spec) in scenario.consumers.iter().enumerate() {
+            let Some(group) = scenario.groups.iter().find(|g| g.name == spec.group) else {
+                continue;
+            };
+            if group.group_type != GroupType::Share {
+                continue;
+            }
+            let topics: Vec<&str> = if group.topics.is_empty() {
+                scenario.topics.iter().map(|t| t.name.as_str()).collect()
+            } else {
+                group.topics.iter().map(String::as_str).collect()
+            };
+            for instance in 0..spec.count {
+                let name = format!("consumer-{entry}-{instance}");
+                let node_seed = seed ^ ((entry as u64) << 32 | u64::from(instance));
+                let mut consumer =
+                    cluster.share_consumer_setup(&name, &group.name, &topics, node_seed);
+                consumer.semantics = setup.semantics.clone();
+                for (config, value) in &spec.configs {
+                    if let Err(error) = consumer.config.set(config, value.as_str()) {
+                        problems.push(format!("consumers[{entry}].configs.{config}: {error}"));
+                    }
+                }
+                consumer.deserializer =
+                    RecordDeserializer::PoisonMarker(DESERIALIZATION_PREFIX.as_bytes().to_vec());
+                let application = &mut consumer.application;
+                application.processing_time = processing_time(&spec.processing);
+                application.failure_probability = spec.failure.processing_failure_ratio;
+                application.failure_marker = Some(PROCESSING_FAILURE_PREFIX.as_bytes().to_vec());
+                application.policy = match &spec.policy {
+                    Policy::Accept | Policy::RenewLongTasks { .. } => AcknowledgePolicy::Accept,
+                    Policy::ReleaseOnFailure => AcknowledgePolicy::ReleaseOnFailure,
+                    Policy::RejectAfterNTries { tries } => AcknowledgePolicy::RejectAfterTries {
+                        tries: i16::try_from(*tries).unwrap_or(i16::MAX),
+                    },
+                };
+                if let Policy::RenewLongTasks { renew_after_ms } = &spec.policy {
+                    application.renew_after_ms = Some(*renew_after_ms);
+                }
+                slots.push(ConsumerSlot {
+                    entry,
+                    instance,
+                    start_ms: spec.start_ms,
+                    setup: consumer,
+                    node: None,
+                    generation: 0,
+                });
+            }
+        }
+        problems.dedup();
+        Consumers {
+            slots,
+            producers: Vec::new(),
+            problems,
+        }
+    }
+
+    /// Starts, now, every instance whose entry starts at `start_ms`.
+    pub(super) fn spawn_starting_at(&mut self, cluster: &SimCluster, start_ms: u64) {
+        for slot in self.slots.iter_mut().filter(|s| s.start_ms == start_ms) {
+            let node = cluster.client_node(&slot.setup.node_name);
+            node.spawn(run_share_consumer(slot.setup.clone()));
+            slot.node = Some(node);
+        }
+    }
+
+    /// Starts every instance not started yet, each at `origin_ms` plus its entry's `start_ms`.
+    pub(super) fn spawn_later(&mut self, cluster: &SimCluster, origin_ms: u64) {
+        for slot in self.slots.iter_mut().filter(|s| s.node.is_none()) {
+            let node = cluster.client_node(&slot.setup.node_name);
+            let setup = slot.setup.clone();
+            let start_ms = origin_ms + slot.start_ms;
+            node.spawn(async move {
+                let wait_ms = start_ms.saturating_sub(virtual_now_ms());
+                madsim::time::sleep(Duration::from_millis(wait_ms)).await;
+                run_share_consumer(setup).await;
+            });
+            slot.node = Some(node);
+        }
+    }
+
+    /// The slots `consumer` names (one instance, or every instance of an entry).
+    fn matching(&mut self, consumer: FaultNode) -> Result<Vec<&mut ConsumerSlot>, FaultError> {
+        let FaultNode::Consumer { entry, instance } = consumer else {
+            return Err(FaultError::UnknownTarget(consumer.to_string()));
+        };
+        let slots: Vec<&mut ConsumerSlot> = self
+            .slots
+            .iter_mut()
+            .filter(|s| s.entry == entry && instance.is_none_or(|i| i == s.instance))
+            .collect();
+        if slots.is_empty() {
+            return Err(FaultError::UnknownTarget(consumer.to_string()));
+        }
+        Ok(slots)
+    }
+
+    /// Kills the consumer's node: no close, no leave; its connections drop and its session times out.
+    pub(super) fn crash(&mut self, consumer: FaultNode) -> Result<(), FaultError> {
+        let mut crashed = 0;
+        for slot in self.matching(consumer)? {
+            if let Some(node) = slot.node.take() {
+                Handle::current().kill(node.id());
+                crashed += 1;
+            }
+        }
+        if crashed == 0 {
+            return Err(FaultError::Refused(format!("{consumer} is not running")));
+        }
+        Ok(())
+    }
+
+    /// Starts a crashed consumer again on a new node: a new member (as a restarted Kafka client is).
+    pub(super) fn restart(
+        &mut self,
+        cluster: &SimCluster,
+        consumer: FaultNode,
+    ) -> Result<(), FaultError> {
+        let mut restarted = 0;
+        for slot in self.matching(consumer)? {
+            if slot.node.is_some() {
+                continue;
+            }
+            slot.generation += 1;
+            let mut setup = slot.setup.clone();
+            setup.node_name = format!("{}-r{}", slot.setup.node_name, slot.generation);
+            setup.config.client_id = setup.node_name.clone();
+            setup.seed ^= u64::from(slot.generation) << 48;
+            let node = cluster.client_node(&setup.node_name);
+            node.spawn(run_share_consumer(setup));
+            slot.node = Some(node);
+            restarted += 1;
+        }
+        if restarted == 0 {
+            return Err(FaultError::Refused(format!("{consumer} is running")));
+        }
+        Ok(())
+    }
+
+    /// Pauses (`pause`) or resumes the consumer's node: nothing on it runs meanwhile, heartbeats
+    /// included, so a stall longer than the session timeout also loses the membership.
+    pub(super) fn pause(&mut self, consumer: FaultNode, pause: bool) -> Result<(), FaultError> {
+        let handle = Handle::current();
+        for slot in self.matching(consumer)? {
+            if let Some(node) = &slot.node {
+                if pause {
+                    handle.pause(node.id());
+                } else {
+                    handle.resume(node.id());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The madsim nodes of a consumer or producer reference (for network partitions).
+    pub(super) fn node_ids(&mut self, node: FaultNode) -> Result<Vec<NodeId>, FaultError> {
+        match node {
+            FaultNode::Producer(index) => self
+                .producers
+                .get(index)
+                .map(|node| vec![node.id()])
+                .ok_or_else(|| FaultError::UnknownTarget(node.to_string())),
+            FaultNode::Consumer { .. } => Ok(self
+                .matching(node)?
+                .into_iter()
+                .filter_map(|slot| slot.node.as_ref().map(NodeHandle::id))
+                .collect()),
+            _ => Err(FaultError::UnknownTarget(node.to_string())),
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! ACK-OUTCOME: every acknowledgement a consumer sends reaches exactly one outcome, reported once to the
 //! application (spec 7.3, the commit callback). Decided from the consumers' `acknowledgements_sent` and
 //! `acknowledgement_outcome`: an outcome must cover acknowledgements that were sent and are still waiting,
-//! and once the liveness phase's bound has passed nothing may still wait.
+//! and once the liveness phase's bound has passed nothing may still wait. A run that drained before that
+//! bound is judged at its end instead: nothing may have waited longer than `request.timeout.ms` (the
+//! client reports a timed-out request's acknowledgements as failed by then).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,9 @@ use sharesim_sim::trace::{RunMarker, ShareConsumerEvent, TraceEvent, TraceRecord
 
 use super::checker::{keep_first, violation_at, Checker, Violation};
 use super::metrics::Metrics;
+
+/// Kafka's `request.timeout.ms` default: a request is answered or failed within it.
+const REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 /// (group, member, topic, partition, offset).
 type AckKey = (String, MemberId, u128, i32, i64);
@@ -21,6 +26,8 @@ pub struct AckOutcome {
     waiting: BTreeMap<AckKey, Vec<(u64, u64)>>,
     /// When every waiting acknowledgement must have its outcome (liveness phase start + bound).
     deadline_ms: Option<u64>,
+    /// When the run finished (its `run_finished` marker).
+    finished_ms: Option<u64>,
     last_at_ms: u64,
     first: Option<Violation>,
 }
@@ -36,6 +43,9 @@ impl Checker for AckOutcome {
             TraceEvent::Run {
                 marker: RunMarker::LivenessPhaseStarted { bound_ms },
             } => self.deadline_ms = Some(record.at_ms + bound_ms),
+            TraceEvent::Run {
+                marker: RunMarker::RunFinished,
+            } => self.finished_ms = Some(record.at_ms),
             TraceEvent::ShareConsumer {
                 group_id,
                 member,
@@ -101,11 +111,23 @@ impl Checker for AckOutcome {
     }
 
     fn finish(&mut self, _metrics: &mut Metrics) -> Vec<Violation> {
-        if let Some(deadline_ms) = self.deadline_ms.filter(|&d| d <= self.last_at_ms) {
+        let bound = match (self.deadline_ms, self.finished_ms) {
+            (Some(deadline_ms), _) if deadline_ms <= self.last_at_ms => {
+                Some((deadline_ms, format!("no outcome by {deadline_ms} ms")))
+            }
+            (_, Some(end_ms)) => Some((
+                end_ms.saturating_sub(REQUEST_TIMEOUT_MS),
+                format!("no outcome by the end of the run at {end_ms} ms (request.timeout.ms {REQUEST_TIMEOUT_MS})"),
+            )),
+            _ => None,
+        };
+        if let Some((sent_before_ms, why)) = bound {
             for ((_, member, _, _, offset), sent) in &self.waiting {
-                if let Some(&(seq, at_ms)) = sent.first() {
+                if let Some(&(seq, at_ms)) =
+                    sent.first().filter(|(_, at_ms)| *at_ms < sent_before_ms)
+                {
                     let sent = format!("offset {offset} acknowledged by {member} at {at_ms} ms");
-                    let message = format!("{sent}, no outcome by {deadline_ms} ms");
+                    let message = format!("{sent}, {why}");
                     let v = Violation {
                         code: "ACK-OUTCOME",
                         seq,

@@ -3,7 +3,7 @@
 
 use sharesim_sim::coordinator::share::TopicId;
 use sharesim_sim::share::partition::{
-    PartitionEvent, StartOffsetMoveCause, TransitionCause, WriteId,
+    PartitionEvent, PartitionState, StartOffsetMoveCause, TransitionCause, WriteId, WritePurpose,
 };
 use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
 use sharesim_sim::trace::{RunMarker, ShareConsumerEvent, Trace, TraceEvent, TraceRecord};
@@ -342,6 +342,48 @@ mod spso_safe {
         );
         s.assert_passes("SPSO-SAFE");
     }
+
+    fn write_started(s: &mut Script, at_ms: u64, write_id: u64) {
+        s.partition(
+            at_ms,
+            PartitionEvent::WriteStarted {
+                write_id: WriteId(write_id),
+                purpose: WritePurpose::Acknowledge,
+                start_offset: 0,
+                state_batch_count: 1,
+            },
+        );
+    }
+
+    /// Spec 1.6: SPSO passes only durable terminal states; an ACCEPT whose write is in flight is not.
+    #[test]
+    fn fails_when_spso_passes_an_acceptance_whose_write_is_in_flight() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 1, 1).accept(1, "a", 0, 1);
+        write_started(&mut s, 1, 3);
+        s.spso(1, 0, 2, StartOffsetMoveCause::Advance);
+        assert_eq!(
+            s.only_failure(),
+            "SPSO-SAFE at seq 3 (1 ms): SPSO advanced from 0 to 2 past offset 0, whose transition \
+             waits for write 3"
+        );
+    }
+
+    /// Spec 1.6: once the write committed, SPSO may pass the records.
+    #[test]
+    fn passes_an_advance_after_the_write_committed() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 1, 1).accept(1, "a", 0, 1);
+        write_started(&mut s, 1, 3);
+        s.partition(
+            2,
+            PartitionEvent::WriteCommitted {
+                write_id: WriteId(3),
+            },
+        )
+        .spso(2, 0, 2, StartOffsetMoveCause::Advance);
+        s.assert_passes("SPSO-SAFE");
+    }
 }
 
 mod owner {
@@ -468,6 +510,38 @@ mod ack_outcome {
         );
     }
 
+    /// Every acknowledgement reaches an outcome within `request.timeout.ms`, also in a run that drained
+    /// before the liveness bound (the broker dropped it: never applied, never answered).
+    #[test]
+    fn fails_when_a_drained_run_ends_with_an_acknowledgement_waiting_past_the_request_timeout() {
+        let mut s = Script::new();
+        s.acks_sent(1, "a", &[(4, ACCEPT)])
+            .marker(
+                30_000,
+                RunMarker::LivenessPhaseStarted { bound_ms: 120_000 },
+            )
+            .acks_sent(31_000, "a", &[(5, ACCEPT)])
+            .marker(31_500, RunMarker::RunFinished);
+        assert_eq!(
+            s.only_failure(),
+            "ACK-OUTCOME at seq 0 (1 ms): offset 4 acknowledged by a at 1 ms, no outcome by the end of \
+             the run at 31500 ms (request.timeout.ms 30000)"
+        );
+    }
+
+    /// An acknowledgement sent shortly before a drained run ended may still be waiting.
+    #[test]
+    fn passes_a_drained_run_ending_with_a_recent_acknowledgement_waiting() {
+        let mut s = Script::new();
+        s.marker(
+            30_000,
+            RunMarker::LivenessPhaseStarted { bound_ms: 120_000 },
+        )
+        .acks_sent(31_000, "a", &[(5, ACCEPT)])
+        .marker(31_500, RunMarker::RunFinished);
+        s.assert_passes("ACK-OUTCOME");
+    }
+
     #[test]
     fn passes_one_outcome_per_acknowledgement() {
         let mut s = Script::new();
@@ -531,6 +605,79 @@ mod fencing {
             s.only_failure(),
             "FENCING at seq 1 (1 ms): write 9 of leader epoch 1 committed after one of epoch 2"
         );
+    }
+
+    fn active(s: &mut Script, at_ms: u64) {
+        s.partition(
+            at_ms,
+            PartitionEvent::PartitionStateChanged {
+                from: PartitionState::Initializing,
+                to: PartitionState::Active,
+                error_code: 0,
+            },
+        );
+    }
+
+    fn started(s: &mut Script, at_ms: u64, write_id: u64) {
+        s.partition(
+            at_ms,
+            PartitionEvent::WriteStarted {
+                write_id: WriteId(write_id),
+                purpose: WritePurpose::Acknowledge,
+                start_offset: 0,
+                state_batch_count: 1,
+            },
+        );
+    }
+
+    /// Spec 3.4: a newer leader's ReadShareGroupState fences older leaders, so a write the zombie sends
+    /// after the newer leader became ACTIVE must not commit, even before the newer leader wrote anything.
+    #[test]
+    fn fails_when_a_zombie_write_sent_after_a_newer_leader_read_the_state_commits() {
+        let mut s = Script::new();
+        active(s.epoch(2), 10);
+        started(s.epoch(1), 12, 4);
+        s.partition(
+            13,
+            PartitionEvent::WriteCommitted {
+                write_id: WriteId(4),
+            },
+        );
+        assert_eq!(
+            s.only_failure(),
+            "FENCING at seq 2 (13 ms): write 4 of leader epoch 1 committed, sent after the leader of \
+             epoch 2 had read the state"
+        );
+        let report = s.report();
+        let Some(Verdict::Fail(violation)) = report.verdict("FENCING") else {
+            panic!("FENCING must fail");
+        };
+        assert_eq!(violation.event_seqs, [0, 1, 2]);
+    }
+
+    /// Spec 3.4: a zombie write sent before the newer leader read the state may commit; one sent after
+    /// that is fenced (fails) and breaks nothing.
+    #[test]
+    fn passes_a_zombie_write_sent_before_the_newer_leader_read_and_a_fenced_one_after() {
+        let mut s = Script::new();
+        started(&mut s, 10, 4);
+        active(s.epoch(2), 11);
+        started(s.epoch(1), 12, 5);
+        s.partition(
+            13,
+            PartitionEvent::WriteCommitted {
+                write_id: WriteId(4),
+            },
+        );
+        s.partition(
+            14,
+            PartitionEvent::WriteFailed {
+                write_id: WriteId(5),
+                error_code: 6,
+                rolled_back: true,
+            },
+        );
+        s.assert_passes("FENCING");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent};
 
 use super::faults::DeferredFault;
 use super::mutations::NodeMutation;
+use super::zombie::Role;
 use super::{Action, World, IDLE_POLL_MS};
 use crate::runner::backend::RunError;
 use crate::scenario::workload::{Distribution, PoisonKind};
@@ -25,6 +26,8 @@ use crate::scenario::{ConsumerSpec, Policy};
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Held {
     slot: usize,
+    /// The leader epoch of the engine that handed it out.
+    leader_epoch: i32,
     offset: i64,
     delivery_count: u16,
     poison: Option<PoisonKind>,
@@ -324,8 +327,10 @@ impl World {
                     [self.slots[slot].partition as usize];
                 let poison = log.poison_at(offset);
                 count += 1;
+                let leader_epoch = self.slots[slot].leader_epoch;
                 self.consumers[consumer].held.push(Held {
                     slot,
+                    leader_epoch,
                     offset,
                     delivery_count: range.delivery_count,
                     poison,
@@ -370,16 +375,17 @@ impl World {
             return;
         }
         let held = std::mem::take(&mut self.consumers[consumer].held);
-        let mut by_slot: BTreeMap<usize, Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
+        let mut by_slot: BTreeMap<(usize, i32), Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
         for record in held {
             let ack_type = self.decide(consumer, &record);
             by_slot
-                .entry(record.slot)
+                .entry((record.slot, record.leader_epoch))
                 .or_default()
                 .push((record.offset, ack_type));
         }
-        for (slot, acknowledgements) in by_slot {
-            self.acknowledge(consumer, slot, acknowledgements);
+        // They ride on the next ShareFetch (the poll scheduled below), as the client piggybacks them.
+        for ((slot, leader_epoch), acknowledgements) in by_slot {
+            self.acknowledge(consumer, slot, leader_epoch, acknowledgements, true);
         }
         let now_ms = self.now_ms;
         self.schedule(
@@ -416,12 +422,15 @@ impl World {
         }
     }
 
-    /// Sends acknowledgements for slot `slot`.
+    /// Sends acknowledgements for slot `slot` of records fetched at `leader_epoch` (to the zombie leader
+    /// if they came from it), `piggybacked` on a ShareFetch or in a ShareAcknowledge.
     fn acknowledge(
         &mut self,
         consumer: usize,
         slot: usize,
+        leader_epoch: i32,
         acknowledgements: Vec<(i64, AcknowledgeType)>,
+        piggybacked: bool,
     ) {
         let key = self.slots[slot].key.clone();
         let sent = ShareConsumerEvent::AcknowledgementsSent {
@@ -430,22 +439,30 @@ impl World {
             acknowledgements: acknowledgements.clone(),
         };
         self.consumer_event(consumer, key.group_id.clone(), sent);
+        if piggybacked && self.mutations.has(NodeMutation::DropPiggybackedAcks) {
+            // The broker's ShareFetch handler forgets the acknowledgements it carries.
+            return;
+        }
         let batches: Vec<AcknowledgementBatch> = acknowledgements
             .iter()
             .map(|&(offset, ack_type)| AcknowledgementBatch::of(offset, offset, ack_type))
             .collect();
         let member = self.consumers[consumer].member.clone();
-        match self.slots[slot]
-            .engine
-            .handle_acknowledge(self.now_ms, &member, &batches)
-        {
-            Ok(ticket) => {
+        let role = self.role_for(slot, leader_epoch);
+        let (engine_epoch, _) = self.epoch_and_broker(slot, role);
+        let now_ms = self.now_ms;
+        let answer = self
+            .engine_mut(slot, role)
+            .map(|engine| engine.handle_acknowledge(now_ms, &member, &batches));
+        match answer {
+            Some(Ok(ticket)) => {
                 self.tickets
-                    .insert((slot, ticket), (consumer, acknowledgements));
+                    .insert((slot, engine_epoch, ticket), (consumer, acknowledgements));
             }
-            Err(error) => self.ack_outcome(consumer, slot, acknowledgements, error.code()),
+            Some(Err(error)) => self.ack_outcome(consumer, slot, acknowledgements, error.code()),
+            None => {}
         }
-        self.pump(slot);
+        self.pump_engine(slot, role);
     }
 
     /// The consumer process dies: its connection closes, so every leader releases its records.
@@ -462,15 +479,20 @@ impl World {
     }
 
     /// Every leader releases `member`'s records (a share session closed).
+    /// A zombie leader the member talked to sees the connection close too.
     pub(super) fn release_session(&mut self, consumer: usize, member: &MemberId) {
+        let now_ms = self.now_ms;
         for slot in self.consumers[consumer].assigned.clone() {
-            if self.slots[slot].engine.partition_state()
-                == sharesim_sim::share::partition::PartitionState::Active
-            {
-                self.slots[slot]
-                    .engine
-                    .handle_release_session(self.now_ms, member);
-                self.pump(slot);
+            for role in [Role::Leader, Role::Zombie] {
+                let Some(engine) = self.engine_mut(slot, role) else {
+                    continue;
+                };
+                if engine.partition_state()
+                    == sharesim_sim::share::partition::PartitionState::Active
+                {
+                    engine.handle_release_session(now_ms, member);
+                    self.pump_engine(slot, role);
+                }
             }
         }
     }
@@ -505,15 +527,15 @@ impl World {
             Vec::new()
         };
         self.restart_consumer(consumer);
-        let mut by_slot: BTreeMap<usize, Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
+        let mut by_slot: BTreeMap<(usize, i32), Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
         for record in previous {
             by_slot
-                .entry(record.slot)
+                .entry((record.slot, record.leader_epoch))
                 .or_default()
                 .push((record.offset, AcknowledgeType::Release));
         }
-        for (slot, acknowledgements) in by_slot {
-            self.acknowledge(consumer, slot, acknowledgements);
+        for ((slot, leader_epoch), acknowledgements) in by_slot {
+            self.acknowledge(consumer, slot, leader_epoch, acknowledgements, false);
         }
     }
 

@@ -1,5 +1,6 @@
 //! Faults in the engine backend, pulled as the levers of the run's fault plan. Applied: broker crash and
-//! restart (leader failover of the share partitions it leads), leadership bounce, persister write
+//! restart (leader failover of the share partitions it leads), leadership bounce, zombie leaders (see
+//! `zombie.rs`), persister write
 //! failures and lost answers, share-coordinator failover (reload by replay), log-start moves, consumer
 //! crash, stall and reconnect with a late close.
 //! Everything that needs the network, the replicated log or clocks is reported as skipped: the madsim
@@ -26,6 +27,8 @@ pub(super) enum DeferredFault {
     LeadershipBack { slots: Vec<usize>, broker: u32 },
     /// A persister fault window ends.
     PersisterHealed,
+    /// The zombie leader of a slot (at that leader epoch) learns it lost leadership and stops.
+    ZombieStops { slot: usize, leader_epoch: i32 },
     /// A consumer process dies; it restarts after `restart_after_ms` if given.
     ConsumerCrash {
         consumer: usize,
@@ -94,7 +97,7 @@ impl FaultState {
 }
 
 impl World {
-    fn note_fault(&mut self, kind: &str, detail: String) {
+    pub(super) fn note_fault(&mut self, kind: &str, detail: String) {
         let event = TraceEvent::Fault {
             lever: kind.to_string(),
             detail: detail.clone(),
@@ -116,7 +119,7 @@ impl World {
     }
 
     /// The next live broker after `broker` (itself when every other one is down).
-    fn next_live_broker(&self, broker: u32) -> u32 {
+    pub(super) fn next_live_broker(&self, broker: u32) -> u32 {
         let brokers = self.scenario.cluster.brokers.max(1);
         (1..=brokers)
             .map(|step| (broker - 1 + step) % brokers + 1)
@@ -212,6 +215,16 @@ impl World {
                     broker: home,
                 };
                 self.schedule(now_ms + back_after_ms, Action::Deferred(back));
+            }
+            Lever::ZombieLeader {
+                topic,
+                partition,
+                duration_ms,
+            } => {
+                let slots = self.slots_of(&topic, partition);
+                if let Err(why) = self.raise_zombies(kind, slots, duration_ms) {
+                    self.skip_fault(kind, why);
+                }
             }
             Lever::Persister {
                 fault,
@@ -382,6 +395,19 @@ impl World {
                     self.fail_over(slot, broker);
                 }
             }
+            DeferredFault::ZombieStops { slot, leader_epoch } => {
+                let alive = self.slots[slot]
+                    .zombie
+                    .as_ref()
+                    .is_some_and(|zombie| zombie.leader_epoch == leader_epoch);
+                if alive {
+                    self.note_fault(
+                        "zombie_leader",
+                        format!("the zombie leader at leader epoch {leader_epoch} stops"),
+                    );
+                    self.bury_zombie(slot);
+                }
+            }
             DeferredFault::PersisterHealed => {
                 if self.faults.persister.take().is_some() {
                     self.note_fault("heal", "persister faults end".to_string());
@@ -427,6 +453,7 @@ impl World {
 
     /// Every fault window heals: persister faults end, brokers restart, stalls end.
     pub(super) fn heal_all(&mut self) {
+        self.bury_all_zombies();
         self.faults.persister = None;
         self.faults.down_brokers.clear();
         for consumer in &mut self.consumers {

@@ -14,6 +14,7 @@ mod mutations;
 mod partitions;
 mod setup;
 mod unsimulated;
+mod zombie;
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,7 @@ pub(crate) use self::setup::share_partition_config;
 use self::consumer::ConsumerState;
 use self::log::{PartitionLog, ProducerState};
 use self::partitions::SharePartitionSlot;
+use self::zombie::Role;
 use super::backend::{Backend, BackendRun, RunError, RunFacts};
 use crate::scenario::Scenario;
 
@@ -102,8 +104,9 @@ struct World {
     shard: ShareCoordinatorShard,
     /// Everything appended to `__share_group_state`, to reload a new coordinator by replay.
     shard_log: Vec<ShareCoordinatorRecord>,
-    /// Pending acknowledgements: (slot, ticket) → (consumer, what it acknowledged).
-    tickets: BTreeMap<(usize, AcknowledgeTicket), PendingAck>,
+    /// Pending acknowledgements: (slot, the answering engine's leader epoch, ticket) → (consumer, what it
+    /// acknowledged).
+    tickets: BTreeMap<(usize, i32, AcknowledgeTicket), PendingAck>,
     producers: Vec<ProducerState>,
     consumers: Vec<ConsumerState>,
     queue: BTreeMap<(u64, u64), Action>,
@@ -126,15 +129,27 @@ impl World {
             .record(self.now_ms, "sim", TraceEvent::Run { marker });
     }
 
-    /// The earliest lock deadline of any engine.
-    fn next_timer(&self) -> Option<(u64, usize)> {
+    /// The earliest lock deadline of any engine (leaders and zombies).
+    fn next_timer(&self) -> Option<(u64, usize, Role)> {
         if self.mutations.has(mutations::NodeMutation::SkipLockTimers) {
             return None;
         }
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(index, slot)| slot.engine.poll_timeout().map(|at| (at, index)))
+            .flat_map(|(index, slot)| {
+                let leader = slot
+                    .engine
+                    .poll_timeout()
+                    .map(|at| (at, index, Role::Leader));
+                let zombie = slot.zombie.as_ref().and_then(|zombie| {
+                    zombie
+                        .engine
+                        .poll_timeout()
+                        .map(|at| (at, index, Role::Zombie))
+                });
+                leader.into_iter().chain(zombie)
+            })
             .min()
     }
 
@@ -155,18 +170,21 @@ impl World {
             let next_ms = match (next_action, next_timer) {
                 (None, None) => break,
                 (Some(a), None) => a,
-                (None, Some((t, _))) => t,
-                (Some(a), Some((t, _))) => a.min(t),
+                (None, Some((t, _, _))) => t,
+                (Some(a), Some((t, _, _))) => a.min(t),
             };
             if next_ms > deadline_ms {
                 break;
             }
             self.now_ms = self.now_ms.max(next_ms);
             // Lock timers due now fire before requests handled at the same instant.
-            if let Some((at, slot)) = next_timer.filter(|(at, _)| *at <= self.now_ms) {
+            if let Some((at, slot, role)) = next_timer.filter(|(at, _, _)| *at <= self.now_ms) {
                 debug_assert!(at <= self.now_ms);
-                self.slots[slot].engine.handle_timeout(self.now_ms);
-                self.pump(slot);
+                let now_ms = self.now_ms;
+                if let Some(engine) = self.engine_mut(slot, role) {
+                    engine.handle_timeout(now_ms);
+                }
+                self.pump_engine(slot, role);
             } else if let Some((_, action)) = self.queue.pop_first() {
                 self.perform(action);
             }

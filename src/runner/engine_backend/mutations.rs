@@ -21,6 +21,12 @@ pub(crate) enum NodeMutation {
     SkipLockTimers,
     /// The consumer's application skips the last record of each fetch but still ACCEPTs it.
     AcceptSkippedRecords,
+    /// The broker drops the acknowledgements piggybacked on a ShareFetch: never applied, never answered.
+    DropPiggybackedAcks,
+    /// Persister writes reach the share coordinator as if from the newest leader epoch, so a zombie
+    /// leader's writes are never fenced. (The fencing rule itself lives in the share coordinator's shard;
+    /// this stands in for skipping it, at the engine backend's one persister call.)
+    SkipLeaderEpochFencing,
 }
 
 /// One mutation switch: its name, the invariant it must break, and the mistake in plain words.
@@ -67,6 +73,42 @@ pub const MUTATION_SWITCHES: &[MutationSwitch] = &[
         breaks: "NO-LOSS",
         mistake: "the consumer ACCEPTs the last record of each fetch without handing it to the application",
     },
+    MutationSwitch {
+        name: "acquire_ignores_lock",
+        breaks: "EXCLUSIVE",
+        mistake: "acquisition takes cached ACQUIRED records too, whoever holds their lock",
+    },
+    MutationSwitch {
+        name: "acquire_terminal_records",
+        breaks: "TERMINAL-FINAL",
+        mistake: "acquisition takes cached ACKNOWLEDGED and ARCHIVED records too",
+    },
+    MutationSwitch {
+        name: "spso_passes_pending_write",
+        breaks: "SPSO-SAFE",
+        mistake: "SPSO advances over records whose persister write is still in flight",
+    },
+    MutationSwitch {
+        name: "ignore_max_record_locks",
+        breaks: "INFLIGHT-CAP",
+        mistake: "acquisition ignores group.share.partition.max.record.locks",
+    },
+    MutationSwitch {
+        name: "duplicate_acquired_range",
+        breaks: "BATCH-WF",
+        mistake: "a ShareFetch response lists its last acquired range twice",
+    },
+    MutationSwitch {
+        name: "drop_piggybacked_acks",
+        breaks: "ACK-OUTCOME",
+        mistake: "the broker drops the acknowledgements piggybacked on a ShareFetch: never applied, \
+                  never answered",
+    },
+    MutationSwitch {
+        name: "skip_leader_epoch_fencing",
+        breaks: "FENCING",
+        mistake: "the share coordinator takes a zombie leader's writes: leader-epoch fencing skipped",
+    },
 ];
 
 /// The switches a run has on.
@@ -93,6 +135,8 @@ impl Mutations {
                 "duplicate_ack_outcome" => Some(NodeMutation::DuplicateAckOutcome),
                 "skip_lock_timers" => Some(NodeMutation::SkipLockTimers),
                 "accept_skipped_records" => Some(NodeMutation::AcceptSkippedRecords),
+                "drop_piggybacked_acks" => Some(NodeMutation::DropPiggybackedAcks),
+                "skip_leader_epoch_fencing" => Some(NodeMutation::SkipLeaderEpochFencing),
                 _ => None,
             };
             if let Some(node) = node {

@@ -14,6 +14,7 @@ use sharesim_sim::ResponseError;
 
 use super::faults::PersisterOutcome;
 use super::mutations::NodeMutation;
+use super::zombie::{Role, ZombieLeader};
 use super::{Action, World};
 
 /// One share partition (group, topic partition) and its leader.
@@ -32,6 +33,8 @@ pub(super) struct SharePartitionSlot {
     pub initialized: bool,
     /// Some consumer of the scenario reads it (liveness is judged only where someone reads).
     pub consumed: bool,
+    /// The old leader, still acting with its old epoch (the `zombie_leader` lever), while it lives.
+    pub zombie: Option<ZombieLeader>,
 }
 
 impl SharePartitionSlot {
@@ -45,22 +48,34 @@ impl SharePartitionSlot {
 }
 
 impl World {
-    /// Performs every effect of slot `index`'s engine, tracing its events.
+    /// Performs every effect of slot `index`'s leader engine, tracing its events.
     pub(super) fn pump(&mut self, index: usize) {
-        while let Some(effect) = self.slots[index].engine.poll_effect() {
+        self.pump_engine(index, Role::Leader);
+    }
+
+    /// Performs every effect of slot `index`'s engine in `role`, tracing its events.
+    pub(super) fn pump_engine(&mut self, index: usize, role: Role) {
+        while let Some(effect) = self
+            .engine_mut(index, role)
+            .and_then(|engine| engine.poll_effect())
+        {
             let now_ms = self.now_ms;
+            let (leader_epoch, broker) = self.epoch_and_broker(index, role);
             match effect {
                 PartitionEffect::Event(event) => {
                     let slot = &self.slots[index];
-                    let node = format!("broker-{}", slot.leader_broker);
+                    let node = format!("broker-{broker}");
                     let event = TraceEvent::SharePartition {
                         group_id: slot.key.group_id.clone(),
                         topic_id: slot.key.topic_id,
                         partition: slot.key.partition,
-                        leader_epoch: slot.leader_epoch,
+                        leader_epoch,
                         event,
                     };
                     self.trace.record(now_ms, &node, event);
+                }
+                PartitionEffect::ReadState { .. } if role == Role::Zombie => {
+                    debug_assert!(false, "a zombie never initializes");
                 }
                 PartitionEffect::ReadState { leader_epoch } => {
                     let key = self.slots[index].key.clone();
@@ -71,7 +86,16 @@ impl World {
                         .engine
                         .handle_read_state_result(now_ms, read.response, reset);
                 }
-                PartitionEffect::WriteState { write_id, request } => {
+                PartitionEffect::WriteState {
+                    write_id,
+                    mut request,
+                } => {
+                    if self.mutations.has(NodeMutation::SkipLeaderEpochFencing) {
+                        // Stands in for a coordinator that skips its leader-epoch check: the write
+                        // arrives as if from the newest leader, so nothing can fence it.
+                        request.leader_epoch =
+                            request.leader_epoch.max(self.slots[index].leader_epoch);
+                    }
                     let fault = self.faults.persister_failure(&mut self.rng, now_ms);
                     let unwritten = self
                         .mutations
@@ -89,17 +113,21 @@ impl World {
                             }
                         }
                     };
-                    self.slots[index]
-                        .engine
-                        .handle_write_result(now_ms, write_id, result);
+                    if let Some(engine) = self.engine_mut(index, role) {
+                        engine.handle_write_result(now_ms, write_id, result);
+                    }
                 }
                 PartitionEffect::AcknowledgeCompleted { ticket, result } => {
                     if let Some((consumer, acknowledgements)) =
-                        self.tickets.remove(&(index, ticket))
+                        self.tickets.remove(&(index, leader_epoch, ticket))
                     {
                         let error_code = result.err().map_or(0, |error| error.code());
                         self.ack_outcome(consumer, index, acknowledgements, error_code);
                     }
+                }
+                PartitionEffect::DropPartition { .. } if role == Role::Zombie => {
+                    // The zombie learns it lost leadership (its write was fenced) and stops.
+                    self.bury_zombie(index);
                 }
                 PartitionEffect::DropPartition { .. } => {
                     // The broker drops the partition from its cache; the next fetch initializes it again,
@@ -113,11 +141,9 @@ impl World {
                 } => {
                     // No dead-letter topic in this backend: phase 2 completes at once (spec 1.2 #10
                     // completes whether the enqueue succeeded or failed).
-                    self.slots[index].engine.handle_dead_letter_result(
-                        now_ms,
-                        first_offset,
-                        last_offset,
-                    );
+                    if let Some(engine) = self.engine_mut(index, role) {
+                        engine.handle_dead_letter_result(now_ms, first_offset, last_offset);
+                    }
                 }
                 PartitionEffect::WakeDelayedFetches => {}
             }
@@ -183,10 +209,11 @@ impl World {
     /// persisted state (spec 3.5). Acknowledgements pending on the old leader fail with
     /// NOT_LEADER_OR_FOLLOWER, as the client would see.
     pub(super) fn fail_over(&mut self, index: usize, broker: u32) {
+        let old_epoch = self.slots[index].leader_epoch;
         let pending: Vec<_> = self
             .tickets
             .keys()
-            .filter(|(slot, _)| *slot == index)
+            .filter(|(slot, epoch, _)| *slot == index && *epoch == old_epoch)
             .copied()
             .collect();
         for key in pending {
@@ -195,19 +222,28 @@ impl World {
                 self.ack_outcome(consumer, index, acknowledgements, code);
             }
         }
+        self.replace_leader(index, broker);
+        if self.slots[index].initialized {
+            self.pump(index);
+        }
+    }
+
+    /// A new engine at the next leader epoch on `broker` takes slot `index` over (reading the persisted
+    /// state if the share partition was initialized); returns the old engine. The caller pumps.
+    pub(super) fn replace_leader(&mut self, index: usize, broker: u32) -> SharePartition {
         let slot = &mut self.slots[index];
         slot.leader_epoch += 1;
         slot.leader_broker = broker;
-        slot.engine = SharePartition::new(
+        let mut engine = SharePartition::new(
             slot.config.clone(),
             self.semantics.clone(),
             slot.leader_epoch,
         );
-        slot.engine.set_mutation(self.mutation);
+        engine.set_mutation(self.mutation);
         if slot.initialized {
-            slot.engine.begin_initialize(self.now_ms);
-            self.pump(index);
+            engine.begin_initialize(self.now_ms);
         }
+        std::mem::replace(&mut slot.engine, engine)
     }
 
     /// A consumer learns the outcome of acknowledgements it sent to slot `index`.

@@ -138,6 +138,7 @@ impl World {
                         leader_broker: (topic_index as u32 + partition) % brokers + 1,
                         initialized: false,
                         consumed,
+                        zombie: None,
                     });
                 }
             }

@@ -114,6 +114,10 @@ impl SharePartition {
         } else {
             let emitted = self.emit_write(WritePurpose::Acknowledge, Some(ticket), state_batches);
             debug_assert_eq!(emitted, write_id);
+            if self.mutation == Some(super::EngineMutation::SpsoPassesPendingWrite) {
+                // Spec 1.6 waits for the write; the mutation moves SPSO while it is in flight.
+                self.maybe_advance_start_offset();
+            }
         }
         self.finish_handler(now_ms);
         Ok(ticket)

@@ -6,9 +6,10 @@ use super::events::{PartitionEvent, PartitionState, StartOffsetMoveCause, WriteP
 use super::fetched_log::{push_acquired, AcquiredRecords, FetchedLog};
 use super::in_flight_batch::{BatchStates, InFlightBatch};
 use super::in_flight_state::InFlightState;
+use super::lock_timers::LockTimers;
 use super::throttle::{is_last_attempt, throttle_for, Throttle};
 use super::two_phase::push_state_batch;
-use super::SharePartition;
+use super::{EngineMutation, SharePartition};
 use crate::share::{MemberId, RecordState};
 use crate::ResponseError;
 
@@ -20,6 +21,42 @@ struct Fetch<'a> {
     lock_deadline_ms: u64,
     record_limit: bool,
     batch_size: u64,
+    /// A deliberately wrong variant (mutation sweep only); `None` in every real use.
+    mutation: Option<EngineMutation>,
+}
+
+impl Fetch<'_> {
+    /// Whether this acquisition may take a cached unit: AVAILABLE with no write in flight (spec 1.2 #1).
+    /// The acquisition mutations widen this one rule.
+    fn may_take(&self, state: &InFlightState) -> bool {
+        match self.mutation {
+            Some(EngineMutation::AcquireIgnoresLock) => {
+                state.is_acquirable() || state.is_acquired_idle()
+            }
+            Some(EngineMutation::AcquireTerminalRecords) => {
+                state.is_acquirable() || state.is_terminal_idle()
+            }
+            _ => state.is_acquirable(),
+        }
+    }
+
+    /// Acquires a unit [`Self::may_take`] allowed. Only a mutation lets a unit that is not AVAILABLE
+    /// through; it is first forced back to AVAILABLE (its lock dropped), so the acquisition itself stays
+    /// the one real transition.
+    fn take(&self, state: &mut InFlightState, unit_first_offset: i64, timers: &mut LockTimers) {
+        if !state.is_acquirable() {
+            debug_assert!(self.mutation.is_some());
+            state.cancel_lock(unit_first_offset, timers);
+            state.state = RecordState::Available;
+            state.member = None;
+        }
+        state.acquire(
+            self.member,
+            self.lock_deadline_ms,
+            unit_first_offset,
+            timers,
+        );
+    }
 }
 
 /// How one cached batch's acquisition ended.
@@ -64,8 +101,14 @@ impl SharePartition {
             record_limit: params.mode == AcquireMode::RecordLimit
                 && self.semantics.record_limit_acquire_mode_supported,
             batch_size: u64::from(params.batch_size),
+            mutation: self.mutation,
         };
         let mut acquired = self.acquire(fetch, u64::from(params.max_records));
+        if self.mutation == Some(EngineMutation::DuplicateAcquiredRange) {
+            if let Some(&last) = acquired.last() {
+                acquired.push(last);
+            }
+        }
         if self.config.isolation_level == IsolationLevel::ReadCommitted && !acquired.is_empty() {
             self.archive_aborted_transactions(log, &mut acquired);
         }
@@ -105,7 +148,11 @@ impl SharePartition {
         max_fetch_records: u64,
         fetched_last_offset: i64,
     ) -> Option<(i64, u64)> {
-        let room = i64::from(self.config.max_record_locks) - self.in_flight_count() as i64;
+        let room = if self.mutation == Some(EngineMutation::IgnoreMaxRecordLocks) {
+            i64::MAX
+        } else {
+            i64::from(self.config.max_record_locks) - self.in_flight_count() as i64
+        };
         let max_fetch = max_fetch_records as i64;
         let mut max_records = max_fetch.min(room);
         let mut last_offset = fetched_last_offset;
@@ -247,7 +294,7 @@ impl SharePartition {
         };
         if !full_match || batch.is_split() || record_limit_subset || throttle.is_some() {
             if let Some(whole) = batch.whole_state() {
-                if throttle.is_none() && !whole.is_acquirable() {
+                if throttle.is_none() && !fetch.may_take(whole) {
                     // Spec 1.7: a batch not AVAILABLE is skipped, not split.
                     return nothing;
                 }
@@ -289,15 +336,10 @@ impl SharePartition {
         let BatchStates::Whole(state) = &mut batch.states else {
             unreachable!("not split: checked above");
         };
-        if !state.is_acquirable() {
+        if !fetch.may_take(state) {
             return nothing;
         }
-        state.acquire(
-            fetch.member,
-            fetch.lock_deadline_ms,
-            first,
-            &mut self.timers,
-        );
+        fetch.take(state, first, &mut self.timers);
         push_acquired(result, first, last, state.delivery_count);
         Acquired {
             count: (last - first + 1) as u64,
@@ -437,7 +479,7 @@ fn acquire_subset(
             break;
         }
         let state = &mut states[(offset - first) as usize];
-        if !state.is_acquirable() {
+        if !fetch.may_take(state) {
             continue;
         }
         let last_attempt =
@@ -447,7 +489,7 @@ fn acquire_subset(
             stop = true;
             break;
         }
-        state.acquire(fetch.member, fetch.lock_deadline_ms, offset, timers);
+        fetch.take(state, offset, timers);
         push_acquired(result, offset, offset, state.delivery_count);
         count += 1;
         if last_attempt {

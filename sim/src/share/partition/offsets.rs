@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::events::StartOffsetMoveCause;
-use super::SharePartition;
+use super::in_flight_state::InFlightState;
+use super::{EngineMutation, SharePartition};
 
 /// `persisterReadResultGapWindow` (spec 3.5): after initialization, offsets in `[gap_start_offset,
 /// end_offset]` that no persisted batch covers are fetched and acquired as new records, until acquisition
@@ -95,12 +96,20 @@ impl SharePartition {
         }
     }
 
+    /// Whether SPSO may pass a unit: terminal with no write in flight (spec 1.6). The mutation
+    /// `SpsoPassesPendingWrite` also passes a unit whose write is in flight, whatever its state.
+    fn may_pass(&self, state: &InFlightState) -> bool {
+        state.is_terminal_idle()
+            || (self.mutation == Some(EngineMutation::SpsoPassesPendingWrite)
+                && state.pending.is_some())
+    }
+
     /// `canMoveStartOffset`: the unit at SPSO is cached, terminal and not pending (no gap sits at SPSO).
     fn can_move_start_offset(&self) -> bool {
         let Some((_, batch)) = self.cache.range(..=self.start_offset).next_back() else {
             return false;
         };
-        batch.contains(self.start_offset) && batch.state_at(self.start_offset).is_terminal_idle()
+        batch.contains(self.start_offset) && self.may_pass(batch.state_at(self.start_offset))
     }
 
     /// `findLastOffsetAcknowledged`: the last offset of the contiguous run of terminal, non-pending units
@@ -117,7 +126,7 @@ impl SharePartition {
                 if stopped {
                     return;
                 }
-                if state.is_terminal_idle() {
+                if self.may_pass(state) {
                     last_acknowledged = Some(last);
                 } else {
                     stopped = true;
@@ -149,6 +158,17 @@ impl SharePartition {
             .expect("can_move_start_offset found a cached batch");
         let new_start = self.start_offset.max(last_acknowledged + 1);
         self.advance_start_offset_to(new_start, StartOffsetMoveCause::Advance);
+        if self.mutation == Some(EngineMutation::SpsoPassesPendingWrite) {
+            // A passed unit may still hold its lock (pending); its timer goes with the eviction.
+            for batch in self.cache.values_mut() {
+                if batch.last_offset <= last_acknowledged {
+                    let (first, last) = (batch.first_offset, batch.last_offset);
+                    batch.for_each_unit_in_mut(first, last, |unit_first, _, state| {
+                        state.cancel_lock(unit_first, &mut self.timers);
+                    });
+                }
+            }
+        }
         if last_acknowledged == last_cached {
             self.cache.clear();
             self.delivery_complete_count = 0;

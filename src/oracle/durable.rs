@@ -1,12 +1,15 @@
 //! DURABLE: a state change acknowledged to a client survives leader and coordinator failover (spec 3.2:
 //! the leader answers only after the write committed). Decided from the consumers' successful
-//! `acknowledgement_outcome` of ACCEPT, REJECT or GAP (terminal types): no share partition, in any leader
-//! epoch, may hand such an offset out again. (That persisted state never regresses needs the share
-//! coordinator's events, which the trace does not carry yet.)
+//! `acknowledgement_outcome` of ACCEPT, REJECT or GAP (terminal types) for offsets whose acknowledgement
+//! the leader applied (its `transition` with that cause and member): no share partition, in any leader
+//! epoch, may hand such an offset out again. An acknowledgement the leader skipped (spec 2.2: records
+//! already below SPSO, archived meanwhile) changed nothing, so its success promises nothing. (That
+//! persisted state never regresses needs the share coordinator's events, which the trace does not carry
+//! yet.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use sharesim_sim::share::partition::PartitionEvent;
+use sharesim_sim::share::partition::{PartitionEvent, TransitionCause};
 use sharesim_sim::share::{AcknowledgeType, MemberId};
 use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent, TraceRecord};
 
@@ -21,6 +24,8 @@ type RecordKey = (String, u128, i32, i64);
 pub struct Durable {
     /// (group, topic, partition, offset) → the member told, the type, the outcome event.
     acknowledged: BTreeMap<RecordKey, (MemberId, AcknowledgeType, u64)>,
+    /// Acknowledgements a leader applied, waiting for their outcome: (record, member).
+    applied: BTreeSet<(RecordKey, MemberId)>,
     first: Option<Violation>,
 }
 
@@ -43,24 +48,38 @@ impl Checker for Durable {
         } = &record.event
         {
             for (offset, ack_type) in acknowledgements {
-                if *ack_type != AcknowledgeType::Release {
-                    let key = (group_id.clone(), topic_id.0, *partition, *offset);
+                let key = (group_id.clone(), topic_id.0, *partition, *offset);
+                let applied = self.applied.remove(&(key.clone(), member.clone()));
+                if *ack_type != AcknowledgeType::Release && applied {
                     self.acknowledged
                         .insert(key, (member.clone(), *ack_type, record.seq));
                 }
             }
             return;
         }
-        let Some((
-            key,
-            _,
-            PartitionEvent::Acquired {
-                member,
-                first_offset,
-                last_offset,
-                ..
-            },
-        )) = partition_event(record)
+        let Some((key, _, event)) = partition_event(record) else {
+            return;
+        };
+        if let PartitionEvent::Transition {
+            first_offset,
+            last_offset,
+            member: Some(member),
+            cause: TransitionCause::Acknowledge { .. },
+            ..
+        } = event
+        {
+            for offset in *first_offset..=*last_offset {
+                let at = (key.group_id.clone(), key.topic_id.0, key.partition, offset);
+                self.applied.insert((at, member.clone()));
+            }
+            return;
+        }
+        let PartitionEvent::Acquired {
+            member,
+            first_offset,
+            last_offset,
+            ..
+        } = event
         else {
             return;
         };

@@ -572,6 +572,19 @@ mod durable {
         );
     }
 
+    /// Spec 2.2: an ACCEPT of a record already archived below SPSO is skipped yet answered successfully;
+    /// it changed nothing, so a failover that brings the record back breaks no promise.
+    #[test]
+    fn passes_redelivery_after_a_skipped_acceptance() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 0, 2)
+            .expire(10, 0, 0, 2)
+            .acks_sent(11, "a", &[(0, ACCEPT)])
+            .ack_outcome(11, "a", &[(0, ACCEPT)]);
+        s.epoch(2).acquire(20, "b", 0, 0, 2);
+        s.assert_passes("DURABLE");
+    }
+
     #[test]
     fn passes_redelivery_of_a_released_record() {
         let mut s = Script::new();

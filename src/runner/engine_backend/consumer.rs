@@ -266,7 +266,7 @@ impl World {
             return;
         };
         if state.stalled_until_ms <= self.now_ms {
-            let mut by_slot: BTreeMap<usize, Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
+            let mut by_slot: BTreeMap<(usize, i32), Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
             for record in &state.held {
                 // Poison the client released or rejected itself is not the application's to renew.
                 if record
@@ -276,12 +276,13 @@ impl World {
                     continue;
                 }
                 by_slot
-                    .entry(record.slot)
+                    .entry((record.slot, record.leader_epoch))
                     .or_default()
                     .push((record.offset, AcknowledgeType::Renew));
             }
-            for (slot, renewals) in by_slot {
-                self.acknowledge(consumer, slot, renewals);
+            // RENEW goes with commitAsync, a ShareAcknowledge of its own (not piggybacked).
+            for ((slot, leader_epoch), renewals) in by_slot {
+                self.acknowledge(consumer, slot, leader_epoch, renewals, false);
             }
         }
         let next_ms = self.now_ms + renew_after_ms.max(1);

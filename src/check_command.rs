@@ -17,6 +17,7 @@ use sharesim_model::counterexample::{counterexample, Counterexample};
 use sharesim_model::{AcquireModes, Profile, ShareModel, ShareModelCfg, SpecMutation};
 use stateright::{Expectation, Model, Path};
 
+use crate::pairing::emit_scenario::scenario_from_counterexample;
 use crate::pairing::{
     check_implementation, impl_counterexample, EngineMutation, ImplModel, REFINEMENT,
 };
@@ -185,6 +186,10 @@ pub struct CheckArgs {
     /// Write the first counterexample (or, with none, nothing) as JSON to this file.
     #[arg(long)]
     pub counterexample_json: Option<PathBuf>,
+    /// Write the first counterexample as a scripted scenario to this file: its steps drive the engine
+    /// backend (`sharesim run FILE`) through the same path, expecting the same invariant violated.
+    #[arg(long)]
+    pub emit_scenario: Option<PathBuf>,
     /// Also print the example path of every reached `sometimes` property.
     #[arg(long)]
     pub examples: bool,
@@ -423,8 +428,14 @@ where
                     eprintln!("sharesim: cannot write {}: {error}", file.display());
                     return ExitCode::from(2);
                 }
-                json_written = true;
             }
+            if let Some(file) = &args.emit_scenario {
+                if let Err(message) = emit_scenario(&example, file) {
+                    eprintln!("sharesim: --emit-scenario: {message}");
+                    return ExitCode::from(2);
+                }
+            }
+            json_written = true;
         }
     }
     let violated: Vec<&str> = report
@@ -452,6 +463,22 @@ where
     }
     println!("\nresult: FAILED ({})", reasons.join(" | "));
     ExitCode::from(1)
+}
+
+/// Writes `example` as a scripted scenario to `file` (see `crate::pairing::emit_scenario`).
+fn emit_scenario(example: &Counterexample, file: &std::path::Path) -> Result<(), String> {
+    let (text, _, warnings) = scenario_from_counterexample(example)?;
+    for warning in warnings {
+        eprintln!("sharesim: warning: {warning}");
+    }
+    std::fs::write(file, text)
+        .map_err(|error| format!("cannot write {}: {error}", file.display()))?;
+    println!(
+        "scenario: {} (replay it with `sharesim run {}`)",
+        file.display(),
+        file.display()
+    );
+    Ok(())
 }
 
 /// User plus system CPU time of this process so far, from `/proc/self/stat` (Linux; `None` elsewhere).

@@ -1,5 +1,5 @@
-//! `sharesim conform TRACE`: replays a trace's share-partition events through the spec's step relation
-//! and reports the first step the spec does not allow.
+//! `sharesim conform TRACE`: replays a trace's share-partition events through the spec model's step
+//! relation (`crate::conform`) and reports the first step the spec does not allow.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use clap::Args;
 use sharesim_sim::trace::read_json_lines;
 
 use super::fail;
-use crate::conform::conform;
+use crate::conform::conform_profile;
 
 /// Arguments of `conform`.
 #[derive(Args, Debug, Clone)]
@@ -18,6 +18,10 @@ pub struct ConformArgs {
     /// `group.share.delivery.count.limit` of the run (default 5, Kafka's).
     #[arg(long, default_value_t = 5)]
     pub delivery_count_limit: u16,
+    /// The run's release (kafka-4.0, kafka-4.1, kafka-4.2); default: a step conforms when any
+    /// release's rules allow it.
+    #[arg(long)]
+    pub profile: Option<String>,
 }
 
 /// Runs `sharesim conform`: exit 0 when every step is allowed, 1 at the first step that is not, 2 on bad
@@ -26,6 +30,15 @@ pub fn run_conform(args: &ConformArgs) -> ExitCode {
     if args.delivery_count_limit == 0 {
         return fail("--delivery-count-limit must be at least 1");
     }
+    let profile = match args
+        .profile
+        .as_deref()
+        .map(str::parse::<sharesim_model::Profile>)
+        .transpose()
+    {
+        Ok(profile) => profile,
+        Err(message) => return fail(message),
+    };
     let text = match std::fs::read_to_string(&args.trace) {
         Ok(text) => text,
         Err(error) => return fail(format!("{}: cannot read: {error}", args.trace.display())),
@@ -34,7 +47,7 @@ pub fn run_conform(args: &ConformArgs) -> ExitCode {
         Ok(records) => records,
         Err(error) => return fail(format!("{}: {error}", args.trace.display())),
     };
-    let report = conform(&records, args.delivery_count_limit);
+    let report = conform_profile(&records, args.delivery_count_limit, profile);
     match &report.first_divergence {
         None => {
             println!(

@@ -1,21 +1,31 @@
 //! Conformance of a trace to the spec: every share-partition event of a simulator trace is replayed
-//! through the record-level step relation of the spec (spec 1.2 transitions with their triggers and
-//! guards, 1.3 the delivery-count limit, 1.4 locks, 1.6 SPSO, 2.2 ownership, 3.5 a new leader restoring
-//! persisted state), and the first step the spec does not allow is reported with its `seq`.
+//! against the spec model's step relation, and the first step the spec does not allow is reported with
+//! its `seq`.
 //!
-//! This is the same step relation the stateright spec model (`sharesim_model::ShareModel::step`)
-//! implements over a bounded window of at most `RECORDS_MAX` offsets, lifted to whole logs and
-//! driven by the engine's own events instead of spec actions. Replaying whole traces through
-//! `ShareModel::step` itself needs a mapping of unbounded offsets onto its window; that is not done.
+//! The record-level rules are the model's own: each record's acquisition, acknowledgement, lock
+//! expiry, session release, lock renewal and log-start archive is projected onto a one-record
+//! `sharesim_model::ShareModel` state and taken with `ShareModel::step` (see [`projection`]), so
+//! those rules are written once. This module keeps what a trace replay needs around them: the
+//! records' known states, owners and delivery counts, SPSO, the writes in flight, a new leader's
+//! restore (spec 3.5: ACQUIRED and unpersisted one-phase transitions come back AVAILABLE, counts
+//! unknown), SPSO advancement over terminal records (spec 1.6), and the steps the model does not
+//! have (aborted transactions, the DLQ's ARCHIVING, rollbacks of failed writes, which it checks
+//! only for state consistency). The trace does not name its release, so a step conforms when the
+//! rules of one profile allow it ([`conform_profile`] fixes the profile).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use sharesim_model::Profile;
 use sharesim_sim::share::partition::{
     PartitionEvent, StartOffsetMoveCause, TransitionCause, WriteId,
 };
-use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
+use sharesim_sim::share::{MemberId, RecordState};
 use sharesim_sim::trace::{TraceEvent, TraceRecord};
+
+use self::projection::{Before, SpecRules, Verdict};
+
+mod projection;
 
 /// The first event the spec does not allow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,8 +91,20 @@ struct SpecPartition {
     unpersisted: BTreeSet<i64>,
 }
 
-/// Replays `records` with delivery-count limit `delivery_count_limit` (`L` of spec 1.3).
+/// Replays `records` with delivery-count limit `delivery_count_limit` (`L` of spec 1.3) under the rules
+/// of any profile.
 pub fn conform(records: &[TraceRecord], delivery_count_limit: u16) -> ConformanceReport {
+    conform_profile(records, delivery_count_limit, None)
+}
+
+/// Replays `records` with delivery-count limit `delivery_count_limit` under `profile`'s rules (any
+/// profile's when `None`).
+pub fn conform_profile(
+    records: &[TraceRecord],
+    delivery_count_limit: u16,
+    profile: Option<Profile>,
+) -> ConformanceReport {
+    let rules = SpecRules::new(delivery_count_limit, profile);
     let mut partitions: BTreeMap<(String, u128, i32), SpecPartition> = BTreeMap::new();
     let mut report = ConformanceReport {
         steps: 0,
@@ -114,7 +136,7 @@ pub fn conform(records: &[TraceRecord], delivery_count_limit: u16) -> Conformanc
             spec.restore(*leader_epoch);
         }
         report.steps += 1;
-        if let Err((offset, message)) = spec.step(event, record.at_ms, delivery_count_limit) {
+        if let Err((offset, message)) = spec.step(event, record.at_ms, &rules) {
             report.first_divergence = Some(Nonconformance {
                 seq: record.seq,
                 at_ms: record.at_ms,
@@ -149,7 +171,7 @@ impl SpecPartition {
         self.writes.clear();
     }
 
-    fn step(&mut self, event: &PartitionEvent, at_ms: u64, limit: u16) -> StepResult {
+    fn step(&mut self, event: &PartitionEvent, at_ms: u64, rules: &SpecRules) -> StepResult {
         match event {
             PartitionEvent::Acquired {
                 member,
@@ -165,7 +187,7 @@ impl SpecPartition {
                     ));
                 }
                 for offset in *first_offset..=*last_offset {
-                    self.acquire(offset, member, *delivery_count)?;
+                    self.acquire(offset, member, *delivery_count, rules)?;
                 }
                 Ok(())
             }
@@ -175,9 +197,9 @@ impl SpecPartition {
                 from,
                 to,
                 delivery_count,
-                limit_reached,
                 member,
                 cause,
+                ..
             } => {
                 if *cause != TransitionCause::Rollback {
                     self.since_write.extend(*first_offset..=*last_offset);
@@ -188,11 +210,10 @@ impl SpecPartition {
                         from: *from,
                         to: *to,
                         delivery_count: *delivery_count,
-                        limit_reached: *limit_reached,
                         member: member.as_ref(),
                         cause: *cause,
                     };
-                    self.transition(&step, limit)?;
+                    self.transition(&step, rules)?;
                 }
                 Ok(())
             }
@@ -203,9 +224,19 @@ impl SpecPartition {
                 ..
             } => {
                 for offset in *first_offset..=*last_offset {
-                    let record = self.records.get(&offset);
-                    let held = record.is_some_and(|r| {
-                        r.state == RecordState::Acquired && r.owner.as_ref() == Some(member)
+                    // Spec 1.2 #7: a RENEW by the holder keeps the record ACQUIRED.
+                    let held = self.records.get(&offset).is_some_and(|record| {
+                        let before = Before {
+                            state: record.state,
+                            delivery_count: record.delivery_count.unwrap_or(1),
+                            requester_owns: record.owner.as_ref() == Some(member),
+                            below_spso: false,
+                        };
+                        let count = before.delivery_count;
+                        let renew = sharesim_sim::share::AcknowledgeType::Renew;
+                        let verdict =
+                            rules.acknowledge(&before, renew, RecordState::Acquired, count);
+                        verdict == Verdict::Allowed
                     });
                     if !held {
                         return Err((
@@ -245,42 +276,63 @@ impl SpecPartition {
         }
     }
 
-    fn acquire(&mut self, offset: i64, member: &MemberId, delivery_count: u16) -> StepResult {
-        if self.spso.is_some_and(|spso| offset < spso) {
-            return Err((Some(offset), "spec 1.6: acquired below SPSO".to_string()));
-        }
-        match self.records.get(&offset) {
-            None if delivery_count == 1 => {}
+    fn acquire(
+        &mut self,
+        offset: i64,
+        member: &MemberId,
+        delivery_count: u16,
+        rules: &SpecRules,
+    ) -> StepResult {
+        let below_spso = self.spso.is_some_and(|spso| offset < spso);
+        let before = match self.records.get(&offset) {
             None => {
-                // Unseen records of a restored leader carry their persisted count.
-                if self.spso.is_none() || delivery_count == 0 {
+                // A record the trace has not seen is new (delivery count 0), unless a restored leader
+                // carries its persisted count (known only after the restore set SPSO).
+                let restored = self.spso.is_some() && delivery_count != 0;
+                if delivery_count != 1 && !restored {
                     return Err((
                         Some(offset),
                         format!("spec 1.2 #1: a new record acquired with delivery count {delivery_count}"),
                     ));
                 }
+                Before {
+                    state: RecordState::Available,
+                    delivery_count: delivery_count.saturating_sub(1),
+                    requester_owns: true,
+                    below_spso,
+                }
             }
-            Some(record) => {
-                if record.state != RecordState::Available {
-                    return Err((
-                        Some(offset),
-                        format!(
-                            "spec 1.2 #1: acquired from {:?}, only AVAILABLE may be",
-                            record.state
-                        ),
-                    ));
-                }
-                if let Some(previous) = record.delivery_count {
-                    if delivery_count != previous + 1 {
-                        return Err((
-                            Some(offset),
-                            format!(
-                                "spec 1.2 #1: delivery count {previous} -> {delivery_count}, \
-                                 acquisition adds exactly one"
-                            ),
-                        ));
-                    }
-                }
+            Some(record) => Before {
+                state: record.state,
+                delivery_count: record
+                    .delivery_count
+                    .unwrap_or(delivery_count.saturating_sub(1)),
+                requester_owns: record.owner.as_ref().is_none_or(|owner| owner == member),
+                below_spso,
+            },
+        };
+        match rules.acquire(&before, delivery_count) {
+            Verdict::Allowed => {}
+            Verdict::Refused if below_spso => {
+                return Err((Some(offset), "spec 1.6: acquired below SPSO".to_string()));
+            }
+            Verdict::Refused => {
+                return Err((
+                    Some(offset),
+                    format!(
+                        "spec 1.2 #1: acquired from {:?}, only AVAILABLE may be",
+                        before.state
+                    ),
+                ));
+            }
+            Verdict::Leads(_) => {
+                return Err((
+                    Some(offset),
+                    format!(
+                        "spec 1.2 #1: delivery count {} -> {delivery_count}, acquisition adds exactly one",
+                        before.delivery_count
+                    ),
+                ));
             }
         }
         self.records.insert(
@@ -294,7 +346,7 @@ impl SpecPartition {
         Ok(())
     }
 
-    fn transition(&mut self, step: &TransitionStep<'_>, limit: u16) -> StepResult {
+    fn transition(&mut self, step: &TransitionStep<'_>, rules: &SpecRules) -> StepResult {
         let offset = step.offset;
         let fail = |message: String| Err((Some(offset), message));
         let current = self.records.get(&offset).cloned();
@@ -306,100 +358,77 @@ impl SpecPartition {
                 ));
             }
         }
-        if let Some(known) = current.as_ref().and_then(|r| r.delivery_count) {
-            let decrement = matches!(step.cause, TransitionCause::SessionRelease)
-                && step.delivery_count + 1 == known;
-            if step.delivery_count != known && !decrement {
-                return fail(format!(
-                    "spec 1.2: delivery count {known} -> {} on a {:?} transition, which keeps it",
-                    step.delivery_count, step.cause
-                ));
-            }
-        }
-        let terminal =
-            |state: RecordState| matches!(state, RecordState::Acknowledged | RecordState::Archived);
-        if terminal(step.from) && step.cause != TransitionCause::Rollback {
-            return fail(format!(
-                "spec 1.1: {:?} is terminal, yet it became {:?} ({:?})",
-                step.from, step.to, step.cause
-            ));
-        }
         let owner = current.as_ref().and_then(|r| r.owner.clone());
         let below_spso = self.spso.is_some_and(|spso| offset < spso);
-        let at_limit = step.delivery_count >= limit;
-        let archive_target = matches!(step.to, RecordState::Archived | RecordState::Archiving);
+        let requester_owns =
+            owner.is_none() || step.member.is_none() || owner.as_ref() == step.member;
+        let before = Before {
+            state: step.from,
+            delivery_count: current
+                .as_ref()
+                .and_then(|r| r.delivery_count)
+                .unwrap_or(step.delivery_count),
+            requester_owns,
+            below_spso,
+        };
+        let limit = rules.limit();
+        let name = |member: Option<&MemberId>| member.map_or("-".to_string(), |m| m.to_string());
+        let leads = |rule: &str, what: String, verdict: Verdict| {
+            match verdict {
+            Verdict::Allowed => Ok(()),
+            Verdict::Leads(after) => fail(format!(
+                "{rule}: {what} at delivery count {} (limit {limit}) cannot lead to {:?} with delivery \
+                 count {}; the spec leads to {:?} with delivery count {}",
+                before.delivery_count, step.to, step.delivery_count, after.state, after.delivery_count
+            )),
+            Verdict::Refused => fail(format!("{rule}: {what} of a record that is {:?}", step.from)),
+        }
+        };
         match step.cause {
             TransitionCause::Acknowledge { ack_type } => {
-                if step.from != RecordState::Acquired {
-                    return fail(format!(
-                        "spec 1.2: {ack_type:?} of a record that is {:?}",
-                        step.from
-                    ));
-                }
-                if owner.is_some() && step.member.is_some() && owner.as_ref() != step.member {
+                // An ack below SPSO is silently skipped by the spec (spec 2.2); the record is judged
+                // as if at SPSO, where the spec applies the ack.
+                let at_spso = Before {
+                    below_spso: false,
+                    ..before
+                };
+                let verdict = rules.acknowledge(&at_spso, ack_type, step.to, step.delivery_count);
+                if verdict == Verdict::Refused
+                    && !requester_owns
+                    && step.from == RecordState::Acquired
+                {
                     return fail(format!(
                         "spec 2.2: {ack_type:?} by {} of a record held by {}",
-                        step.member.map_or("-".to_string(), |m| m.to_string()),
-                        owner.map_or("-".to_string(), |m| m.to_string())
+                        name(step.member),
+                        name(owner.as_ref())
                     ));
                 }
-                let allowed = match ack_type {
-                    AcknowledgeType::Accept => step.to == RecordState::Acknowledged,
-                    AcknowledgeType::Release => {
-                        (step.to == RecordState::Available && !at_limit)
-                            || (archive_target && at_limit)
-                    }
-                    AcknowledgeType::Reject | AcknowledgeType::Gap => archive_target,
-                    AcknowledgeType::Renew => step.to == RecordState::Acquired,
-                };
-                if !allowed {
-                    return fail(format!(
-                        "spec 1.2: {ack_type:?} at delivery count {} (limit {limit}) cannot lead to {:?}",
-                        step.delivery_count, step.to
-                    ));
-                }
+                leads("spec 1.2", format!("{ack_type:?}"), verdict)?;
             }
-            TransitionCause::LockExpiry | TransitionCause::SessionRelease => {
-                if step.from != RecordState::Acquired {
-                    return fail(format!(
-                        "spec 1.2 #5/#6: {:?} of a record that is {:?}",
-                        step.cause, step.from
-                    ));
-                }
-                if step.cause == TransitionCause::SessionRelease
-                    && owner.is_some()
-                    && step.member.is_some()
-                    && owner.as_ref() != step.member
-                {
+            TransitionCause::LockExpiry => {
+                let verdict = rules.lock_expiry(&before, step.to, step.delivery_count);
+                leads("spec 1.2 #5, 1.3", "LockExpiry".to_string(), verdict)?;
+            }
+            TransitionCause::SessionRelease => {
+                let verdict = rules.session_release(&before, step.to, step.delivery_count);
+                if verdict == Verdict::Refused && !requester_owns {
                     return fail(
                         "spec 1.2 #6: a session release touched another member's record"
                             .to_string(),
                     );
                 }
-                let must_archive =
-                    below_spso || (at_limit && step.cause == TransitionCause::LockExpiry);
-                let allowed = match step.to {
-                    RecordState::Available => !must_archive,
-                    RecordState::Archived | RecordState::Archiving => {
-                        below_spso || at_limit || step.limit_reached
-                    }
-                    _ => false,
-                };
-                if !allowed {
-                    return fail(format!(
-                        "spec 1.2 #5/#6, 1.3: {:?} at delivery count {} (limit {limit}) cannot lead to {:?}",
-                        step.cause, step.delivery_count, step.to
-                    ));
-                }
+                leads("spec 1.2 #6", "SessionRelease".to_string(), verdict)?;
             }
             TransitionCause::LogStartOffsetMove | TransitionCause::Compaction => {
-                if step.from != RecordState::Available || !archive_target {
+                let verdict = rules.log_start_move(&before, step.to, step.delivery_count);
+                if verdict != Verdict::Allowed {
                     return fail(format!(
                         "spec 1.2 #8: {:?} may only archive AVAILABLE records, not {:?} -> {:?}",
                         step.cause, step.from, step.to
                     ));
                 }
             }
+            // Not in the model (no transactions, no DLQ); the rule is the spec's table.
             TransitionCause::AbortedTransaction => {
                 if step.from != RecordState::Acquired || step.to != RecordState::Archived {
                     return fail(
@@ -473,7 +502,6 @@ struct TransitionStep<'a> {
     from: RecordState,
     to: RecordState,
     delivery_count: u16,
-    limit_reached: bool,
     member: Option<&'a MemberId>,
     cause: TransitionCause,
 }

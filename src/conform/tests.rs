@@ -261,3 +261,71 @@ fn an_unpersisted_expiry_archive_is_not_restored_by_the_next_leader() {
         "{divergence}"
     );
 }
+
+/// Spec 1.2 #6, asked of the model per profile: kafka-4.1's session release gives the delivery back
+/// (AVAILABLE, count one lower); kafka-4.2's keeps the count and archives at the limit.
+#[test]
+fn session_release_follows_the_profile() {
+    use super::conform_profile;
+    use sharesim_model::Profile;
+    use RecordState::*;
+    let release = |to: RecordState, delivery_count: u16| {
+        trace(vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                transition(0, Acquired, Available, 1, None, TransitionCause::LockExpiry),
+            ),
+            (3, 1, acquired("a", 0, 2)),
+            (
+                4,
+                1,
+                transition(
+                    0,
+                    Acquired,
+                    to,
+                    delivery_count,
+                    Some("a"),
+                    TransitionCause::SessionRelease,
+                ),
+            ),
+        ])
+    };
+    let given_back = release(Available, 1);
+    assert!(conform_profile(&given_back, 2, Some(Profile::Kafka4_1)).conforms());
+    let divergence = conform_profile(&given_back, 2, Some(Profile::Kafka4_2))
+        .first_divergence
+        .expect("4.2 keeps the count and archives at the limit");
+    assert_eq!(divergence.seq, 3);
+    assert!(divergence.message.contains("spec 1.2 #6"), "{divergence}");
+    let archived = release(Archived, 2);
+    assert!(conform_profile(&archived, 2, Some(Profile::Kafka4_2)).conforms());
+    assert!(!conform_profile(&archived, 2, Some(Profile::Kafka4_1)).conforms());
+    // Without a profile, a step conforms when one release's rules allow it.
+    assert!(super::conform(&given_back, 2).conforms());
+    assert!(super::conform(&archived, 2).conforms());
+}
+
+/// Spec 1.2 #7: only the holder renews a lock.
+#[test]
+fn a_renewal_by_another_member_is_reported() {
+    let renewed = |member: &str| {
+        trace(vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                PartitionEvent::LockRenewed {
+                    member: MemberId::new(member),
+                    first_offset: 0,
+                    last_offset: 0,
+                    lock_deadline_ms: 2_000_000,
+                },
+            ),
+        ])
+    };
+    assert!(conform(&renewed("a"), 5).conforms());
+    let divergence = conform(&renewed("b"), 5).first_divergence.unwrap();
+    assert!(divergence.message.contains("spec 1.2 #7"), "{divergence}");
+}

@@ -61,6 +61,7 @@
 
 pub mod abstraction;
 pub mod counterexample;
+pub mod emit_scenario;
 pub mod model;
 pub mod refinement;
 

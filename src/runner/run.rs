@@ -7,7 +7,7 @@ use sharesim_sim::trace::{TraceHash, TraceRecord};
 use super::backend::{Backend, RunError, RunFacts};
 use super::expectations::{evaluate, ExpectationResult};
 use super::metrics::{run_metrics, RunMetrics};
-use crate::conform::{conform, ConformanceReport};
+use crate::conform::{conform_profile, ConformanceReport};
 use crate::oracle::{CommittedPartition, Oracle, OracleReport};
 use crate::scenario::{GroupType, Scenario};
 
@@ -86,9 +86,15 @@ pub fn run_scenario(
     let committed = committed_partitions(scenario, &run.facts);
     let oracle = Oracle::check_committed(&run.facts.oracle_config, committed, &records);
     let metrics = run_metrics(&records, &run.facts, &oracle.metrics);
-    let conformance = options
-        .conform
-        .then(|| conform(&records, run.facts.oracle_config.delivery_count_limit));
+    let conformance = options.conform.then(|| {
+        // The scenario's release fixes the session-release rule the trace is judged by.
+        let profile = scenario.profile.name().parse().ok();
+        conform_profile(
+            &records,
+            run.facts.oracle_config.delivery_count_limit,
+            profile,
+        )
+    });
     let expectations = evaluate(&scenario.expectations, &oracle, &metrics);
     Ok(RunOutcome {
         scenario_name: scenario

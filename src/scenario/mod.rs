@@ -58,6 +58,7 @@ pub mod position;
 #[allow(clippy::module_inception)]
 pub mod scenario;
 pub mod schema;
+pub mod script;
 pub mod study;
 pub mod sweep;
 pub mod validate;

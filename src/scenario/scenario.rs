@@ -84,6 +84,11 @@ pub struct Scenario {
     /// filled from the sweep, the claims across points that must hold, and the metrics to plot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub study: Option<super::study::Study>,
+    /// An exact list of share-partition steps for the engine backend in place of the sampled workload
+    /// (see [`crate::scenario::script`]); `sharesim check --emit-scenario` writes one from a model
+    /// counterexample.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub script: Vec<super::script::ScriptStep>,
 }
 
 fn default_profile() -> Release {

@@ -102,6 +102,7 @@ pub fn validate(scenario: &Scenario) -> Result<(), FieldError> {
     context.sweep()?;
     context.expectations()?;
     context.mutations()?;
+    super::script::validate_script(scenario)?;
     context.study()
 }
 

@@ -46,6 +46,11 @@ impl ClusterSetup {
                 scenario.mutations.join(", ")
             )));
         }
+        if !scenario.script.is_empty() {
+            return Err(RunError(
+                "the cluster backend does not run scripts (`script`); use --backend engine".into(),
+            ));
+        }
         let mut notes = Vec::new();
         let mut fault_plan = fault_plan(scenario, seed).map_err(RunError)?;
         fault_plan.faults.extend(consumer_failures(scenario));

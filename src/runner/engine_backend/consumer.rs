@@ -28,7 +28,7 @@ pub(super) struct Held {
     slot: usize,
     /// The leader epoch of the engine that handed it out.
     leader_epoch: i32,
-    offset: i64,
+    pub offset: i64,
     delivery_count: u16,
     poison: Option<PoisonKind>,
 }
@@ -298,7 +298,7 @@ impl World {
     }
 
     /// One ShareFetch of `consumer` on slot `slot`; returns how many records it acquired.
-    fn fetch_into(&mut self, consumer: usize, slot: usize, max_records: u32) -> u32 {
+    pub(super) fn fetch_into(&mut self, consumer: usize, slot: usize, max_records: u32) -> u32 {
         self.ensure_initialized(slot);
         let fetch_offset = self.slots[slot].engine.next_fetch_offset();
         let log =
@@ -425,7 +425,7 @@ impl World {
 
     /// Sends acknowledgements for slot `slot` of records fetched at `leader_epoch` (to the zombie leader
     /// if they came from it), `piggybacked` on a ShareFetch or in a ShareAcknowledge.
-    fn acknowledge(
+    pub(super) fn acknowledge(
         &mut self,
         consumer: usize,
         slot: usize,

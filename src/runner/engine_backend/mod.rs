@@ -12,6 +12,7 @@ mod faults;
 mod log;
 mod mutations;
 mod partitions;
+mod script;
 mod setup;
 mod unsimulated;
 mod zombie;
@@ -84,6 +85,8 @@ enum Action {
     Deferred(faults::DeferredFault),
     /// The workload ends: heal everything, keep polling, require convergence.
     LivenessStart,
+    /// The next step of the scenario's `script`.
+    ScriptStep,
 }
 
 /// An acknowledgement in flight: the consumer that sent it and what it acknowledged.
@@ -114,6 +117,8 @@ struct World {
     faults: faults::FaultState,
     facts: RunFacts,
     in_liveness_phase: bool,
+    /// The scenario's `script`, when it has one (see `script.rs`).
+    script: Option<script::ScriptRun>,
 }
 
 impl World {
@@ -163,8 +168,16 @@ impl World {
                 },
             },
         );
-        let deadline_ms = self.scenario.duration_ms + self.scenario.liveness_bound_ms;
+        let bound_ms = self.scenario.liveness_bound_ms;
+        let mut deadline_ms = self.scenario.duration_ms + bound_ms;
         for _ in 0..STEPS_MAX {
+            if self.script.is_some() {
+                // A script's lock expiries move the clock: its liveness phase starts when it ends.
+                deadline_ms = self
+                    .facts
+                    .liveness_started_ms
+                    .map_or(u64::MAX, |at| at + bound_ms);
+            }
             let next_action = self.queue.keys().next().map(|(at, _)| *at);
             let next_timer = self.next_timer();
             let next_ms = match (next_action, next_timer) {
@@ -220,6 +233,7 @@ impl World {
             Action::Fault(event) => self.apply_fault(event),
             Action::Deferred(deferred) => self.apply_deferred(deferred),
             Action::LivenessStart => self.start_liveness_phase(),
+            Action::ScriptStep => self.script_step(),
         }
     }
 

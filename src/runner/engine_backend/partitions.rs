@@ -7,8 +7,9 @@ use sharesim_sim::coordinator::share::{ShareCoordinatorRecord, SharePartitionKey
 use sharesim_sim::log::TopicPartition;
 use sharesim_sim::share::partition::{
     AutoOffsetReset, PartitionEffect, PartitionState, ResetOffsets, SharePartition,
-    SharePartitionConfig,
+    SharePartitionConfig, WriteId,
 };
+use sharesim_sim::share::WriteShareGroupState;
 use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent};
 use sharesim_sim::ResponseError;
 
@@ -86,35 +87,12 @@ impl World {
                         .engine
                         .handle_read_state_result(now_ms, read.response, reset);
                 }
-                PartitionEffect::WriteState {
-                    write_id,
-                    mut request,
-                } => {
-                    if self.mutations.has(NodeMutation::SkipLeaderEpochFencing) {
-                        // Stands in for a coordinator that skips its leader-epoch check: the write
-                        // arrives as if from the newest leader, so nothing can fence it.
-                        request.leader_epoch =
-                            request.leader_epoch.max(self.slots[index].leader_epoch);
-                    }
-                    let fault = self.faults.persister_failure(&mut self.rng, now_ms);
-                    let unwritten = self
-                        .mutations
-                        .has(NodeMutation::PersisterAcksWithoutWriting);
-                    let result = match fault {
-                        _ if unwritten => Ok(()),
-                        Some(PersisterOutcome::Fail(error)) => Err(error),
-                        Some(PersisterOutcome::AnswerLost) | None => {
-                            let key = self.slots[index].key.clone();
-                            let written = self.shard.handle_write(now_ms, &key, &request);
-                            self.append_state_records(written.records);
-                            match fault {
-                                Some(_) => Err(ResponseError::RequestTimedOut),
-                                None => written.response,
-                            }
-                        }
-                    };
-                    if let Some(engine) = self.engine_mut(index, role) {
-                        engine.handle_write_result(now_ms, write_id, result);
+                PartitionEffect::WriteState { write_id, request } => {
+                    if self.script_holds_writes() {
+                        // A scripted run completes writes in its `persister_write` steps.
+                        self.hold_write(index, leader_epoch, write_id, request);
+                    } else {
+                        self.perform_write(index, Some(role), write_id, request);
                     }
                 }
                 PartitionEffect::AcknowledgeCompleted { ticket, result } => {
@@ -150,8 +128,46 @@ impl World {
         }
     }
 
+    /// Sends a persister write of slot `index`'s engine in `role` to the share coordinator (through the
+    /// run's persister faults and mutation switches) and hands the engine the result (`None`: the
+    /// writer is gone, e.g. a scripted run's old leader, and nobody hears the answer).
+    pub(super) fn perform_write(
+        &mut self,
+        index: usize,
+        role: Option<Role>,
+        write_id: WriteId,
+        mut request: WriteShareGroupState,
+    ) {
+        let now_ms = self.now_ms;
+        if self.mutations.has(NodeMutation::SkipLeaderEpochFencing) {
+            // Stands in for a coordinator that skips its leader-epoch check: the write
+            // arrives as if from the newest leader, so nothing can fence it.
+            request.leader_epoch = request.leader_epoch.max(self.slots[index].leader_epoch);
+        }
+        let fault = self.faults.persister_failure(&mut self.rng, now_ms);
+        let unwritten = self
+            .mutations
+            .has(NodeMutation::PersisterAcksWithoutWriting);
+        let result = match fault {
+            _ if unwritten => Ok(()),
+            Some(PersisterOutcome::Fail(error)) => Err(error),
+            Some(PersisterOutcome::AnswerLost) | None => {
+                let key = self.slots[index].key.clone();
+                let written = self.shard.handle_write(now_ms, &key, &request);
+                self.append_state_records(written.records);
+                match fault {
+                    Some(_) => Err(ResponseError::RequestTimedOut),
+                    None => written.response,
+                }
+            }
+        };
+        if let Some(engine) = role.and_then(|role| self.engine_mut(index, role)) {
+            engine.handle_write_result(now_ms, write_id, result);
+        }
+    }
+
     /// Appends to `__share_group_state`, replays and commits (a healthy, replicated coordinator log).
-    fn append_state_records(&mut self, records: Vec<ShareCoordinatorRecord>) {
+    pub(super) fn append_state_records(&mut self, records: Vec<ShareCoordinatorRecord>) {
         for record in records {
             self.shard.replay(self.shard_log.len() as u64, &record);
             self.shard_log.push(record);

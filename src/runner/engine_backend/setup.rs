@@ -204,6 +204,8 @@ impl World {
             faults: FaultState::new(seed),
             facts,
             in_liveness_phase: false,
+            script: (!scenario.script.is_empty())
+                .then(|| super::script::ScriptRun::new(scenario.script.clone())),
         };
         let plan = fault_plan(scenario, seed).map_err(RunError)?;
         world.schedule_start(plan);
@@ -215,15 +217,22 @@ impl World {
         for (index, producer) in self.scenario.producers.clone().iter().enumerate() {
             self.schedule(producer.start_ms, Action::Produce(index));
         }
+        let scripted = self.script.is_some();
+        if scripted {
+            // The script's members fetch only in its steps; they poll after the last one.
+            self.schedule(0, Action::ScriptStep);
+        }
         for index in 0..self.consumers.len() {
             let start_ms = self.consumers[index].start_ms;
-            self.schedule(
-                start_ms,
-                Action::Poll {
-                    consumer: index,
-                    generation: 0,
-                },
-            );
+            if !scripted {
+                self.schedule(
+                    start_ms,
+                    Action::Poll {
+                        consumer: index,
+                        generation: 0,
+                    },
+                );
+            }
             for deferred in self.consumers[index].scheduled_failures(index) {
                 self.schedule(deferred.0, Action::Deferred(deferred.1));
             }
@@ -239,7 +248,10 @@ impl World {
                 });
             }
         }
-        let duration_ms = self.scenario.duration_ms;
-        self.schedule(duration_ms, Action::LivenessStart);
+        // A script schedules the liveness phase when it ends.
+        if !scripted {
+            let duration_ms = self.scenario.duration_ms;
+            self.schedule(duration_ms, Action::LivenessStart);
+        }
     }
 }

@@ -438,6 +438,9 @@ where
             json_written = true;
         }
     }
+    if let (Some(file), false) = (&args.emit_scenario, json_written) {
+        println!("no counterexample: {} not written", file.display());
+    }
     let violated: Vec<&str> = report
         .results
         .iter()
@@ -627,5 +630,45 @@ mod tests {
             sharesim_model::share_partition::names::ACK_OUTCOME
         );
         let _ = std::fs::remove_file(&file);
+    }
+
+    /// Issue 7: `--emit-scenario` writes the first counterexample as a scripted scenario that the
+    /// scenario parser accepts, with the engine's matching mutation switch and the violated invariant.
+    #[test]
+    fn emit_scenario_writes_a_scripted_scenario() {
+        let file = std::env::temp_dir().join(format!("sharesim-emit-{}.json", std::process::id()));
+        let path = file.to_str().expect("utf-8 temp path");
+        let flags = [
+            "--records",
+            "1",
+            "--members",
+            "1",
+            "--quiet",
+            "--mutation",
+            "expiry-ignores-delivery-limit",
+            "--emit-scenario",
+            path,
+        ];
+        assert_eq!(code(run_check(&args(&flags))), code(ExitCode::from(1)));
+        let text = std::fs::read_to_string(&file).expect("written");
+        let scenario = crate::scenario::parse_scenario("emitted.json", &text).expect("valid");
+        assert_eq!(scenario.mutations, ["expiry_ignores_delivery_limit"]);
+        assert!(!scenario.script.is_empty());
+        assert!(text.contains("\"DC-LIMIT\""), "{text}");
+        let _ = std::fs::remove_file(&file);
+        let low = [
+            "--records",
+            "1",
+            "--members",
+            "1",
+            "--delivery-count-limit",
+            "1",
+            "--quiet",
+            "--mutation",
+            "expiry-ignores-delivery-limit",
+            "--emit-scenario",
+            path,
+        ];
+        assert_eq!(code(run_check(&args(&low))), code(ExitCode::from(2)));
     }
 }

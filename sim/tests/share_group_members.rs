@@ -137,3 +137,40 @@ async fn a_corrupt_batch_is_rejected_whole() {
         stats.poll_errors()
     );
 }
+
+/// Spec 2.5, 4.3 (simulated applications: crashes): a consumer that crashes mid-batch sends no FINAL
+/// acknowledgement; its connections drop, the broker releases its records (4.1+: connection close
+/// releases the session) and another member receives every one of them and accepts it.
+#[madsim::test]
+async fn a_crashed_consumer_has_its_records_redelivered() {
+    let cluster = start_cluster(1, |_| {}).await;
+    produce(&cluster, 0, 20, 20, Duration::ZERO, plain_value).await;
+    let crasher = spawn_consumer(&cluster, "crasher", 1, |setup| {
+        setup.application.processing_time = ProcessingTime::Fixed { ms: 1_000 };
+        setup.crash_at_ms =
+            Some(madsim::time::TimeHandle::current().elapsed().as_millis() as u64 + 8_000);
+    });
+    wait_until("the crasher holds records", Duration::from_secs(8), || {
+        !crasher.deliveries().is_empty()
+    })
+    .await;
+    let stayer = spawn_consumer(&cluster, "stayer", 2, |_| {});
+    wait_until("every record accepted", Duration::from_secs(120), || {
+        accepted_count(&cluster, 0) >= 20
+    })
+    .await;
+    assert!(!crasher.is_closed(), "a crash is not a close");
+    let crashed_offsets: Vec<i64> = crasher.deliveries().iter().map(|d| d.offset).collect();
+    let records = trace_records(&cluster);
+    let accepted = &accepted_offsets(&records)[&0];
+    assert_eq!(accepted.len(), 20);
+    let taken_over = stayer
+        .deliveries()
+        .iter()
+        .filter(|d| crashed_offsets.contains(&d.offset))
+        .count();
+    assert!(
+        taken_over > 0,
+        "the stayer got the crasher's unfinished records"
+    );
+}

@@ -25,7 +25,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use super::api_dispatch::{
     decode_request_body, decode_response_body, request_api_key, response_api_key,
 };
-use super::share_v2;
+use super::{share_state_v1, share_v2};
 
 use crate::ResponseError;
 
@@ -113,7 +113,8 @@ pub fn encode_request(header: &RequestHeader, request: &RequestKind) -> Result<B
         RequestKind::ShareAcknowledge(body) => {
             share_v2::encode_share_acknowledge_request(body, version, &mut buf)
         }
-        other => other.encode(&mut buf, version).map_err(|e| e.to_string()),
+        other => share_state_v1::encode_request_body(other, version, &mut buf)
+            .unwrap_or_else(|| other.encode(&mut buf, version).map_err(|e| e.to_string())),
     }
     .map_err(EncodeError::Unencodable)?;
     Ok(seal(buf))
@@ -150,7 +151,7 @@ pub fn decode_request(frame: &Bytes) -> Result<DecodedRequest, FrameRejection> {
     let Ok(api_key) = ApiKey::try_from(raw_key) else {
         return Err(close(ResponseError::InvalidRequest, "unknown API key"));
     };
-    let range = share_v2::version_range(api_key);
+    let range = share_state_v1::version_range(api_key);
     if version > range.max && api_key == ApiKey::ApiVersions {
         return Err(FrameRejection {
             answer: RejectionAnswer::Respond(unsupported_api_versions_response(correlation_id)),
@@ -175,7 +176,8 @@ pub fn decode_request(frame: &Bytes) -> Result<DecodedRequest, FrameRejection> {
         }
         ApiKey::ShareAcknowledge => share_v2::decode_share_acknowledge_request(&mut buf, version)
             .map(RequestKind::ShareAcknowledge),
-        _ => decode_request_body(api_key, &mut buf, version),
+        _ => share_state_v1::decode_request_body(api_key, &mut buf, version)
+            .unwrap_or_else(|| decode_request_body(api_key, &mut buf, version)),
     }
     .ok_or_else(|| close(ResponseError::InvalidRequest, "malformed request body"))?;
     Ok(DecodedRequest { header, request })
@@ -203,9 +205,13 @@ pub fn encode_response(
         ResponseKind::ShareFetch(body) => body
             .encode(&mut buf, api_version.min(1))
             .map_err(|e| e.to_string()),
-        other => other
-            .encode(&mut buf, api_version)
-            .map_err(|e| e.to_string()),
+        other => share_state_v1::encode_response_body(other, api_version, &mut buf).unwrap_or_else(
+            || {
+                other
+                    .encode(&mut buf, api_version)
+                    .map_err(|e| e.to_string())
+            },
+        ),
     }
     .map_err(EncodeError::Unencodable)?;
     Ok(seal(buf))
@@ -237,7 +243,8 @@ pub fn decode_response(
         }
         // ShareFetchResponse v2 is v1 on the wire.
         ApiKey::ShareFetch => decode_response_body(api_key, &mut buf, api_version.min(1)),
-        _ => decode_response_body(api_key, &mut buf, api_version),
+        _ => share_state_v1::decode_response_body(api_key, &mut buf, api_version)
+            .unwrap_or_else(|| decode_response_body(api_key, &mut buf, api_version)),
     };
     if let Some(response) = decoded {
         return Ok((header, response));
@@ -257,7 +264,7 @@ pub fn decode_response(
 pub fn supported_api_versions() -> Vec<ApiVersion> {
     ApiKey::iter()
         .map(|key| {
-            let range = share_v2::version_range(key);
+            let range = share_state_v1::version_range(key);
             ApiVersion::default()
                 .with_api_key(key as i16)
                 .with_min_version(range.min)
@@ -277,7 +284,7 @@ pub fn unsupported_api_versions_response(correlation_id: i32) -> Bytes {
 }
 
 fn check_version(api_key: ApiKey, version: i16) -> Result<(), EncodeError> {
-    let range = share_v2::version_range(api_key);
+    let range = share_state_v1::version_range(api_key);
     if version < range.min || version > range.max {
         return Err(EncodeError::UnsupportedVersion {
             api_key: api_key as i16,

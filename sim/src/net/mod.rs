@@ -23,6 +23,7 @@ mod faults;
 pub mod frame;
 
 mod server;
+pub mod share_state_v1;
 pub mod share_v2;
 
 use std::fmt;

@@ -149,16 +149,15 @@ pub async fn leader_of(cluster: &SimCluster, topic: &'static str, partition: i32
         .unwrap()
 }
 
-/// Offsets delivered again after a consumer saw their ACCEPT succeed (DURABLE / TERMINAL-FINAL
-/// violations), as (offset, accepted at, delivered again at).
-pub fn deliveries_after_acceptance(
+/// Offsets of `partition` whose acknowledgement of one of `kinds` succeeded, each with the time its
+/// consumer first heard so (the `AcknowledgementOutcome` trace events).
+pub fn acknowledged_offsets(
     records: &[TraceRecord],
-    deliveries: &[Delivery],
     partition: i32,
-) -> Vec<(i64, u64, u64)> {
-    use sharesim_sim::share::AcknowledgeType;
+    kinds: &[sharesim_sim::share::AcknowledgeType],
+) -> std::collections::BTreeMap<i64, u64> {
     use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent};
-    let mut accepted_at = std::collections::BTreeMap::new();
+    let mut acknowledged = std::collections::BTreeMap::new();
     for record in records {
         if let TraceEvent::ShareConsumer {
             event:
@@ -175,12 +174,24 @@ pub fn deliveries_after_acceptance(
                 continue;
             }
             for (offset, kind) in acknowledgements {
-                if *kind == AcknowledgeType::Accept {
-                    accepted_at.entry(*offset).or_insert(record.at_ms);
+                if kinds.contains(kind) {
+                    acknowledged.entry(*offset).or_insert(record.at_ms);
                 }
             }
         }
     }
+    acknowledged
+}
+
+/// Offsets delivered again after a consumer saw their ACCEPT succeed (DURABLE / TERMINAL-FINAL
+/// violations), as (offset, accepted at, delivered again at).
+pub fn deliveries_after_acceptance(
+    records: &[TraceRecord],
+    deliveries: &[Delivery],
+    partition: i32,
+) -> Vec<(i64, u64, u64)> {
+    use sharesim_sim::share::AcknowledgeType;
+    let accepted_at = acknowledged_offsets(records, partition, &[AcknowledgeType::Accept]);
     deliveries
         .iter()
         .filter(|d| d.partition == partition)
@@ -242,4 +253,166 @@ pub async fn produce_timestamped(
         })
         .await
         .unwrap()
+}
+
+/// Waits until `topic`'s `partition` is led by a broker other than `old` (the controller fences a dead
+/// broker after its session timeout).
+pub async fn wait_for_new_leader(cluster: &SimCluster, topic: &'static str, old: i32) {
+    for _ in 0..60 {
+        let leader = leader_of(cluster, topic, 0).await;
+        if leader >= 0 && leader != old {
+            return;
+        }
+        sleep(Duration::from_millis(500)).await;
+    }
+    panic!("leadership of {topic} never moved from broker {old}");
+}
+
+/// Sends `request` at `version` to `GROUP`'s group coordinator (found with FindCoordinator), from a
+/// client node, until the answer's error (`error_of`) is not a coordinator error, as admin clients do.
+pub async fn call_group_coordinator(
+    cluster: &SimCluster,
+    version: i16,
+    request: kafka_protocol::messages::RequestKind,
+    error_of: fn(&kafka_protocol::messages::ResponseKind) -> i16,
+) -> kafka_protocol::messages::ResponseKind {
+    use kafka_protocol::messages::{FindCoordinatorRequest, RequestKind, ResponseKind};
+    use kafka_protocol::protocol::StrBytes;
+    use sharesim_sim::net::{Client, NetFaults};
+    use sharesim_sim::ResponseError;
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    let bootstrap = cluster.bootstrap();
+    cluster
+        .client_node("admin")
+        .spawn(async move {
+            let client = Client::new("admin", NetFaults::new());
+            let find = RequestKind::FindCoordinator(
+                FindCoordinatorRequest::default()
+                    .with_key_type(0)
+                    .with_coordinator_keys(vec![StrBytes::from_static_str(GROUP)]),
+            );
+            let retriable = [
+                ResponseError::NotCoordinator.code(),
+                ResponseError::CoordinatorNotAvailable.code(),
+                ResponseError::CoordinatorLoadInProgress.code(),
+            ];
+            for _ in 0..100 {
+                for addr in &bootstrap {
+                    let Ok(ResponseKind::FindCoordinator(found)) =
+                        client.call(*addr, 6, find.clone(), TIMEOUT).await
+                    else {
+                        continue;
+                    };
+                    let found = &found.coordinators[0];
+                    let Ok(host) = found.host.as_str().parse() else {
+                        continue;
+                    };
+                    if found.error_code != 0 {
+                        continue;
+                    }
+                    let coordinator = std::net::SocketAddr::new(host, found.port as u16);
+                    let Ok(response) = client
+                        .call(coordinator, version, request.clone(), TIMEOUT)
+                        .await
+                    else {
+                        continue;
+                    };
+                    if !retriable.contains(&error_of(&response)) {
+                        return response;
+                    }
+                }
+                sleep(Duration::from_millis(500)).await;
+            }
+            panic!("no group coordinator answered");
+        })
+        .await
+        .unwrap()
+}
+
+/// DescribeShareGroupOffsets of `GROUP` at `version`: (partition, start offset, lag) of every described
+/// partition of `TOPIC`; the lag is -1 when absent (v0) or unknown.
+pub async fn describe_share_group_offsets(
+    cluster: &SimCluster,
+    version: i16,
+) -> Vec<(i32, i64, i64)> {
+    use kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
+    use kafka_protocol::messages::{
+        DescribeShareGroupOffsetsRequest, GroupId, RequestKind, ResponseKind,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    use sharesim_sim::net::share_state_v1;
+    let describe = RequestKind::DescribeShareGroupOffsets(
+        DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(GroupId(StrBytes::from_static_str(GROUP)))
+                // Null: every initialized partition (the default is an empty list).
+                .with_topics(None),
+        ]),
+    );
+    let error_of = |response: &ResponseKind| match response {
+        ResponseKind::DescribeShareGroupOffsets(r) => r.groups[0].error_code,
+        _ => -1,
+    };
+    let ResponseKind::DescribeShareGroupOffsets(response) =
+        call_group_coordinator(cluster, version, describe, error_of).await
+    else {
+        panic!("not a DescribeShareGroupOffsets answer");
+    };
+    let group = &response.groups[0];
+    assert_eq!(group.error_code, 0, "DescribeShareGroupOffsets failed");
+    group
+        .topics
+        .iter()
+        .filter(|topic| topic.topic_name.0.as_str() == TOPIC)
+        .flat_map(|topic| topic.partitions.iter())
+        .map(|p| {
+            (
+                p.partition_index,
+                p.start_offset,
+                share_state_v1::describe_lag(p),
+            )
+        })
+        .collect()
+}
+
+/// AlterShareGroupOffsets of `GROUP`: `TOPIC`'s `partition` to `start_offset`; returns the top-level
+/// and the partition's error codes.
+pub async fn alter_share_group_offsets(
+    cluster: &SimCluster,
+    partition: i32,
+    start_offset: i64,
+) -> (i16, i16) {
+    use kafka_protocol::messages::alter_share_group_offsets_request::{
+        AlterShareGroupOffsetsRequestPartition, AlterShareGroupOffsetsRequestTopic,
+    };
+    use kafka_protocol::messages::{
+        AlterShareGroupOffsetsRequest, GroupId, RequestKind, ResponseKind, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let alter = RequestKind::AlterShareGroupOffsets(
+        AlterShareGroupOffsetsRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str(GROUP)))
+            .with_topics(vec![AlterShareGroupOffsetsRequestTopic::default()
+                .with_topic_name(TopicName(StrBytes::from_static_str(TOPIC)))
+                .with_partitions(vec![
+                    AlterShareGroupOffsetsRequestPartition::default()
+                        .with_partition_index(partition)
+                        .with_start_offset(start_offset),
+                ])]),
+    );
+    let error_of = |response: &ResponseKind| match response {
+        ResponseKind::AlterShareGroupOffsets(r) => r.error_code,
+        _ => -1,
+    };
+    let ResponseKind::AlterShareGroupOffsets(response) =
+        call_group_coordinator(cluster, 0, alter, error_of).await
+    else {
+        panic!("not an AlterShareGroupOffsets answer");
+    };
+    let partition_error = response
+        .responses
+        .first()
+        .and_then(|topic| topic.partitions.first())
+        .map_or(-1, |p| p.error_code);
+    (response.error_code, partition_error)
 }

@@ -44,6 +44,7 @@ use crate::coordinator::group::{
 };
 use crate::coordinator::placement::{group_coordinator_partition, GROUP_METADATA_TOPIC_NAME};
 use crate::coordinator::share::{TopicId, TopicIdPartition};
+use crate::net::share_state_v1;
 use crate::ResponseError;
 
 /// Identifies one call to the persister.
@@ -857,8 +858,9 @@ impl GroupCoordinatorService {
                             p.leader_epoch,
                             PartitionOffsetSummary {
                                 start_offset: p.start_offset,
-                                // ReadShareGroupStateSummary v0 carries no delivery-complete count.
-                                delivery_complete_count: -1,
+                                // ReadShareGroupStateSummary v1 (KIP-1226); -1 when unknown.
+                                delivery_complete_count:
+                                    share_state_v1::summary_delivery_complete_count(p),
                                 partition_end_offset: host.partition_end_offset(tp),
                             },
                         ),
@@ -898,14 +900,18 @@ impl GroupCoordinatorService {
                             })
                         })
                         .map_or(-1, |(epoch, _)| *epoch);
-                    by_topic.entry(described.topic_name.clone()).or_default().push(
-                        describe_share_group_offsets_response::DescribeShareGroupOffsetsResponsePartition::default()
-                            .with_partition_index(described.partition)
-                            .with_start_offset(described.start_offset)
-                            .with_leader_epoch(leader_epoch)
-                            .with_error_code(described.error.map_or(0, |e| e.code()))
-                            .with_error_message(described.error.and_then(message)),
-                    );
+                    let mut partition = describe_share_group_offsets_response::DescribeShareGroupOffsetsResponsePartition::default()
+                        .with_partition_index(described.partition)
+                        .with_start_offset(described.start_offset)
+                        .with_leader_epoch(leader_epoch)
+                        .with_error_code(described.error.map_or(0, |e| e.code()))
+                        .with_error_message(described.error.and_then(message));
+                    // Sent at v1 only (KIP-1226).
+                    share_state_v1::set_describe_lag(&mut partition, described.lag);
+                    by_topic
+                        .entry(described.topic_name.clone())
+                        .or_default()
+                        .push(partition);
                 }
                 entry.topics = by_topic
                     .into_iter()

@@ -38,8 +38,12 @@ use crate::log::{AppendInfo, TopicPartition};
 use crate::net::{ConnectionId, TransportError};
 use crate::ResponseError;
 
-/// Version of the share-state RPCs the group coordinator sends.
-const STATE_RPC_VERSION: i16 = 0;
+/// Version of the share-state RPCs the group coordinator sends: the highest the transport speaks
+/// (ReadShareGroupStateSummary v1 carries the delivery-complete count, KIP-1226; the others are v0).
+fn state_rpc_version(request: &RequestKind) -> i16 {
+    crate::net::frame::api_key_of_request(request)
+        .map_or(0, |key| crate::net::share_state_v1::version_range(key).max)
+}
 /// Timeout of those RPCs (`request.timeout.ms` default 30000).
 const STATE_RPC_TIMEOUT_MS: u64 = 30_000;
 
@@ -315,7 +319,7 @@ impl GroupCoordinatorPlugin {
                 cx.call(
                     token,
                     CallTarget::Broker(leader),
-                    STATE_RPC_VERSION,
+                    state_rpc_version(&request),
                     request,
                     STATE_RPC_TIMEOUT_MS,
                 );

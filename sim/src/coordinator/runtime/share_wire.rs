@@ -15,6 +15,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use crate::coordinator::share::{SharePartitionKey, ShareStateSummary, TopicId, TopicIdPartition};
+use crate::net::share_state_v1;
 use crate::share::{PersistedShareState, RecordState, StateBatch, WriteShareGroupState};
 use crate::ResponseError;
 
@@ -210,13 +211,15 @@ pub(crate) fn flatten(request: &ShareStateRequest) -> (Vec<PartitionEntry>, Shar
             for (t, topic) in request.topics.iter().enumerate() {
                 let mut partitions = Vec::new();
                 for (p, data) in topic.partitions.iter().enumerate() {
-                    // WriteShareGroupState v0 has no DeliveryCompleteCount: -1 is "unknown".
+                    // WriteShareGroupState v1 (KIP-1226); a v0 request carries -1, "unknown".
                     let op = match state_batches(&data.state_batches) {
                         Some(state_batches) => PartitionOp::Write(WriteShareGroupState {
                             state_epoch: data.state_epoch,
                             leader_epoch: data.leader_epoch,
                             start_offset: data.start_offset,
-                            delivery_complete_count: -1,
+                            delivery_complete_count: share_state_v1::write_delivery_complete_count(
+                                data,
+                            ),
                             state_batches,
                         }),
                         None => PartitionOp::Invalid,
@@ -397,6 +400,11 @@ pub(crate) fn fill(
                 slot.state_epoch = summary.state_epoch;
                 slot.leader_epoch = summary.leader_epoch;
                 slot.start_offset = summary.start_offset;
+                // Sent at v1 only (KIP-1226).
+                share_state_v1::set_summary_delivery_complete_count(
+                    slot,
+                    summary.delivery_complete_count,
+                );
             }
         }
     }

@@ -34,6 +34,8 @@ struct FakeHost {
     logs: BTreeMap<(&'static str, i32), FakeLog>,
     unknown: BTreeSet<TopicIdPartition>,
     fail_appends: Option<ResponseError>,
+    /// Data-partition end offsets (high watermarks) the broker knows.
+    end_offsets: BTreeMap<TopicIdPartition, i64>,
 }
 
 impl FakeHost {
@@ -109,6 +111,10 @@ impl CoordinatorHost for FakeHost {
 
     fn partition_exists(&self, tp: TopicIdPartition) -> bool {
         !self.unknown.contains(&tp)
+    }
+
+    fn partition_end_offset(&self, tp: TopicIdPartition) -> Option<i64> {
+        self.end_offsets.get(&tp).copied()
     }
 }
 
@@ -633,5 +639,103 @@ fn group_alter_offsets_waits_for_initialize() {
     assert_eq!(
         response.responses[0].partitions[0].error_code,
         ResponseError::CoordinatorNotAvailable.code()
+    );
+}
+
+fn describe_offsets() -> GroupRequest {
+    GroupRequest::DescribeOffsets(
+        kafka_protocol::messages::DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("g")))
+                .with_topics(None),
+        ]),
+    )
+}
+
+/// Answers the pending ReadShareGroupStateSummary call with start offset 10 and `count` as the
+/// delivery-complete count (`None`: a v0 answer without one), and returns the DescribeShareGroupOffsets
+/// answer's (start offset, lag).
+fn describe_with_summary(
+    service: &mut GroupCoordinatorService,
+    host: &mut FakeHost,
+    token: u64,
+    count: Option<i32>,
+) -> (i64, i64) {
+    service.handle_request(5, host, token, &describe_offsets());
+    let (call, request) = service.poll_persister_call().expect("a summary call");
+    let ShareStateRequest::ReadSummary(summary) = &request else {
+        panic!("a ReadShareGroupStateSummary call");
+    };
+    let asked = &summary.topics[0];
+    let mut partition =
+        kafka_protocol::messages::read_share_group_state_summary_response::PartitionResult::default()
+            .with_partition(asked.partitions[0].partition)
+            .with_state_epoch(1)
+            .with_start_offset(10);
+    if let Some(count) = count {
+        crate::net::share_state_v1::set_summary_delivery_complete_count(&mut partition, count);
+    }
+    let response = kafka_protocol::messages::ReadShareGroupStateSummaryResponse::default()
+        .with_results(vec![
+            kafka_protocol::messages::read_share_group_state_summary_response::ReadStateSummaryResult::default()
+                .with_topic_id(asked.topic_id)
+                .with_partitions(vec![partition]),
+        ]);
+    service.handle_persister_reply(5, host, call, Ok(ShareStateResponse::ReadSummary(response)));
+    let (answered, response) = service.poll_response().expect("answered");
+    assert_eq!(answered, token);
+    let GroupResponse::DescribeOffsets(response) = response else {
+        panic!("a DescribeShareGroupOffsets answer");
+    };
+    let described = &response.groups[0].topics[0].partitions[0];
+    (
+        described.start_offset,
+        crate::net::share_state_v1::describe_lag(described),
+    )
+}
+
+/// Spec 5.3 (KIP-1226): DescribeShareGroupOffsets answers lag = end offset - start offset -
+/// delivery-complete count from the summary's count and the partition's high watermark; -1 when the
+/// count (a v0 summary) or the end offset is unknown.
+#[test]
+fn group_describe_offsets_reports_lag_from_the_summary() {
+    let mut host = FakeHost::default();
+    host.lead(GROUP_METADATA_TOPIC_NAME, 0, 0);
+    let mut service = GroupCoordinatorService::new(group_config());
+    service.handle_metadata_update(0, topics());
+    service.handle_become_leader(0, &mut host, 0, 0);
+    heartbeat_response(group_call(
+        &mut service,
+        &mut host,
+        0,
+        1,
+        heartbeat("m1", 0, true),
+    ));
+    answer_persister(&mut service, &mut host, 1);
+    let hw = host.commit(GROUP_METADATA_TOPIC_NAME, 0);
+    service.handle_high_watermark(1, 0, hw);
+
+    assert_eq!(
+        describe_with_summary(&mut service, &mut host, 2, Some(3)),
+        (10, -1),
+        "no end offset known"
+    );
+    let tp = TopicIdPartition {
+        topic_id: TOPIC_ID,
+        partition: 0,
+    };
+    host.end_offsets.insert(tp, 20);
+    assert_eq!(
+        describe_with_summary(&mut service, &mut host, 3, Some(3)),
+        (10, 7)
+    );
+    assert_eq!(
+        describe_with_summary(&mut service, &mut host, 4, Some(0)),
+        (10, 10)
+    );
+    assert_eq!(
+        describe_with_summary(&mut service, &mut host, 5, None),
+        (10, -1),
+        "a summary without a count"
     );
 }

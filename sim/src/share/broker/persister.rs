@@ -9,9 +9,9 @@
 //! the last attempt's error, is returned to the share partition, which maps it (`map_persister_error`).
 //!
 //! Choices where Kafka differs in shape only: one RPC per read or write (Kafka batches the requests of
-//! one coordinator node into one RPC); WriteShareGroupState is sent at v0, which the crate supports, so
-//! `DeliveryCompleteCount` (v1, 4.2) is not carried and ReadShareGroupState v0 returns no leader epoch
-//! (the reader's own epoch is used).
+//! one coordinator node into one RPC); WriteShareGroupState is sent at v1 with `DeliveryCompleteCount`
+//! (KIP-1226) when the entry carries one (the 4.2 profile; `net::share_state_v1`), else at v0; and
+//! ReadShareGroupState v0 returns no leader epoch (the reader's own epoch is used).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -29,6 +29,7 @@ use uuid::Uuid;
 
 use super::host::{CallFailure, CallId, CallTarget};
 use crate::coordinator::share::SharePartitionKey;
+use crate::net::share_state_v1;
 use crate::share::partition::WriteId;
 use crate::share::{PersistedShareState, RecordState, StateBatch, WriteShareGroupState};
 use crate::ResponseError;
@@ -259,6 +260,7 @@ impl Persister {
         job.stage = Stage::Sending;
         let topic_id = Uuid::from_u128(job.key.topic_id.0);
         let group_id = StrBytes::from_string(job.key.group_id.clone());
+        let mut version = 0;
         let request = match &job.op {
             PersisterOp::Read { leader_epoch } => RequestKind::ReadShareGroupState(
                 ReadShareGroupStateRequest::default()
@@ -270,6 +272,16 @@ impl Persister {
                             .with_leader_epoch(*leader_epoch)])]),
             ),
             PersisterOp::Write { request, .. } => {
+                version = share_state_v1::write_version_for(request.delivery_complete_count);
+                let mut partition = WritePartition::default()
+                    .with_partition(job.key.partition)
+                    .with_state_epoch(request.state_epoch)
+                    .with_leader_epoch(request.leader_epoch)
+                    .with_start_offset(request.start_offset);
+                share_state_v1::set_write_delivery_complete_count(
+                    &mut partition,
+                    request.delivery_complete_count,
+                );
                 let batches = request
                     .state_batches
                     .iter()
@@ -286,16 +298,11 @@ impl Persister {
                         .with_group_id(group_id)
                         .with_topics(vec![WriteStateData::default()
                             .with_topic_id(topic_id)
-                            .with_partitions(vec![WritePartition::default()
-                                .with_partition(job.key.partition)
-                                .with_state_epoch(request.state_epoch)
-                                .with_leader_epoch(request.leader_epoch)
-                                .with_start_offset(request.start_offset)
-                                .with_state_batches(batches)])]),
+                            .with_partitions(vec![partition.with_state_batches(batches)])]),
                 )
             }
         };
-        self.push_call(job_id, CallTarget::Node(node), 0, request, call_ids);
+        self.push_call(job_id, CallTarget::Node(node), version, request, call_ids);
     }
 
     fn push_call(

@@ -581,6 +581,24 @@ fn lock_expiry_wakes_a_delayed_fetch_of_another_member() {
     assert_eq!(h.acquired(waiting), vec![(0, 0, 2)]);
 }
 
+/// Spec 2.6: a ShareAcknowledge that releases records wakes a delayed fetch of another member, which
+/// acquires them with the delivery count raised (the ack is persisted first).
+#[test]
+fn release_acknowledgement_wakes_a_delayed_fetch_of_another_member() {
+    let mut h = Harness::new();
+    h.broker.produce(2);
+    let first = h.fetch("a", 0, &[]);
+    assert_eq!(h.acquired(first), vec![(0, 1, 1)]);
+    let waiting = h.fetch_with("b", 0, &[], 60_000, 1, 1);
+    assert!(
+        !h.responses.contains_key(&waiting),
+        "nothing to acquire yet"
+    );
+    let release = h.acknowledge("a", 1, &[(0, 1, 2)]);
+    assert!(h.responses.contains_key(&release));
+    assert_eq!(h.acquired(waiting), vec![(0, 1, 2)]);
+}
+
 /// Spec 2.6: a delayed fetch completes when new records arrive, or empty at MaxWaitMs.
 #[test]
 fn delayed_fetch_woken_by_new_data_or_expiring_empty() {

@@ -104,7 +104,11 @@ pub struct SharePartition {
     find_next_fetch_offset: bool,
     /// `persisterReadResultGapWindow` (spec 3.5).
     gap_window: Option<GapWindow>,
-    /// Terminal offsets at or after SPSO (KIP-1226).
+    /// KIP-1226 `deliveryCompleteCount`: the number of cached offsets `>= SPSO` whose state is terminal
+    /// (ACKNOWLEDGED or ARCHIVED). Source: the `DeliveryCompleteCount` field of Kafka 4.2's
+    /// `WriteShareGroupStateRequest.json` ("the number of offsets greater than or equal to share-partition
+    /// start offset for which delivery has been completed") and `SharePartition.deliveryCompleteCount`
+    /// (spec 1.6). Offsets past SPEO are never cached, so every counted offset lies in [SPSO, SPEO].
     delivery_complete_count: i64,
     /// Writes emitted and not yet answered.
     writes: BTreeMap<WriteId, PendingWrite>,

@@ -364,3 +364,33 @@ fn ack_on_failed_partition() {
         Err(ResponseError::UnknownTopicOrPartition)
     );
 }
+
+/// Spec 1.6 (KIP-1226): the delivery-complete count is the number of terminal offsets at or after SPSO:
+/// it grows as offsets become terminal behind a non-terminal SPSO, shrinks when SPSO moves past terminal
+/// offsets, and every write carries the count as it stood before the write's own SPSO advance.
+#[test]
+fn delivery_complete_count_follows_terminal_offsets_at_or_after_start() {
+    let mut h = Harness::new();
+    h.fetch("a", &[(0, 9)], params(500));
+    assert_eq!(h.sp.delivery_complete_count(), 0);
+    h.ack_committed("a", 2, 4, AcknowledgeType::Accept);
+    h.ack_committed("a", 6, 6, AcknowledgeType::Reject);
+    assert_eq!(h.sp.start_offset(), 0, "offset 0 is still ACQUIRED");
+    assert_eq!(h.sp.delivery_complete_count(), 4);
+    h.ack("a", 0, 1, AcknowledgeType::Accept).unwrap();
+    assert_eq!(h.writes.last().unwrap().1.delivery_complete_count, 6);
+    h.complete_writes(Ok(()));
+    // SPSO jumps over the terminal prefix 0..=4 and stops at the ACQUIRED offset 5.
+    assert_eq!(h.sp.start_offset(), 5);
+    assert_eq!(h.sp.delivery_complete_count(), 1, "only offset 6 remains");
+    // A release makes nothing terminal; the next write carries the count and the new SPSO.
+    h.ack("a", 5, 5, AcknowledgeType::Release).unwrap();
+    let (_, request) = h.writes.last().unwrap().clone();
+    assert_eq!(
+        (request.start_offset, request.delivery_complete_count),
+        (5, 1)
+    );
+    h.complete_writes(Ok(()));
+    h.ack_committed("a", 7, 9, AcknowledgeType::Accept);
+    assert_eq!(h.sp.delivery_complete_count(), 4, "offsets 6..=9");
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The real-client check of `sharesim serve` (issue 9): installs confluent-kafka (librdkafka with its
-# ShareConsumer) in a throwaway venv, starts the live broker on free ports, runs
-# tests/live/librdkafka_check.py against it, stops the server and requires the oracle to pass the live
-# trace. Bounded: every step has a timeout and the server is killed on exit.
+# ShareConsumer) in a venv under the cargo target dir (no global state; reused while it has the pinned
+# version), builds and starts the live broker on free ports, runs tests/live/librdkafka_check.py against
+# it, stops the server and requires the oracle to pass the live trace. Bounded: every step has a timeout
+# and the server is killed on exit. CI runs it after `cargo test` (.ci/run).
 # Env: LIVE_BROKERS (default 1), LIVE_RECORDS (default 10000), LIVE_DEBUG=1 for librdkafka debug logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,13 +20,22 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "live check: $*" >&2; exit 1; }
 
-python3 -m venv "$work/venv"
-timeout 300 "$work/venv/bin/pip" install -q confluent-kafka==2.16.1 || fail "cannot install confluent-kafka"
-cargo build --quiet --bin sharesim
-bin="${CARGO_TARGET_DIR:-target}/debug/sharesim"
+target="${CARGO_TARGET_DIR:-target}"
+venv="$target/live-venv"
+confluent="confluent-kafka==2.16.1"
+if ! "$venv/bin/python" -c 'import confluent_kafka, sys; sys.exit(confluent_kafka.version()[0] != "2.16.1")' 2>/dev/null; then
+  rm -rf "$venv"
+  python3 -m venv "$venv" || fail "cannot create a Python venv at $venv (is python3-venv installed?)"
+  timeout 300 "$venv/bin/pip" install -q --disable-pip-version-check "$confluent" \
+    || fail "cannot install $confluent from PyPI into $venv"
+fi
+timeout 1800 cargo build --quiet --bin sharesim || fail "cannot build the sharesim binary"
+bin="$target/debug/sharesim"
+[ -x "$bin" ] || fail "no sharesim binary at $bin"
 
 # Port 0: every listener takes a free port; the server prints the bootstrap servers it got.
-"$bin" serve --brokers "$brokers" --port 0 --duration-s 600 --share-auto-offset-reset earliest --trace-out "$work/trace.jsonl" \
+# The group's share.auto.offset.reset=earliest is set by the client over the wire (IncrementalAlterConfigs).
+"$bin" serve --brokers "$brokers" --port 0 --duration-s 600 --trace-out "$work/trace.jsonl" \
   >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 bootstrap=""
@@ -42,7 +52,7 @@ debug=()
 [ "${LIVE_DEBUG:-0}" = 1 ] && debug=(--debug)
 replication=$(( brokers < 3 ? brokers : 3 ))
 set +e
-timeout 420 "$work/venv/bin/python" tests/live/librdkafka_check.py --bootstrap "$bootstrap" \
+timeout 420 "$venv/bin/python" tests/live/librdkafka_check.py --bootstrap "$bootstrap" \
   --records "$records" --replication "$replication" "${debug[@]}" >"$work/client.out" 2>"$work/client.err"
 client_status=$?
 set -e

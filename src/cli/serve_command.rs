@@ -12,6 +12,9 @@ use clap::Args;
 use super::{fail, load};
 use crate::live::{serve, LiveClusterConfig, ServeOptions, ServeOutcome};
 use crate::oracle::{OracleConfig, Verdict};
+use crate::scenario::configs::broker_group_config;
+use crate::scenario::{GroupType, Scenario};
+use crate::sim::coordinator::group::{GroupCoordinatorConfig, ShareGroupConfig};
 use crate::sim::semantics::Semantics;
 use crate::sim::share::partition::{AutoOffsetReset, SharePartitionConfig};
 
@@ -33,9 +36,8 @@ pub struct ServeArgs {
     /// Write the live trace here (JSON lines) at shutdown.
     #[arg(long)]
     pub trace_out: Option<PathBuf>,
-    /// Where a share partition starts for every group (`share.auto.offset.reset`; Kafka's default is
-    /// `latest`). The share-partition leaders read it from the broker's share-partition config: group
-    /// configs set over the wire (IncrementalAlterConfigs) are not served yet.
+    /// The broker's default `share.auto.offset.reset` for groups that set none (Kafka's is `latest`;
+    /// a group sets its own with IncrementalAlterConfigs or in the scenario's `groups[].configs`).
     #[arg(long, value_enum, default_value_t = OffsetReset::Latest)]
     pub share_auto_offset_reset: OffsetReset,
 }
@@ -51,37 +53,16 @@ pub enum OffsetReset {
 
 /// Runs `serve`: exit 0 when the oracle passes the trace, 1 when it finds a violation, 2 on bad input.
 pub fn run_serve(args: &ServeArgs) -> ExitCode {
-    let mut cluster = LiveClusterConfig::default();
-    let mut semantics = Semantics::default();
-    if let Some(path) = &args.scenario {
-        let file = match load(path) {
-            Ok(file) => file,
+    let scenario = match &args.scenario {
+        Some(path) => match load(path) {
+            Ok(file) => Some(file.scenario),
             Err(error) => return fail(error),
-        };
-        semantics = Semantics::for_release(file.scenario.profile);
-        cluster.brokers = i32::try_from(file.scenario.cluster.brokers).unwrap_or(i32::MAX);
-        cluster.topics = file
-            .scenario
-            .topics
-            .iter()
-            .map(|t| (t.name.clone(), i32::try_from(t.partitions).unwrap_or(1)))
-            .collect();
-    }
-    if let Some(brokers) = args.brokers {
-        cluster.brokers = i32::try_from(brokers).unwrap_or(i32::MAX);
-    }
-    cluster.port = args.port;
-    cluster.services.share_partition = SharePartitionConfig::for_semantics(&semantics);
-    cluster.services.semantics = semantics;
-    cluster.services.share_partition.auto_offset_reset = match args.share_auto_offset_reset {
-        OffsetReset::Earliest => AutoOffsetReset::Earliest,
-        OffsetReset::Latest => AutoOffsetReset::Latest,
+        },
+        None => None,
     };
-    let share = &cluster.services.share_partition;
-    let oracle = OracleConfig {
-        delivery_count_limit: share.delivery_count_limit,
-        max_record_locks: share.max_record_locks,
-        ..OracleConfig::default()
+    let (cluster, oracle) = match serve_config(args, scenario.as_ref()) {
+        Ok(configs) => configs,
+        Err(error) => return fail(error),
     };
     let options = ServeOptions {
         cluster,
@@ -105,6 +86,66 @@ pub fn run_serve(args: &ServeArgs) -> ExitCode {
         }
         Err(error) => fail(error),
     }
+}
+
+/// The live cluster and the oracle's limits `args` (and the scenario, if any) ask for: the scenario's
+/// profile, broker count and topics, its `cluster.configs` `group.share.*` defaults, and its share
+/// groups' `configs` set as group configs from the start (as IncrementalAlterConfigs would set them).
+pub fn serve_config(
+    args: &ServeArgs,
+    scenario: Option<&Scenario>,
+) -> Result<(LiveClusterConfig, OracleConfig), String> {
+    let mut cluster = LiveClusterConfig::default();
+    let mut semantics = Semantics::default();
+    let mut broker = GroupCoordinatorConfig::new(&semantics);
+    if let Some(scenario) = scenario {
+        semantics = Semantics::for_release(scenario.profile);
+        cluster.brokers = i32::try_from(scenario.cluster.brokers).unwrap_or(i32::MAX);
+        cluster.topics = scenario
+            .topics
+            .iter()
+            .map(|t| (t.name.clone(), i32::try_from(t.partitions).unwrap_or(1)))
+            .collect();
+        let entries = scenario
+            .cluster
+            .configs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()));
+        broker = broker_group_config(entries, scenario.profile)
+            .map_err(|(name, problem)| format!("cluster.configs.{name}: {problem:?}"))?;
+        for group in &scenario.groups {
+            if group.group_type != GroupType::Share {
+                continue;
+            }
+            let entries = group
+                .configs
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()));
+            let config = ShareGroupConfig::from_entries(entries, &broker)
+                .map_err(|error| format!("groups.{}.configs: {error}", group.name))?;
+            cluster.services.group_configs.set(&group.name, config);
+        }
+    }
+    if let Some(brokers) = args.brokers {
+        cluster.brokers = i32::try_from(brokers).unwrap_or(i32::MAX);
+    }
+    cluster.port = args.port;
+    let share = &mut cluster.services.share_partition;
+    *share = SharePartitionConfig::for_semantics(&semantics);
+    share.record_lock_duration_ms = u64::from(broker.record_lock_duration_ms);
+    share.delivery_count_limit = u16::try_from(broker.delivery_count_limit).unwrap_or(u16::MAX);
+    share.max_record_locks = broker.partition_max_record_locks;
+    share.auto_offset_reset = match args.share_auto_offset_reset {
+        OffsetReset::Earliest => AutoOffsetReset::Earliest,
+        OffsetReset::Latest => AutoOffsetReset::Latest,
+    };
+    cluster.services.semantics = semantics;
+    let oracle = OracleConfig {
+        delivery_count_limit: share.delivery_count_limit,
+        max_record_locks: share.max_record_locks,
+        ..OracleConfig::default()
+    };
+    Ok((cluster, oracle))
 }
 
 /// The oracle's verdicts, one line each, and the trace's size.

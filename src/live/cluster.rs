@@ -1,7 +1,7 @@
 //! Starting a live cluster: bind every listener first (so `--port 0` picks free ports and each broker's
 //! metadata advertises the port it really has), spawn the controller and broker drivers on the current
 //! `LocalSet`, wait until every broker is registered, and create the internal topics the share-group
-//! coordinators live on (as the simulation harness does up front).
+//! and transaction coordinators live on (as the simulation harness does up front).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -14,9 +14,11 @@ use kafka_protocol::protocol::StrBytes;
 use sharesim_sim::broker::BrokerConfig;
 use sharesim_sim::cluster::controller::ControllerConfig;
 use sharesim_sim::coordinator::placement::{
-    GROUP_METADATA_TOPIC_NAME, SHARE_GROUP_STATE_TOPIC_NAME,
+    GROUP_METADATA_TOPIC_NAME, SHARE_GROUP_STATE_TOPIC_NAME, TRANSACTION_STATE_TOPIC_NAME,
 };
-use sharesim_sim::harness::{share_group_services, ShareGroupServicesConfig};
+use sharesim_sim::harness::{
+    combine_services, share_group_services, transaction_services, ShareGroupServicesConfig,
+};
 use sharesim_sim::node::SharedTrace;
 use sharesim_sim::trace::Trace;
 use sharesim_sim::ResponseError;
@@ -111,7 +113,23 @@ impl LiveCluster {
         // One broker cannot meet a min ISR of 2: cap it at the broker count, as the replication is.
         let min_isr = services_config.internal_topics.share_state_topic_min_isr;
         services_config.internal_topics.share_state_topic_min_isr = min_isr.min(config.brokers);
-        let services = share_group_services(services_config.clone());
+        // `__transaction_state` on one partition, as the other internal topics of a live run (one
+        // coordinator per key type is plenty on loopback and starts fast).
+        services_config
+            .internal_topics
+            .transaction_state_topic_num_partitions = 1;
+        services_config
+            .internal_topics
+            .transaction_state_topic_min_isr = services_config
+            .internal_topics
+            .transaction_state_topic_min_isr
+            .min(config.brokers);
+        // The transaction coordinator answers InitProducerId: the idempotent producers of the Java
+        // client (enable.idempotence=true by default) and librdkafka need a producer id before producing.
+        let services = combine_services(vec![
+            share_group_services(services_config.clone()),
+            transaction_services(services_config.internal_topics.clone()),
+        ]);
         let mut broker_addrs = Vec::new();
         for (broker_id, listener) in (1..).zip(listeners) {
             let addr = listener.local_addr().map_err(|error| error.to_string())?;
@@ -146,6 +164,11 @@ impl LiveCluster {
                 GROUP_METADATA_TOPIC_NAME,
                 internal.offsets_topic_num_partitions,
                 internal.offsets_topic_replication_factor,
+            ),
+            (
+                TRANSACTION_STATE_TOPIC_NAME,
+                internal.transaction_state_topic_num_partitions,
+                internal.transaction_state_topic_replication_factor,
             ),
         ] {
             cluster

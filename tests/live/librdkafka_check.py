@@ -159,9 +159,10 @@ def run_consumer(number, bootstrap, ledger, stop, debug):
 
 
 def produce(bootstrap, records):
-    # Batches of at most 500 records: the oracle allows one acquisition to overshoot the in-flight cap
-    # (group.share.partition.max.record.locks) by one log batch, up to 500 records (spec 1.5).
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all", "batch.num.messages": 500})
+    # Idempotent (InitProducerId, then sequence numbers per partition), as the Java client's default is.
+    # Batches as librdkafka makes them: the oracle allows an acquisition to overshoot the in-flight cap
+    # (group.share.partition.max.record.locks) by the largest log batch acquired (spec 1.5).
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all", "enable.idempotence": True})
     failures = []
 
     def on_delivery(error, _message):
@@ -185,20 +186,34 @@ def setup(bootstrap, replication):
     for future in futures.values():
         future.result(30)
     # Share groups start at the latest offset (share.auto.offset.reset=latest); this group must see the
-    # records produced before it joins.
+    # records produced before it joins: set its group config over the wire (IncrementalAlterConfigs on a
+    # GROUP resource), then read it back (DescribeConfigs).
     resource = ConfigResource(
         ResourceType.GROUP,
         GROUP,
         incremental_configs=[ConfigEntry("share.auto.offset.reset", "earliest", incremental_operation=AlterConfigOpType.SET)],
     )
-    # sharesim serves no IncrementalAlterConfigs yet: the driver starts it with
-    # --share-auto-offset-reset earliest instead. Try anyway, and say what happened.
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(30)
+    described = admin.describe_configs([ConfigResource(ResourceType.GROUP, GROUP)])
+    for future in described.values():
+        configs = future.result(30)
+        entry = configs.get("share.auto.offset.reset")
+        if entry is None or entry.value != "earliest":
+            raise SystemExit(f"share.auto.offset.reset reads back as {entry!r}, expected earliest")
+    # A value outside the broker's bounds is refused with INVALID_CONFIG and changes nothing.
+    bad = ConfigResource(
+        ResourceType.GROUP,
+        GROUP,
+        incremental_configs=[ConfigEntry("share.record.lock.duration.ms", "1000", incremental_operation=AlterConfigOpType.SET)],
+    )
     try:
-        for future in admin.incremental_alter_configs([resource]).values():
+        for future in admin.incremental_alter_configs([bad]).values():
             future.result(30)
+        raise SystemExit("share.record.lock.duration.ms=1000 was accepted; the minimum is 15000")
     except KafkaException as error:
-        print(f"note: group config not set over the wire ({error.args[0].str()}); "
-              "relying on the server's --share-auto-offset-reset", file=sys.stderr)
+        if error.args[0].name() != "INVALID_CONFIG":
+            raise SystemExit(f"share.record.lock.duration.ms=1000 refused with {error.args[0].name()}, expected INVALID_CONFIG")
 
 
 def check(ledger, records):

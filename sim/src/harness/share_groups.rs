@@ -19,7 +19,9 @@ use crate::coordinator::placement::{
 use crate::coordinator::runtime::coordinator_plugins;
 use crate::node::ServiceFactory;
 use crate::semantics::Semantics;
-use crate::share::broker::{ShareFetchBrokerService, SharedGroupConfigs};
+use crate::share::broker::{
+    GroupConfigBrokerService, GroupConfigRules, ShareFetchBrokerService, SharedGroupConfigs,
+};
 use crate::share::partition::SharePartitionConfig;
 use crate::ResponseError;
 
@@ -68,7 +70,12 @@ pub fn share_group_broker_services(
         ShareFetchBrokerService::new(config.semantics.clone(), config.share_partition.clone())
             .with_group_configs(config.group_configs.clone())
             .with_max_share_sessions(config.max_share_sessions);
-    let mut services: Vec<Box<dyn BrokerService>> = vec![Box::new(share_fetch)];
+    let group_configs = GroupConfigBrokerService::new(
+        GroupConfigRules::new(&config.semantics, config.share_partition.clone()),
+        config.group_configs.clone(),
+    );
+    let mut services: Vec<Box<dyn BrokerService>> =
+        vec![Box::new(share_fetch), Box::new(group_configs)];
     services.extend(coordinator_plugins(&config.internal_topics));
     services
 }

@@ -56,6 +56,15 @@ impl SharedGroupConfigs {
             .unwrap_or_default()
     }
 
+    /// Every group with overrides, by group id.
+    pub fn all(&self) -> Vec<(String, ShareGroupConfig)> {
+        self.lock()
+            .configs
+            .iter()
+            .map(|(group_id, config)| (group_id.clone(), config.clone()))
+            .collect()
+    }
+
     /// The change counter: equal values mean nothing changed in between.
     pub fn version(&self) -> u64 {
         self.lock().version
@@ -145,5 +154,9 @@ mod tests {
         other.set("g", ShareGroupConfig::default());
         assert_eq!(shared.version(), 1);
         assert_eq!(shared.get("g"), ShareGroupConfig::default());
+        assert_eq!(
+            shared.all(),
+            vec![("g".to_string(), ShareGroupConfig::default())]
+        );
     }
 }

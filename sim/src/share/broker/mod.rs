@@ -13,6 +13,7 @@
 //! - The persister: routes by the share key to the share coordinator (FindCoordinator key type SHARE),
 //!   retries what is retriable, and hands errors to the partition, which maps them (spec 2.2).
 
+mod group_config_requests;
 mod group_configs;
 mod host;
 mod log_read;
@@ -24,6 +25,10 @@ mod service;
 #[cfg(test)]
 mod tests;
 
+pub use group_config_requests::{
+    alter_group_configs, describe_group_configs, GroupConfigBrokerService, GroupConfigRules,
+    RESOURCE_TYPE_GROUP,
+};
 pub use group_configs::{effective_share_partition_config, SharedGroupConfigs};
 pub use host::{
     CallFailure, CallId, CallTarget, Leadership, NodeEndpoint, RequestToken, ServiceOutput,

@@ -3,7 +3,8 @@
 //! `acknowledgement_outcome`: an outcome must cover acknowledgements that were sent and are still waiting,
 //! and once the liveness phase's bound has passed nothing may still wait. A run that drained before that
 //! bound is judged at its end instead: nothing may have waited longer than `request.timeout.ms` (the
-//! client reports a timed-out request's acknowledgements as failed by then).
+//! client reports a timed-out request's acknowledgements as failed by then). Acknowledgements the client
+//! failed without sending them have their own event (`acknowledgements_failed_unsent`), not counted here.
 
 use std::collections::BTreeMap;
 
@@ -104,7 +105,10 @@ impl Checker for AckOutcome {
                         break;
                     }
                 }
-                ShareConsumerEvent::RecordDelivered { .. } => {}
+                // Failed by the client without being sent (spec 2.3: no share session with the node):
+                // nothing was waiting for them here, and their one outcome is this event.
+                ShareConsumerEvent::RecordDelivered { .. }
+                | ShareConsumerEvent::AcknowledgementsFailedUnsent { .. } => {}
             },
             _ => {}
         }

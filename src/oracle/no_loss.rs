@@ -112,7 +112,8 @@ impl Checker for NoLoss {
                         }
                     }
                 }
-                ShareConsumerEvent::AcknowledgementOutcome { .. } => {}
+                ShareConsumerEvent::AcknowledgementOutcome { .. }
+                | ShareConsumerEvent::AcknowledgementsFailedUnsent { .. } => {}
             }
             return;
         }

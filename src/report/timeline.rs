@@ -227,6 +227,17 @@ pub fn record_timeline(
                         0 => format!("{member}'s {ack_type:?} succeeded"),
                         code => format!("{member}'s {ack_type:?} failed with error code {code}"),
                     }),
+                ShareConsumerEvent::AcknowledgementsFailedUnsent {
+                    topic_id,
+                    partition,
+                    acknowledgements,
+                    error_code,
+                } if matches(group_id, topic_id.0, *partition) => acknowledgements
+                    .iter()
+                    .find(|(o, _)| *o == offset)
+                    .map(|(_, ack_type)| {
+                        format!("{member}'s {ack_type:?} failed unsent with error code {error_code}")
+                    }),
                 _ => None,
             },
             TraceEvent::Fault { lever, detail } => Some(format!("fault {lever}: {detail}")),

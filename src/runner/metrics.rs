@@ -26,7 +26,7 @@ impl RunMetrics {
         self.0.get(name).copied()
     }
 
-    fn set(&mut self, name: &str, value: f64) {
+    pub(crate) fn set(&mut self, name: &str, value: f64) {
         self.0.insert(name.to_string(), value);
     }
 }
@@ -232,6 +232,7 @@ pub fn run_metrics(records: &[TraceRecord], facts: &RunFacts, oracle: &Metrics) 
     for (name, count) in oracle.iter() {
         metrics.set(&format!("oracle.{name}"), count as f64);
     }
+    super::classic_metrics::classic_metrics(records, facts, &mut metrics);
     metrics
 }
 

@@ -5,6 +5,7 @@
 //! no replication); the madsim cluster backend runs the same scenarios on simulated brokers.
 
 pub mod backend;
+pub mod classic_metrics;
 pub mod cluster_backend;
 pub mod engine_backend;
 pub mod expectations;

@@ -561,6 +561,19 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                 for topic in &topics {
                     consumer.handle_topic_metadata(now_ms, topic);
                 }
+                if consumer.has_leaderless_assignment() {
+                    // An assigned partition still has no leader (this broker did not know it, or
+                    // the election is under way): ask again after retry.backoff.ms, as Kafka's
+                    // fetchers do, from the next bootstrap broker.
+                    lookups += 1;
+                    madsim::time::sleep(Duration::from_millis(setup.config.retry_backoff_ms)).await;
+                    spawn_call(
+                        bootstrap(lookups),
+                        METADATA_VERSION,
+                        metadata_request(),
+                        Box::new(Reply::Metadata),
+                    );
+                }
             }
             Reply::Metadata(_) => {
                 lookups += 1;
@@ -680,14 +693,14 @@ fn record_traces(consumer: &mut ShareConsumer, setup: &ShareConsumerSetup, now_m
                 .with(|stats| stats.member_epochs.push(*member_epoch)),
             _ => {}
         }
-        let mapped = match event {
+        let mapped: Vec<(String, ShareConsumerEvent)> = match event {
             ClientTraceEvent::RecordDelivered {
                 member_id,
                 topic_id_partition,
                 offset,
                 delivery_count,
                 ..
-            } => Some((
+            } => vec![(
                 member_id,
                 ShareConsumerEvent::RecordDelivered {
                     topic_id: topic_id_partition.topic_id,
@@ -695,38 +708,59 @@ fn record_traces(consumer: &mut ShareConsumer, setup: &ShareConsumerSetup, now_m
                     offset,
                     delivery_count: delivery_count.max(0) as u16,
                 },
-            )),
+            )],
             ClientTraceEvent::AcknowledgementsSent {
                 member_id,
                 topic_id_partition,
                 acknowledgements,
                 ..
-            } => Some((
+            } => vec![(
                 member_id,
                 ShareConsumerEvent::AcknowledgementsSent {
                     topic_id: topic_id_partition.topic_id,
                     partition: topic_id_partition.partition,
                     acknowledgements,
                 },
-            )),
+            )],
             ClientTraceEvent::AcknowledgementOutcome {
                 member_id,
                 topic_id_partition,
                 acknowledgements,
                 error_code,
+                unsent_offsets,
                 ..
-            } => Some((
-                member_id,
-                ShareConsumerEvent::AcknowledgementOutcome {
-                    topic_id: topic_id_partition.topic_id,
-                    partition: topic_id_partition.partition,
-                    acknowledgements,
-                    error_code,
-                },
-            )),
-            _ => None,
+            } => {
+                // The acknowledgements that went on the wire and those failed locally are told apart:
+                // ACK-OUTCOME pairs each outcome with a sent acknowledgement.
+                let (unsent, sent): (Vec<_>, Vec<_>) = acknowledgements
+                    .into_iter()
+                    .partition(|(offset, _)| unsent_offsets.contains(offset));
+                let topic_id = topic_id_partition.topic_id;
+                let partition = topic_id_partition.partition;
+                let mut mapped = Vec::new();
+                if !sent.is_empty() {
+                    let event = ShareConsumerEvent::AcknowledgementOutcome {
+                        topic_id,
+                        partition,
+                        acknowledgements: sent,
+                        error_code,
+                    };
+                    mapped.push((member_id.clone(), event));
+                }
+                if !unsent.is_empty() {
+                    let event = ShareConsumerEvent::AcknowledgementsFailedUnsent {
+                        topic_id,
+                        partition,
+                        acknowledgements: unsent,
+                        error_code,
+                    };
+                    mapped.push((member_id, event));
+                }
+                mapped
+            }
+            _ => Vec::new(),
         };
-        if let Some((member_id, event)) = mapped {
+        for (member_id, event) in mapped {
             setup.trace.record(
                 now_ms,
                 &setup.node_name,

@@ -121,6 +121,20 @@ pub enum ShareConsumerEvent {
         /// 0 on success, else Kafka's error code.
         error_code: i16,
     },
+    /// The one outcome of acknowledgements that never went on the wire, as reported to the application:
+    /// the client failed them itself (no share session with their node: NETWORK_EXCEPTION, spec 2.3;
+    /// their deadline passed while queued: REQUEST_TIMED_OUT; a newer acquisition of the record
+    /// superseded them: INVALID_RECORD_STATE).
+    AcknowledgementsFailedUnsent {
+        /// The topic.
+        topic_id: TopicId,
+        /// The partition index.
+        partition: i32,
+        /// Every (offset, type) it covers.
+        acknowledgements: Vec<(i64, AcknowledgeType)>,
+        /// Kafka's error code.
+        error_code: i16,
+    },
 }
 
 /// Phase markers of a run.

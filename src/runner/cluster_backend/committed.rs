@@ -3,13 +3,13 @@
 //! have initialized their share partitions and whether every committed record reached a terminal
 //! state ([`DrainWatch`], read incrementally from the shared trace).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sharesim_sim::broker::ClusterEvent;
 use sharesim_sim::harness::SharedTrace;
 use sharesim_sim::share::partition::PartitionEvent;
 use sharesim_sim::share::RecordState;
-use sharesim_sim::trace::{TraceEvent, TraceRecord};
+use sharesim_sim::trace::{ClassicTraceEvent, TraceEvent, TraceRecord};
 
 use crate::runner::backend::ProducedPartition;
 use crate::scenario::{GroupType, Scenario};
@@ -93,6 +93,13 @@ pub(super) struct DrainWatch {
     scenario_topics: Vec<String>,
     /// Records the producers will send in all.
     records_to_produce: i64,
+    /// Classic groups with consumers: (group, records produced to its topics, has a consumer
+    /// starting at 0).
+    classic_groups: Vec<(String, u64, bool)>,
+    /// Classic groups whose consumers received an assignment.
+    classic_assigned: BTreeSet<String>,
+    /// Records each classic group's application finished: group → (topic, partition, offset).
+    classic_processed: BTreeMap<String, BTreeSet<(String, i32, i64)>>,
 }
 
 impl DrainWatch {
@@ -120,7 +127,33 @@ impl DrainWatch {
                 Some((group.name.clone(), topics, at_zero))
             })
             .collect();
+        let classic_groups = scenario
+            .groups
+            .iter()
+            .filter(|group| group.group_type == GroupType::Classic)
+            .filter_map(|group| {
+                let consumers: Vec<_> = scenario
+                    .consumers
+                    .iter()
+                    .filter(|c| c.group == group.name && c.count > 0)
+                    .collect();
+                if consumers.is_empty() {
+                    return None;
+                }
+                let records: u64 = scenario
+                    .producers
+                    .iter()
+                    .filter(|p| group.topics.is_empty() || group.topics.contains(&p.topic))
+                    .map(|p| p.count)
+                    .sum();
+                let at_zero = consumers.iter().any(|c| c.start_ms == 0);
+                Some((group.name.clone(), records, at_zero))
+            })
+            .collect();
         DrainWatch {
+            classic_groups,
+            classic_assigned: BTreeSet::new(),
+            classic_processed: BTreeMap::new(),
             cursor: 0,
             topics: BTreeMap::new(),
             high_watermarks: BTreeMap::new(),
@@ -211,6 +244,29 @@ impl DrainWatch {
                     _ => {}
                 }
             }
+            TraceEvent::Classic {
+                event: ClassicTraceEvent::AssignmentReceived { group_id, .. },
+            } => {
+                self.classic_assigned.insert(group_id.clone());
+            }
+            TraceEvent::Classic {
+                event:
+                    ClassicTraceEvent::RecordProcessed {
+                        group_id,
+                        topic_partition,
+                        offset,
+                        ..
+                    },
+            } => {
+                self.classic_processed
+                    .entry(group_id.clone())
+                    .or_default()
+                    .insert((
+                        topic_partition.topic.clone(),
+                        topic_partition.partition,
+                        *offset,
+                    ));
+            }
             _ => {}
         }
     }
@@ -232,12 +288,19 @@ impl DrainWatch {
     }
 
     /// The consumers starting at 0 have initialized every share partition they consume.
+    /// The classic groups with a consumer starting at 0 have an assignment.
     pub(super) fn ready(&self) -> bool {
-        self.consumed(true).is_some_and(|consumed| {
-            consumed
-                .iter()
-                .all(|key| self.partitions.get(key).is_some_and(|w| w.initialized))
-        })
+        let classic_ready = self
+            .classic_groups
+            .iter()
+            .filter(|(_, _, at_zero)| *at_zero)
+            .all(|(group, _, _)| self.classic_assigned.contains(group));
+        classic_ready
+            && self.consumed(true).is_some_and(|consumed| {
+                consumed
+                    .iter()
+                    .all(|key| self.partitions.get(key).is_some_and(|w| w.initialized))
+            })
     }
 
     /// The producers' records are all committed (retries may commit more).
@@ -253,11 +316,20 @@ impl DrainWatch {
     }
 
     /// Every committed record of every consumed share partition is ACKNOWLEDGED or ARCHIVED, or below
-    /// the share partition's start offset.
+    /// the share partition's start offset; every classic group processed as many records as were
+    /// produced to its topics.
     pub(super) fn drained(&self) -> bool {
         let Some(consumed) = self.consumed(false) else {
             return false;
         };
+        let classic_drained = self.classic_groups.iter().all(|(group, records, _)| {
+            self.classic_processed
+                .get(group)
+                .is_some_and(|processed| processed.len() as u64 >= *records)
+        });
+        if !classic_drained {
+            return false;
+        }
         consumed.iter().all(|(group, topic_id, partition)| {
             let high_watermark = self
                 .high_watermarks

@@ -10,6 +10,7 @@
 //! join seconds after the producers, and `share.auto.offset.reset=latest` (Kafka's default) would skip
 //! every record (the zero-consumption bug of the first draft).
 
+mod classic;
 mod committed;
 mod fault_target;
 mod setup;
@@ -19,9 +20,12 @@ use std::time::Duration;
 
 use madsim::runtime::Runtime;
 use sharesim_sim::faults::{run_fault_plan, virtual_now_ms, FaultScheduler};
-use sharesim_sim::harness::SimCluster;
+use sharesim_sim::harness::{
+    classic_group_services, combine_services, share_group_services, SimCluster, SimClusterConfig,
+};
 use sharesim_sim::trace::{RunMarker, Trace, TraceEvent, TraceRecord};
 
+use self::classic::ClassicConsumers;
 use self::committed::{produced_partitions, DrainWatch};
 use self::fault_target::ClusterFaultTarget;
 use self::setup::ClusterSetup;
@@ -94,10 +98,34 @@ impl Backend for ClusterBackend {
     }
 }
 
+/// The cluster with the share-group services on every broker, plus the classic group coordinator
+/// when the scenario has classic groups, and the internal topics.
+async fn start_cluster(setup: &ClusterSetup) -> Result<SimCluster, String> {
+    let Some(classic) = setup.classic_groups.clone() else {
+        return Ok(SimCluster::start_share_groups(setup.cluster_config.clone()).await);
+    };
+    let services = setup.cluster_config.services.clone();
+    let internal_topics = services.internal_topics.clone();
+    let config = SimClusterConfig {
+        services: combine_services(vec![
+            share_group_services(services),
+            classic_group_services(classic, internal_topics.clone()),
+        ]),
+        ..setup.cluster_config.cluster.clone()
+    };
+    let brokers = config.brokers;
+    let cluster = SimCluster::start(config).await;
+    cluster
+        .create_internal_topics(&internal_topics, brokers)
+        .await
+        .map_err(|error| format!("creating the internal topics: {error:?}"))?;
+    Ok(cluster)
+}
+
 /// The run inside madsim: the cluster, its topics, the consumers, time 0, the producers, the fault plan
 /// (shifted to time 0) and the liveness phase until every record is terminal or the bound passes.
 async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<Simulated, String> {
-    let mut cluster = SimCluster::start_share_groups(setup.cluster_config.clone()).await;
+    let mut cluster = start_cluster(&setup).await?;
     let trace = cluster.trace().clone();
     trace.record(
         virtual_now_ms(),
@@ -119,6 +147,9 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     }
     let mut consumers = Consumers::new(&cluster, &scenario, seed, &setup);
     consumers.spawn_starting_at(&cluster, 0);
+    let classic = ClassicConsumers::new(&cluster, &scenario, seed);
+    notes.extend(classic.problems.iter().cloned());
+    classic.spawn(&cluster, virtual_now_ms(), true);
     let mut watch = DrainWatch::new(&scenario);
     let ready_deadline_ms = virtual_now_ms() + READY_BOUND_MS;
     loop {
@@ -138,6 +169,7 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     let workload_start_ms = virtual_now_ms();
     consumers.producers = spawn_producers(&cluster, &scenario, workload_start_ms);
     consumers.spawn_later(&cluster, workload_start_ms);
+    classic.spawn(&cluster, workload_start_ms, false);
     notes.extend(consumers.problems.iter().cloned());
     let mut plan = setup.fault_plan.clone();
     for fault in &mut plan.faults {

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use sharesim_sim::coordinator::classic::ClassicGroupConfig;
 use sharesim_sim::coordinator::group::{GroupCoordinatorConfig, ShareGroupConfig};
 use sharesim_sim::faults::{FaultNode, FaultPlan, Lever, ScheduledFault};
 use sharesim_sim::harness::{ShareGroupClusterConfig, SimClusterConfig};
@@ -32,6 +33,8 @@ pub(super) struct ClusterSetup {
     pub fault_plan: FaultPlan,
     /// `cluster.clocks`: (node, skew, drift) set at time 0.
     pub initial_clocks: Vec<(FaultNode, i64, i64)>,
+    /// The brokers' classic group coordinator, when the scenario has classic groups.
+    pub classic_groups: Option<ClassicGroupConfig>,
     /// What this backend simplifies, for the report.
     pub notes: Vec<String>,
 }
@@ -77,13 +80,13 @@ impl ClusterSetup {
                 group.name
             ));
         }
-        if scenario
+        // Classic groups run on the brokers' classic group coordinator with Kafka's defaults
+        // (`group.initial.rebalance.delay.ms` 3 s: the workload waits for their first assignment).
+        let classic_groups = scenario
             .groups
             .iter()
             .any(|group| group.group_type == GroupType::Classic)
-        {
-            notes.push("classic groups are not run by the cluster backend yet".to_string());
-        }
+            .then(ClassicGroupConfig::default);
         let partition_config = share_partition_config(&group.configs, &broker, &semantics)?;
         let group_config = ShareGroupConfig::from_entries(
             group.configs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
@@ -144,6 +147,7 @@ impl ClusterSetup {
             oracle_config,
             fault_plan,
             initial_clocks,
+            classic_groups,
             notes,
         })
     }

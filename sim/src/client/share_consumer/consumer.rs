@@ -78,6 +78,9 @@ pub(super) struct PendingAcks {
     pub deadline_ms: u64,
     /// Send in a ShareAcknowledge, never piggybacked (commitSync / commitAsync; spec 2.3).
     pub send_alone: bool,
+    /// The offsets of `acks` that went on the wire (a retried unit was sent before); the others get
+    /// their outcome without ever having been sent (failed locally).
+    pub sent: BTreeSet<i64>,
 }
 
 impl PendingAcks {
@@ -89,6 +92,7 @@ impl PendingAcks {
         self.waiters.extend(other.waiters);
         self.deadline_ms = self.deadline_ms.min(other.deadline_ms);
         self.send_alone |= other.send_alone;
+        self.sent.extend(other.sent);
     }
 
     pub fn has_renew(&self) -> bool {
@@ -254,6 +258,18 @@ impl ShareConsumer {
     /// The assigned partitions.
     pub fn assignment(&self) -> &BTreeSet<TopicIdPartition> {
         self.membership.assignment()
+    }
+
+    /// Whether an assigned partition has no known leader. Kafka's fetchers then ask for a metadata update
+    /// again (after `retry.backoff.ms`) until one is known: a partition whose leader died would
+    /// otherwise never be fetched again.
+    pub fn has_leaderless_assignment(&self) -> bool {
+        self.close.is_none()
+            && self
+                .membership
+                .assignment()
+                .iter()
+                .any(|tip| !self.leaders.contains_key(tip))
     }
 
     /// `acquisitionLockTimeoutMs()`: the value from the last ShareFetch (or v2 ShareAcknowledge) response.
@@ -659,6 +675,9 @@ impl ShareConsumer {
                     superseded.acks.insert(offset, ack_type);
                 }
                 older.renew_records.remove(&offset);
+                if older.sent.remove(&offset) {
+                    superseded.sent.insert(offset);
+                }
             }
             superseded.waiters = older.waiters.clone();
             if existing.acks.is_empty() {

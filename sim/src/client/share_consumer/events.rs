@@ -156,6 +156,10 @@ pub enum ClientTraceEvent {
         acknowledgements: Vec<(i64, AcknowledgeType)>,
         /// 0 on success, else Kafka's error code.
         error_code: i16,
+        /// The offsets among `acknowledgements` that never went on the wire: the client failed them
+        /// itself (no share session with their node, spec 2.3; their deadline passed while queued; a
+        /// newer acquisition superseded them).
+        unsent_offsets: Vec<i64>,
     },
     /// `poll` threw.
     PollError {

@@ -521,7 +521,7 @@ impl ShareConsumer {
                 .collect(),
             forgotten_partitions: forgotten.iter().copied().collect(),
         };
-        self.trace_sent(now_ms, node, "share_fetch", epoch, &acks);
+        let acks = self.trace_sent(now_ms, node, "share_fetch", epoch, acks);
         let kind = RequestKind::ShareFetch {
             epoch,
             partitions: fetch_partitions,
@@ -558,7 +558,7 @@ impl ShareConsumer {
                 })
                 .collect(),
         };
-        self.trace_sent(now_ms, node, "share_acknowledge", epoch, &acks);
+        let acks = self.trace_sent(now_ms, node, "share_acknowledge", epoch, acks);
         let kind = RequestKind::ShareAcknowledge { epoch };
         let request_id = self.register_request(now_ms, node, kind, acks);
         self.transmits.push_back(Transmit::ShareAcknowledge {
@@ -568,15 +568,27 @@ impl ShareConsumer {
         });
     }
 
+    /// Traces the acknowledgements going on the wire for the first time (a retried unit's offsets were
+    /// traced when first sent) and marks them sent.
     fn trace_sent(
         &mut self,
         now_ms: u64,
         node: NodeId,
         request: &'static str,
         epoch: i32,
-        acks: &BTreeMap<TopicIdPartition, PendingAcks>,
-    ) {
-        for (tip, pending) in acks {
+        mut acks: BTreeMap<TopicIdPartition, PendingAcks>,
+    ) -> BTreeMap<TopicIdPartition, PendingAcks> {
+        for (tip, pending) in &mut acks {
+            let fresh: Vec<(i64, AcknowledgeType)> = pending
+                .acks
+                .iter()
+                .filter(|(offset, _)| !pending.sent.contains(offset))
+                .map(|(o, t)| (*o, *t))
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            pending.sent.extend(fresh.iter().map(|(offset, _)| *offset));
             self.trace
                 .push_back(ClientTraceEvent::AcknowledgementsSent {
                     at_ms: now_ms,
@@ -585,9 +597,10 @@ impl ShareConsumer {
                     topic_id_partition: *tip,
                     request,
                     share_session_epoch: epoch,
-                    acknowledgements: pending.acks.iter().map(|(o, t)| (*o, *t)).collect(),
+                    acknowledgements: fresh,
                 });
         }
+        acks
     }
 
     fn register_request(
@@ -723,6 +736,12 @@ impl ShareConsumer {
                 topic_id_partition: tip,
                 acknowledgements: pending.acks.iter().map(|(o, t)| (*o, *t)).collect(),
                 error_code: error_code(error),
+                unsent_offsets: pending
+                    .acks
+                    .keys()
+                    .filter(|offset| !pending.sent.contains(offset))
+                    .copied()
+                    .collect(),
             });
         self.events
             .push_back(ConsumerEvent::AcknowledgementCommitCallback {

@@ -815,6 +815,16 @@ fn no_acks_on_an_epoch_0_fetch() {
         h.callbacks(),
         vec![(tip(0), vec![0], Some(ResponseError::NetworkException))]
     );
+    // ACK-OUTCOME: the trace tells that this outcome is of an acknowledgement never sent.
+    assert!(!h
+        .trace
+        .iter()
+        .any(|e| matches!(e, ClientTraceEvent::AcknowledgementsSent { .. })));
+    assert!(h.trace.iter().any(|e| matches!(
+        e,
+        ClientTraceEvent::AcknowledgementOutcome { unsent_offsets, error_code: 13, .. }
+            if unsent_offsets == &vec![0]
+    )));
 }
 
 /// Spec 2.4: a failed request (disconnect) restarts the session; its acks fail with the disconnect.
@@ -840,6 +850,12 @@ fn disconnect_fails_in_flight_acks_and_resets_session() {
         h.callbacks(),
         vec![(tip(0), vec![0], Some(ResponseError::NetworkException))]
     );
+    // ACK-OUTCOME: these went on the wire; their outcome says so.
+    assert!(h.trace.iter().any(|e| matches!(
+        e,
+        ClientTraceEvent::AcknowledgementOutcome { unsent_offsets, error_code: 13, .. }
+            if unsent_offsets.is_empty()
+    )));
 }
 
 /// Spec 2.2: NOT_LEADER_OR_FOLLOWER is not retried; the client moves to the current leader.
@@ -1057,4 +1073,26 @@ fn trace_events_serialize_with_stable_field_order() {
         text.starts_with(r#"{"event":"record_delivered","at_ms":5,"member_id":"m""#),
         "{text}"
     );
+}
+
+/// Spec 2.2: a leader error moves the client to the partition's current leader; while an assigned
+/// partition has no known leader (a metadata answer from a broker that did not know it) the consumer
+/// says so, and its node asks for metadata again until a leader is known.
+#[test]
+fn an_assigned_partition_without_a_leader_is_reported_until_one_is_known() {
+    let mut h = Harness::joined(&[], &[0]);
+    assert!(!h.consumer.has_leaderless_assignment());
+    let unknown = TopicMetadata {
+        name: "orders".to_owned(),
+        topic_id: TOPIC,
+        partition_leaders: vec![(0, None)],
+    };
+    h.consumer.handle_topic_metadata(h.now_ms, &unknown);
+    assert!(h.consumer.has_leaderless_assignment());
+    let known = TopicMetadata {
+        partition_leaders: vec![(0, Some(LEADER))],
+        ..unknown
+    };
+    h.consumer.handle_topic_metadata(h.now_ms, &known);
+    assert!(!h.consumer.has_leaderless_assignment());
 }

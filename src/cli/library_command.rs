@@ -101,7 +101,23 @@ pub fn run_library(args: &LibraryArgs) -> ExitCode {
                 })
                 .collect();
             if chosen.is_empty() {
-                return fail(format!("no study named `{only}` in {}", args.dir.display()));
+                // A file that does not load has no name to match: say so, or a typo in the study
+                // itself reads as a wrong --only.
+                let broken: Vec<String> = library_files(&args.dir)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|path| load(path).err())
+                    .map(|error| format!("\n  {error}"))
+                    .collect();
+                let unloadable = if broken.is_empty() {
+                    String::new()
+                } else {
+                    format!("; these files did not load:{}", broken.concat())
+                };
+                return fail(format!(
+                    "no study named `{only}` in {}{unloadable}",
+                    args.dir.display()
+                ));
             }
             chosen
         }

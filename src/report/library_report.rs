@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::html::{page, table};
-use super::svg::{bar_chart, escape};
+use super::svg::{bar_chart, escape, heat_map};
 use super::sweep_report::write_sweep_report;
 use crate::runner::StudyRun;
 
@@ -46,32 +46,110 @@ fn axis_label(run: &StudyRun) -> String {
     }
 }
 
-/// One plot per metric of the study: its mean per point.
+/// A two-key sweep laid out as a grid: the first key's values down, the second's across, and the point
+/// label at each cell (`None` where no run had those values).
+struct SweepGrid {
+    keys: (String, String),
+    rows: Vec<String>,
+    columns: Vec<String>,
+    points: Vec<Vec<Option<String>>>,
+}
+
+fn sweep_grid(run: &StudyRun) -> Option<SweepGrid> {
+    let split = |arg: &str| {
+        arg.split_once('=')
+            .map(|(key, value)| (key.to_string(), value.trim_matches('"').to_string()))
+    };
+    let mut keys = None;
+    let mut cells: Vec<(String, String, String)> = Vec::new();
+    for row in &run.results.rows {
+        let [first, second] = row.vary_args.as_slice() else {
+            return None;
+        };
+        let ((first_key, row_value), (second_key, column_value)) = (split(first)?, split(second)?);
+        keys.get_or_insert((first_key, second_key));
+        cells.push((row_value, column_value, row.point.clone()));
+    }
+    let mut rows: Vec<String> = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    for (row_value, column_value, _) in &cells {
+        if !rows.contains(row_value) {
+            rows.push(row_value.clone());
+        }
+        if !columns.contains(column_value) {
+            columns.push(column_value.clone());
+        }
+    }
+    let points = rows
+        .iter()
+        .map(|row_value| {
+            columns
+                .iter()
+                .map(|column_value| {
+                    cells
+                        .iter()
+                        .find(|(r, c, _)| r == row_value && c == column_value)
+                        .map(|(_, _, point)| point.clone())
+                })
+                .collect()
+        })
+        .collect();
+    Some(SweepGrid {
+        keys: keys?,
+        rows,
+        columns,
+        points,
+    })
+}
+
+/// One plot per metric of the study: its mean per point, as bars; a sweep over two keys is drawn as a
+/// heat map instead, so that both axes can be read at once.
 fn plots(run: &StudyRun) -> Vec<(String, String)> {
+    let mean = |point: &str, metric: &str| {
+        run.means
+            .get(point)
+            .and_then(|means| means.get(metric))
+            .copied()
+    };
+    let grid = sweep_grid(run);
     let labels: Vec<String> = run.points.iter().map(|point| short_label(point)).collect();
     run.study
         .plots
         .iter()
         .map(|metric| {
-            let values: Vec<f64> = run
-                .points
-                .iter()
-                .map(|point| {
-                    run.means
-                        .get(point)
-                        .and_then(|means| means.get(metric))
-                        .copied()
-                        .unwrap_or(0.0)
-                })
-                .collect();
             let title = format!(
                 "{}: mean {metric} per point ({} seeds)",
                 run.name, run.seeds
             );
-            (
-                metric.clone(),
-                bar_chart(&title, &axis_label(run), &labels, &values),
-            )
+            let svg = match &grid {
+                Some(grid) => {
+                    let cells: Vec<Vec<Option<f64>>> = grid
+                        .points
+                        .iter()
+                        .map(|row| {
+                            row.iter()
+                                .map(|point| point.as_deref().and_then(|p| mean(p, metric)))
+                                .collect()
+                        })
+                        .collect();
+                    heat_map(
+                        &title,
+                        (grid.keys.1.as_str(), grid.keys.0.as_str()),
+                        &grid.columns,
+                        &grid.rows,
+                        &cells,
+                    )
+                }
+                None => {
+                    let values: Vec<f64> = run
+                        .points
+                        .iter()
+                        .map(|point| mean(point, metric).unwrap_or(0.0))
+                        .collect();
+                    bar_chart(&title, &axis_label(run), &labels, &values)
+                }
+            };
+            (metric.clone(), svg)
         })
         .collect()
 }

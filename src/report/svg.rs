@@ -110,6 +110,111 @@ pub fn bar_chart(title: &str, x_label: &str, labels: &[String], values: &[f64]) 
     svg
 }
 
+/// A heat map of a two-key sweep: one row per value of the first key (`y_labels`), one column per value
+/// of the second (`x_labels`), each cell shaded by its value against the largest (log scale) and labelled
+/// with it.
+/// `cells[row][column]` is `None` where a point was not run.
+pub fn heat_map(
+    title: &str,
+    axes: (&str, &str),
+    x_labels: &[String],
+    y_labels: &[String],
+    cells: &[Vec<Option<f64>>],
+) -> String {
+    const CELL_HEIGHT: f64 = 28.0;
+    const ROW_LABEL_WIDTH: f64 = 130.0;
+    let (x_axis, y_axis_label) = axes;
+    let height = MARGIN.2 + 18.0 + CELL_HEIGHT * y_labels.len() as f64 + MARGIN.3;
+    let mut svg = String::new();
+    open(&mut svg, title, height);
+    let left = MARGIN.0 + ROW_LABEL_WIDTH;
+    let cell_width = (WIDTH - left - MARGIN.1) / x_labels.len().max(1) as f64;
+    let top = MARGIN.2 + 18.0;
+    let max = cells
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .fold(0.0, f64::max);
+    let _ = write!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" class="axis" text-anchor="start">{} ↓</text>"#,
+        8.0,
+        top - 6.0,
+        escape(y_axis_label)
+    );
+    for (column, label) in x_labels.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text>"#,
+            left + cell_width * (column as f64 + 0.5),
+            top - 6.0,
+            escape(label)
+        );
+    }
+    for (row, label) in y_labels.iter().enumerate() {
+        let y = top + CELL_HEIGHT * row as f64;
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" class="tick" text-anchor="end">{}</text>"#,
+            left - 6.0,
+            y + CELL_HEIGHT / 2.0 + 4.0,
+            escape(label)
+        );
+        for (column, value) in cells.get(row).into_iter().flatten().enumerate() {
+            let x = left + cell_width * column as f64;
+            let (fill, text) = match value {
+                Some(value) => (heat_color(log_share(*value, max)), format_number(*value)),
+                None => ("#f3f4f6".to_string(), "–".to_string()),
+            };
+            let ink = if value.is_some_and(|value| log_share(value, max) > 0.6) {
+                "#ffffff"
+            } else {
+                "#111827"
+            };
+            let _ = write!(
+                svg,
+                r##"<rect class="cell" x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{fill}" stroke="#ffffff"><title>{} · {}: {text}</title></rect><text x="{:.1}" y="{:.1}" class="tick" text-anchor="middle" style="fill:{ink}">{text}</text>"##,
+                cell_width,
+                CELL_HEIGHT,
+                escape(label),
+                escape(&x_labels[column.min(x_labels.len().saturating_sub(1))]),
+                x + cell_width / 2.0,
+                y + CELL_HEIGHT / 2.0 + 4.0
+            );
+        }
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" class="axis" text-anchor="middle">{} →</text></svg>"#,
+        left + cell_width * x_labels.len() as f64 / 2.0,
+        height - 8.0,
+        escape(x_axis)
+    );
+    svg
+}
+
+/// Where `value` sits between 0 and `max` on a logarithmic scale: sweeps like lock duration span orders of
+/// magnitude (1,139 redeliveries next to 7), and a linear shade would leave every cell but one white.
+fn log_share(value: f64, max: f64) -> f64 {
+    if max <= 0.0 || value <= 0.0 {
+        return 0.0;
+    }
+    value.ln_1p() / max.ln_1p()
+}
+
+/// White (0) to deep blue (1).
+fn heat_color(share: f64) -> String {
+    let share = share.clamp(0.0, 1.0);
+    let channel = |from: f64, to: f64| (from + (to - from) * share).round() as u8;
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        channel(255.0, 30.0),
+        channel(255.0, 64.0),
+        channel(255.0, 175.0)
+    )
+}
+
 /// One line of a line chart.
 pub struct Series {
     /// Legend name.
@@ -299,5 +404,24 @@ mod tests {
         }];
         let svg = line_chart("t", 10, &series, &[(5, "crash".into())]);
         assert!(svg.contains("polyline") && svg.contains("class=\"fault\""));
+    }
+
+    /// A heat map has one shaded cell per point, labelled with its value; the largest is the darkest and
+    /// a point not run is marked, not drawn as zero.
+    #[test]
+    fn heat_map_shades_cells_by_value() {
+        let labels = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+        let svg = heat_map(
+            "redeliveries",
+            ("lock", "sigma"),
+            &labels(&["1000", "5000"]),
+            &labels(&["0.5", "1.5"]),
+            &[vec![Some(10.0), Some(0.0)], vec![Some(40.0), None]],
+        );
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert_eq!(svg.matches(r#"class="cell""#).count(), 4);
+        assert!(svg.contains(&format!("fill=\"{}\"", heat_color(1.0))));
+        assert!(svg.contains(">40<") && svg.contains(">–<"));
+        assert_eq!(heat_color(0.0), "#ffffff");
     }
 }

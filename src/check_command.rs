@@ -103,9 +103,9 @@ pub struct BoundsArgs {
     /// Do not record reachability events: smaller state space, fewer `sometimes` properties.
     #[arg(long)]
     pub no_witnesses: bool,
-    /// A deliberately wrong engine variant for `--model implementation`: expiry-ignores-delivery-limit,
-    /// release-from-non-owner.
-    #[arg(long)]
+    /// A deliberately wrong engine variant for `--model implementation` (the names are listed by
+    /// [`engine_mutation_names`]).
+    #[arg(long, help = engine_mutation_help())]
     pub engine_mutation: Option<String>,
 }
 
@@ -151,13 +151,34 @@ impl BoundsArgs {
             .map(|name| {
                 serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
                     format!(
-                        "unknown engine mutation `{name}`; valid: expiry-ignores-delivery-limit, \
-                         release-from-non-owner"
+                        "unknown engine mutation `{name}`; valid: {}",
+                        engine_mutation_names().join(", ")
                     )
                 })
             })
             .transpose()
     }
+}
+
+/// The engine mutations `--engine-mutation` accepts: the mutation switches that live in the
+/// share-partition engine, in kebab case (derived from the switch list, so the help cannot go stale).
+pub fn engine_mutation_names() -> Vec<String> {
+    crate::runner::MUTATION_SWITCHES
+        .iter()
+        .map(|switch| switch.name.replace('_', "-"))
+        .filter(|name| parse_engine_mutation(name).is_some())
+        .collect()
+}
+
+fn parse_engine_mutation(name: &str) -> Option<EngineMutation> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+}
+
+fn engine_mutation_help() -> String {
+    format!(
+        "A deliberately wrong engine variant for `--model implementation`: {}",
+        engine_mutation_names().join(", ")
+    )
 }
 
 /// `sharesim check`.
@@ -582,6 +603,26 @@ mod tests {
         ));
         let unknown = ModelKind::parse("engine").expect_err("unknown model");
         assert!(unknown.contains("valid: spec, implementation"), "{unknown}");
+    }
+
+    /// Every engine mutation is named by `--engine-mutation`'s help and its error, and each name parses.
+    #[test]
+    fn engine_mutation_help_lists_every_engine_switch() {
+        let names = engine_mutation_names();
+        assert_eq!(names.len(), 7, "{names:?}");
+        assert!(names.contains(&"duplicate-acquired-range".to_string()));
+        for name in &names {
+            let parsed = args(&["--engine-mutation", name])
+                .bounds
+                .to_engine_mutation();
+            assert!(matches!(parsed, Ok(Some(_))), "{name}: {parsed:?}");
+        }
+        let error = args(&["--engine-mutation", "nope"])
+            .bounds
+            .to_engine_mutation()
+            .expect_err("unknown");
+        assert!(error.contains(&names.join(", ")), "{error}");
+        assert!(engine_mutation_help().contains(&names.join(", ")));
     }
 
     #[test]

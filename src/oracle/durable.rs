@@ -1,8 +1,9 @@
 //! DURABLE: a state change acknowledged to a client survives leader and coordinator failover (spec 3.2:
 //! the leader answers only after the write committed). Decided from the consumers' successful
 //! `acknowledgement_outcome` of ACCEPT, REJECT or GAP (terminal types) for offsets whose acknowledgement
-//! the leader applied (its `transition` with that cause and member): no share partition, in any leader
-//! epoch, may hand such an offset out again. An acknowledgement the leader skipped (spec 2.2: records
+//! the leader applied (its `transition` with that cause and member, not undone by a `rollback`
+//! transition before the outcome): no share partition, in any leader epoch, may hand such an offset out
+//! again. An acknowledgement the leader skipped (spec 2.2: records
 //! already below SPSO, archived meanwhile) changed nothing, so its success promises nothing. (That
 //! persisted state never regresses needs the share coordinator's events, which the trace does not carry
 //! yet.)
@@ -43,14 +44,16 @@ impl Checker for Durable {
                     topic_id,
                     partition,
                     acknowledgements,
-                    error_code: 0,
+                    error_code,
                 },
         } = &record.event
         {
             for (offset, ack_type) in acknowledgements {
                 let key = (group_id.clone(), topic_id.0, *partition, *offset);
+                // Every outcome, failed ones too, settles the application it answers: a stale entry
+                // would otherwise vouch for a later acknowledgement the leader skipped.
                 let applied = self.applied.remove(&(key.clone(), member.clone()));
-                if *ack_type != AcknowledgeType::Release && applied {
+                if *error_code == 0 && *ack_type != AcknowledgeType::Release && applied {
                     self.acknowledged
                         .insert(key, (member.clone(), *ack_type, record.seq));
                 }
@@ -72,6 +75,23 @@ impl Checker for Durable {
                 let at = (key.group_id.clone(), key.topic_id.0, key.partition, offset);
                 self.applied.insert((at, member.clone()));
             }
+            return;
+        }
+        if let PartitionEvent::Transition {
+            first_offset,
+            last_offset,
+            cause: TransitionCause::Rollback,
+            ..
+        } = event
+        {
+            // Spec 3.2: the write failed and the transition was undone; nothing was applied.
+            self.applied
+                .retain(|((group_id, topic_id, partition, offset), _)| {
+                    !(*group_id == key.group_id
+                        && *topic_id == key.topic_id.0
+                        && *partition == key.partition
+                        && (*first_offset..=*last_offset).contains(offset))
+                });
             return;
         }
         let PartitionEvent::Acquired {

@@ -585,6 +585,41 @@ mod durable {
         s.assert_passes("DURABLE");
     }
 
+    /// Spec 3.2 (regression, swarm seed 361): an ACCEPT whose write failed was rolled back and answered
+    /// with an error; the record's lock then expired, it was archived, and a second ACCEPT by the same
+    /// member was skipped (below SPSO) yet answered successfully. The lock-expiry writes had failed too
+    /// (final in memory only), so the next leader hands the record out again: no promise is broken.
+    #[test]
+    fn passes_redelivery_after_a_rolled_back_acceptance_and_a_skipped_one() {
+        let mut s = Script::new();
+        s.acquire(0, "a", 0, 0, 1)
+            .acks_sent(1, "a", &[(0, ACCEPT)])
+            .accept(1, "a", 0, 0);
+        s.transition(
+            1,
+            (0, 0),
+            RecordState::Acknowledged,
+            RecordState::Acquired,
+            1,
+            None,
+            TransitionCause::Rollback,
+        );
+        let failed = ShareConsumerEvent::AcknowledgementOutcome {
+            topic_id: TOPIC,
+            partition: 0,
+            acknowledgements: vec![(0, ACCEPT)],
+            error_code: 15,
+        };
+        s.consumer(1, "a", failed);
+        s.expire(10, 0, 0, 1)
+            .acquire(10, "a", 0, 0, 2)
+            .expire(20, 0, 0, 2)
+            .acks_sent(21, "a", &[(0, ACCEPT)])
+            .ack_outcome(21, "a", &[(0, ACCEPT)]);
+        s.epoch(2).acquire(30, "b", 0, 0, 1);
+        s.assert_passes("DURABLE");
+    }
+
     #[test]
     fn passes_redelivery_of_a_released_record() {
         let mut s = Script::new();

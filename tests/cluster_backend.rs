@@ -9,8 +9,10 @@ use sharesim::runner::{
     run_scenario, Backend, BackendRun, ClusterBackend, RunError, RunOptions, RunOutcome,
 };
 use sharesim::scenario::{load_scenario, Scenario};
+use sharesim_sim::broker::ClusterEvent;
 use sharesim_sim::harness::accepted_offsets;
-use sharesim_sim::trace::{Trace, TraceEvent};
+use sharesim_sim::share::partition::PartitionEvent;
+use sharesim_sim::trace::{ShareConsumerEvent, Trace, TraceEvent};
 
 fn scenario(name: &str) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -258,4 +260,136 @@ fn head_of_line_classic_records_wait_behind_the_slow_one_share_records_do_not() 
         "{:?}",
         outcome.facts.notes
     );
+}
+
+/// A scenario written inline (`name` for error messages).
+fn inline_scenario(name: &str, text: &str) -> Scenario {
+    sharesim::scenario::parse_scenario(name, text).expect("a valid scenario")
+}
+
+/// Spec 3.2 on the cluster (`persister_fail` lever): while the brokers' WriteShareGroupState calls fail
+/// with UNKNOWN_SERVER_ERROR (not retried by the persister), acknowledgements roll back and their
+/// outcome is an error; the records come back when their locks expire and are accepted later, and
+/// every invariant holds.
+#[test]
+fn persister_write_failures_roll_acknowledgements_back_on_the_cluster() {
+    let failing = inline_scenario(
+        "persister_fail.json",
+        r#"{
+          "duration_ms": 15000, "liveness_bound_ms": 60000,
+          "cluster": {"configs": {"group.share.min.record.lock.duration.ms": 1000}},
+          "topics": [{"name": "orders", "partitions": 1}],
+          "groups": [{"name": "workers", "configs": {"share.auto.offset.reset": "earliest",
+                      "share.record.lock.duration.ms": 2000}}],
+          "producers": [{"topic": "orders", "count": 100, "rate_per_sec": 50}],
+          "consumers": [{"group": "workers", "processing": {"kind": "fixed", "ms": 5}}],
+          "faults": [{"at_ms": 300, "kind": "persister_fail", "error": "UNKNOWN_SERVER_ERROR",
+                      "probability": 0.5, "duration_ms": 1500}]
+        }"#,
+    );
+    let outcome = run(&ClusterBackend, &failing, 1);
+    let pulled = &outcome.facts.faults_applied;
+    assert!(
+        pulled.iter().any(|f| f.kind == "persister_fail"),
+        "{pulled:?} / skipped {:?}",
+        outcome.facts.faults_skipped
+    );
+    let failed_writes = outcome
+        .records
+        .iter()
+        .filter(|record| {
+            matches!(
+                &record.event,
+                TraceEvent::SharePartition {
+                    event: PartitionEvent::WriteFailed { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(failed_writes > 0, "no write failed");
+    let failed_acks = outcome
+        .records
+        .iter()
+        .filter(|record| {
+            matches!(
+                &record.event,
+                TraceEvent::ShareConsumer {
+                    event: ShareConsumerEvent::AcknowledgementOutcome { error_code, .. },
+                    ..
+                } if *error_code != 0
+            )
+        })
+        .count();
+    assert!(failed_acks > 0, "no acknowledgement failed");
+    let accepted = accepted_offsets(&outcome.records);
+    let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
+    assert_eq!(accepted_count, 100, "{accepted:?}");
+    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+}
+
+/// The `share_coordinator_failover` lever on the cluster (spec 3.1, 3.5): the broker leading
+/// `__share_group_state`-0 loses the controller, is fenced, and another broker becomes the share
+/// coordinator (loading the state by replay); every record is still accepted and the safety invariants
+/// hold.
+#[test]
+fn share_coordinator_failover_moves_the_coordinator_on_the_cluster() {
+    let failover = inline_scenario(
+        "share_coordinator_failover.json",
+        r#"{
+          "duration_ms": 20000, "liveness_bound_ms": 60000,
+          "cluster": {"brokers": 3},
+          "topics": [{"name": "orders", "partitions": 1}],
+          "groups": [{"name": "workers", "configs": {"share.auto.offset.reset": "earliest"}}],
+          "producers": [{"topic": "orders", "count": 100, "rate_per_sec": 10}],
+          "consumers": [{"group": "workers", "processing": {"kind": "fixed", "ms": 5}}],
+          "faults": [{"at_ms": 2000, "kind": "share_coordinator_failover"}]
+        }"#,
+    );
+    let outcome = run(&ClusterBackend, &failover, 1);
+    assert!(
+        outcome
+            .facts
+            .faults_applied
+            .iter()
+            .any(|f| f.kind == "share_coordinator_failover"),
+        "{:?} / skipped {:?}",
+        outcome.facts.faults_applied,
+        outcome.facts.faults_skipped
+    );
+    let state_leaders: std::collections::BTreeSet<&str> = outcome
+        .records
+        .iter()
+        .filter(|record| {
+            matches!(
+                &record.event,
+                TraceEvent::Cluster {
+                    event: ClusterEvent::BecameLeader { topic, .. },
+                } if topic == "__share_group_state"
+            )
+        })
+        .map(|record| record.node.as_str())
+        .collect();
+    assert!(
+        state_leaders.len() >= 2,
+        "one coordinator only: {state_leaders:?}"
+    );
+    let accepted = accepted_offsets(&outcome.records);
+    let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
+    assert_eq!(accepted_count, 100, "{accepted:?}");
+    for code in [
+        "NO-LOSS",
+        "EXCLUSIVE",
+        "TERMINAL-FINAL",
+        "DC-LIMIT",
+        "SPSO-SAFE",
+        "DURABLE",
+    ] {
+        assert_eq!(
+            outcome.oracle.verdict(code),
+            Some(&Verdict::Pass),
+            "{code}: {:#?}",
+            violations(&outcome)
+        );
+    }
 }

@@ -1,10 +1,11 @@
 //! [`FaultTarget`] for the [`SimCluster`] harness: the levers it can pull today. Broker crash and restart
 //! (with or without unflushed-data loss), node and link clogs (madsim's `NetSim`), the transport's
 //! per-API-key rules (network and RPC faults, persister faults carried by rules) and broker clock skew
-//! and drift. Every other step answers [`FaultError::Unsupported`], which the scheduler records in the
-//! trace as `skipped`: consumers, leadership moves, zombies, coordinator failover, log-start moves,
-//! compaction, corrupt batches, the lock-timer and persister-failure switches and the controller's clock
-//! need harness support that does not exist yet.
+//! and drift, and the brokers' persister-failure switch (persister calls failing with an error code). Every
+//! other step answers [`FaultError::Unsupported`], which
+//! the scheduler records in the trace as `skipped`: consumers, leadership moves, zombies, coordinator
+//! failover, log-start moves, compaction, corrupt batches, the lock-timer order and the controller's
+//! clock need harness support that does not exist yet.
 
 use madsim::net::NetSim;
 use madsim::runtime::Handle;
@@ -56,6 +57,17 @@ impl FaultTarget for SimCluster {
                 clock
                     .set(*skew_ms, *drift_ppm)
                     .map_err(|error| FaultError::Refused(error.to_string()))?;
+            }
+            FaultStep::SetPersisterFailure {
+                api_key,
+                probability,
+                error_code,
+            } => self
+                .fault_switches()
+                .persister
+                .set(*api_key, *probability, *error_code),
+            FaultStep::ClearPersisterFailure { api_key } => {
+                self.fault_switches().persister.clear(*api_key)
             }
             _ => {
                 return Err(FaultError::Unsupported(format!(

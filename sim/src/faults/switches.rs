@@ -6,6 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use kafka_protocol::messages::{
+    read_share_group_state_response, write_share_group_state_response, ApiKey,
+    ReadShareGroupStateResponse, RequestKind, ResponseKind, WriteShareGroupStateResponse,
+};
 use madsim::rand::Rng;
 
 use super::lever::LockTimerOrder;
@@ -65,6 +69,66 @@ impl PersisterFailSwitch {
         let fails =
             probability > 0.0 && madsim::rand::thread_rng().gen_bool(probability.clamp(0.0, 1.0));
         fails.then_some(error_code)
+    }
+
+    /// Asked by a broker node before it sends an inter-broker call: when `request` is a persister call
+    /// (ReadShareGroupState, WriteShareGroupState) that a failure is set for and the draw fails it, the
+    /// answer the share coordinator would have sent with that error code on every partition, so the
+    /// persister's own retry and error mapping (spec 3.1) handle it. `None`: send the call.
+    pub fn fail_call(&self, request: &RequestKind) -> Option<ResponseKind> {
+        match request {
+            RequestKind::WriteShareGroupState(request) => {
+                let error_code = self.failure_for(ApiKey::WriteShareGroupState as i16)?;
+                let results = request
+                    .topics
+                    .iter()
+                    .map(|topic| {
+                        write_share_group_state_response::WriteStateResult::default()
+                            .with_topic_id(topic.topic_id)
+                            .with_partitions(
+                                topic
+                                    .partitions
+                                    .iter()
+                                    .map(|p| {
+                                        write_share_group_state_response::PartitionResult::default()
+                                            .with_partition(p.partition)
+                                            .with_error_code(error_code)
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect();
+                Some(ResponseKind::WriteShareGroupState(
+                    WriteShareGroupStateResponse::default().with_results(results),
+                ))
+            }
+            RequestKind::ReadShareGroupState(request) => {
+                let error_code = self.failure_for(ApiKey::ReadShareGroupState as i16)?;
+                let results = request
+                    .topics
+                    .iter()
+                    .map(|topic| {
+                        read_share_group_state_response::ReadStateResult::default()
+                            .with_topic_id(topic.topic_id)
+                            .with_partitions(
+                                topic
+                                    .partitions
+                                    .iter()
+                                    .map(|p| {
+                                        read_share_group_state_response::PartitionResult::default()
+                                            .with_partition(p.partition)
+                                            .with_error_code(error_code)
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect();
+                Some(ResponseKind::ReadShareGroupState(
+                    ReadShareGroupStateResponse::default().with_results(results),
+                ))
+            }
+            _ => None,
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use super::test_client::TestClient;
 use crate::broker::BrokerConfig;
 use crate::cluster::controller::ControllerConfig;
 use crate::cluster::BrokerId;
+use crate::faults::BrokerFaultSwitches;
 use crate::log::LogStore;
 use crate::net::NetFaults;
 use crate::node::{
@@ -63,6 +64,8 @@ struct BrokerSlot {
 /// One run's cluster: a controller node and N broker nodes.
 pub struct SimCluster {
     faults: NetFaults,
+    /// The in-node fault switches every broker consults (persister failures).
+    switches: BrokerFaultSwitches,
     trace: SharedTrace,
     controller_addr: SocketAddr,
     controller_node: NodeHandle,
@@ -75,6 +78,7 @@ impl SimCluster {
     pub async fn start(config: SimClusterConfig) -> SimCluster {
         let handle = Handle::current();
         let faults = NetFaults::new();
+        let switches = BrokerFaultSwitches::default();
         let trace = SharedTrace::new(if config.keep_trace_records {
             Trace::keeping_records()
         } else {
@@ -114,6 +118,7 @@ impl SimCluster {
                 store: store.clone(),
                 clock: clock.clone(),
                 faults: faults.clone(),
+                switches: switches.clone(),
                 trace: trace.clone(),
                 node_name: name.clone(),
                 services: config.services.clone(),
@@ -137,6 +142,7 @@ impl SimCluster {
         }
         let cluster = SimCluster {
             faults,
+            switches,
             trace,
             controller_addr,
             controller_node,
@@ -150,6 +156,11 @@ impl SimCluster {
     /// The transport's fault controller (drop, delay, duplicate, reorder per API key).
     pub fn faults(&self) -> &NetFaults {
         &self.faults
+    }
+
+    /// The in-node fault switches of every broker (the `persister_fail` lever).
+    pub fn fault_switches(&self) -> &BrokerFaultSwitches {
+        &self.switches
     }
 
     /// The run's trace.

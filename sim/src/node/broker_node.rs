@@ -14,6 +14,7 @@ use super::trace_sink::SharedTrace;
 use super::NodeClock;
 use crate::broker::{BrokerConfig, BrokerCore, BrokerOutput, BrokerService};
 use crate::cluster::BrokerId;
+use crate::faults::BrokerFaultSwitches;
 use crate::log::LogStore;
 use crate::net::{Client, ConnectionId, NetFaults, Server, ServerEvent, TransportError};
 
@@ -32,6 +33,8 @@ pub struct BrokerNodeSetup {
     pub clock: NodeClock,
     /// The transport's fault controller.
     pub faults: NetFaults,
+    /// The in-node fault switches (persister failures), shared by every broker.
+    pub switches: BrokerFaultSwitches,
     /// The run's trace.
     pub trace: SharedTrace,
     /// The node's name in the trace (`broker-1`).
@@ -107,6 +110,14 @@ pub async fn run_broker(setup: BrokerNodeSetup) {
                     timeout_ms,
                     ..
                 } => {
+                    if let Some(response) = setup.switches.persister.fail_call(&request) {
+                        // The `persister_fail` lever: the call fails without reaching the share
+                        // coordinator; the persister sees Kafka's error code as the answer.
+                        let tx = inputs_tx.clone();
+                        let result = Ok(response);
+                        let _ = tx.try_send(NodeInput::CallResult { token, result });
+                        continue;
+                    }
                     let client = client.clone();
                     let tx = inputs_tx.clone();
                     madsim::task::spawn(async move {

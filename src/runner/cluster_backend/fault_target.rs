@@ -1,16 +1,24 @@
 //! The fault scheduler's target on the cluster backend: the [`SimCluster`] harness's own levers (broker
 //! crash and restart, node and link clogs between brokers and the controller, the transport's per-API
-//! rules, broker clocks), plus the clients this backend owns: consumer crash, restart (a new member),
+//! rules, broker clocks, the brokers' persister-failure switch), coordinator failover
+//! (the coordinator's broker cut off from the controller until it is fenced), plus the clients this backend owns: consumer crash, restart (a new member),
 //! stall and resume, and network partitions naming consumers or producers. What neither can do answers
 //! `Unsupported`, which the scheduler records in the trace as `skipped: ... (why)` and the run's facts
 //! list as skipped faults.
 
+use std::time::Duration;
+
 use madsim::net::NetSim;
 use madsim::task::NodeId;
+use sharesim_sim::broker::ClusterEvent;
+use sharesim_sim::coordinator::placement::{
+    GROUP_METADATA_TOPIC_NAME, SHARE_GROUP_STATE_TOPIC_NAME,
+};
 use sharesim_sim::faults::{
-    FaultError, FaultNode, FaultRecord, FaultStep, FaultTarget, StepOutcome,
+    CoordinatorKind, FaultError, FaultNode, FaultRecord, FaultStep, FaultTarget, StepOutcome,
 };
 use sharesim_sim::harness::SimCluster;
+use sharesim_sim::trace::{TraceEvent, TraceRecord};
 
 use super::setup::ClusterSetup;
 use super::workload::Consumers;
@@ -88,6 +96,64 @@ impl<'a> ClusterFaultTarget<'a> {
     }
 }
 
+impl ClusterFaultTarget<'_> {
+    /// The `share_coordinator_failover` / `group_coordinator_failover` levers. The controller has no
+    /// request to move one partition's leadership, so the coordinator moves the way it does when its
+    /// broker loses the controller: the broker leading the coordinator's internal topic partition
+    /// (`__share_group_state`-0 or `__consumer_offsets`-0, as its last `became_leader` in the trace
+    /// says) is cut off from the controller both ways for [`COORDINATOR_ISOLATION_MS`], past
+    /// `broker.session.timeout.ms`. The controller fences it and elects new leaders for what it led
+    /// (the coordinator's partition among them, so the new coordinator loads the topic by replay); then
+    /// the links heal and it rejoins as a follower. Its clients' connections stay up throughout.
+    fn fail_over_coordinator(&mut self, kind: CoordinatorKind) -> Result<(), FaultError> {
+        let topic = match kind {
+            CoordinatorKind::Share => SHARE_GROUP_STATE_TOPIC_NAME,
+            CoordinatorKind::Group => GROUP_METADATA_TOPIC_NAME,
+        };
+        let leader = self
+            .cluster
+            .trace()
+            .with(|trace| coordinator_leader(trace.records().unwrap_or_default(), topic))
+            .ok_or_else(|| FaultError::Refused(format!("no leader of {topic}-0 seen yet")))?;
+        let broker = self.nodes(FaultNode::Broker(leader))?;
+        let controller = self.cluster.controller_node_id();
+        let net = NetSim::current();
+        for &node in &broker {
+            net.clog_link(node, controller);
+            net.clog_link(controller, node);
+        }
+        // Detached: the links heal on their own, whatever the fault scheduler does meanwhile.
+        drop(madsim::task::spawn(async move {
+            madsim::time::sleep(Duration::from_millis(COORDINATOR_ISOLATION_MS)).await;
+            let net = NetSim::current();
+            for node in broker {
+                net.unclog_link(node, controller);
+                net.unclog_link(controller, node);
+            }
+        }));
+        Ok(())
+    }
+}
+
+/// How long a coordinator's broker is cut off from the controller: `broker.session.timeout.ms` (9 s)
+/// plus a heartbeat interval and some margin, so the controller fences it.
+const COORDINATOR_ISOLATION_MS: u64 = 12_000;
+
+/// The broker that last became leader of `topic`-0, from the brokers' `became_leader` events.
+fn coordinator_leader(records: &[TraceRecord], topic: &str) -> Option<u32> {
+    records.iter().rev().find_map(|record| match &record.event {
+        TraceEvent::Cluster {
+            event:
+                ClusterEvent::BecameLeader {
+                    topic: led,
+                    partition: 0,
+                    ..
+                },
+        } if led == topic => record.node.strip_prefix("broker-")?.parse().ok(),
+        _ => None,
+    })
+}
+
 fn is_client(node: FaultNode) -> bool {
     matches!(node, FaultNode::Producer(_) | FaultNode::Consumer { .. })
 }
@@ -119,22 +185,17 @@ impl FaultTarget for ClusterFaultTarget<'_> {
             FaultStep::UnclogLink { from, to } if is_client(*from) || is_client(*to) => {
                 self.clog_links(*from, *to, false)?
             }
-            FaultStep::SetPersisterFailure { .. } | FaultStep::ClearPersisterFailure { .. } => {
-                return Err(FaultError::Unsupported(
-                    "the cluster's brokers do not consult the persister-failure switch yet \
-                     (persister hold/delay/drop/duplicate/time-out work through the transport)"
-                        .to_string(),
-                ))
-            }
             FaultStep::SetLockTimerOrder { .. } => {
+                // The broker node's loop would have to order a due timer against a waiting request;
+                // a first attempt stalled a run (LIVENESS), so the lever stays skipped here.
                 return Err(FaultError::Unsupported(
                     "the cluster's brokers do not consult the lock-timer switch yet".to_string(),
-                ))
+                ));
             }
+            FaultStep::FailOverCoordinator { kind, .. } => self.fail_over_coordinator(*kind)?,
             FaultStep::MoveLeader { .. }
             | FaultStep::StartZombie { .. }
-            | FaultStep::StopZombie { .. }
-            | FaultStep::FailOverCoordinator { .. } => {
+            | FaultStep::StopZombie { .. } => {
                 return Err(FaultError::Unsupported(
                     "the cluster's controller cannot move a partition's leadership on request yet \
                      (a broker_crash moves it)"

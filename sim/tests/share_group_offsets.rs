@@ -91,19 +91,10 @@ async fn state_summary(cluster: &SimCluster) -> Option<(i64, i32)> {
                             .with_leader_epoch(-1)])]),
             );
             for addr in &bootstrap {
-                let Ok(ResponseKind::FindCoordinator(found)) =
-                    client.call(*addr, 6, find.clone(), TIMEOUT).await
+                let Some(coordinator) = share_support::coordinator_via(&client, *addr, &find).await
                 else {
                     continue;
                 };
-                let found = &found.coordinators[0];
-                let Ok(host) = found.host.as_str().parse() else {
-                    continue;
-                };
-                if found.error_code != 0 {
-                    continue;
-                }
-                let coordinator = std::net::SocketAddr::new(host, found.port as u16);
                 let Ok(ResponseKind::ReadShareGroupStateSummary(response)) =
                     client.call(coordinator, 1, summary.clone(), TIMEOUT).await
                 else {

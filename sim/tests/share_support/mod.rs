@@ -268,6 +268,25 @@ pub async fn wait_for_new_leader(cluster: &SimCluster, topic: &'static str, old:
     panic!("leadership of {topic} never moved from broker {old}");
 }
 
+/// The coordinator that `addr` names for a FindCoordinator request `find` (v6, one key), or `None` when
+/// the call fails or the broker answers with an error.
+pub async fn coordinator_via(
+    client: &sharesim_sim::net::Client,
+    addr: std::net::SocketAddr,
+    find: &kafka_protocol::messages::RequestKind,
+) -> Option<std::net::SocketAddr> {
+    use kafka_protocol::messages::ResponseKind;
+    let Ok(ResponseKind::FindCoordinator(found)) = client
+        .call(addr, 6, find.clone(), Duration::from_secs(5))
+        .await
+    else {
+        return None;
+    };
+    let found = found.coordinators.first()?;
+    let host = found.host.as_str().parse().ok()?;
+    (found.error_code == 0).then(|| std::net::SocketAddr::new(host, found.port as u16))
+}
+
 /// Sends `request` at `version` to `GROUP`'s group coordinator (found with FindCoordinator), from a
 /// client node, until the answer's error (`error_of`) is not a coordinator error, as admin clients do.
 pub async fn call_group_coordinator(
@@ -276,7 +295,7 @@ pub async fn call_group_coordinator(
     request: kafka_protocol::messages::RequestKind,
     error_of: fn(&kafka_protocol::messages::ResponseKind) -> i16,
 ) -> kafka_protocol::messages::ResponseKind {
-    use kafka_protocol::messages::{FindCoordinatorRequest, RequestKind, ResponseKind};
+    use kafka_protocol::messages::{FindCoordinatorRequest, RequestKind};
     use kafka_protocol::protocol::StrBytes;
     use sharesim_sim::net::{Client, NetFaults};
     use sharesim_sim::ResponseError;
@@ -298,19 +317,9 @@ pub async fn call_group_coordinator(
             ];
             for _ in 0..100 {
                 for addr in &bootstrap {
-                    let Ok(ResponseKind::FindCoordinator(found)) =
-                        client.call(*addr, 6, find.clone(), TIMEOUT).await
-                    else {
+                    let Some(coordinator) = coordinator_via(&client, *addr, &find).await else {
                         continue;
                     };
-                    let found = &found.coordinators[0];
-                    let Ok(host) = found.host.as_str().parse() else {
-                        continue;
-                    };
-                    if found.error_code != 0 {
-                        continue;
-                    }
-                    let coordinator = std::net::SocketAddr::new(host, found.port as u16);
                     let Ok(response) = client
                         .call(coordinator, version, request.clone(), TIMEOUT)
                         .await

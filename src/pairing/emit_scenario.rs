@@ -202,7 +202,7 @@ mod tests {
 
     use super::*;
     use crate::oracle::Verdict;
-    use crate::runner::{run_scenario, EngineBackend, RunOptions};
+    use crate::runner::{run_scenario, EngineBackend, RunOptions, RunOutcome};
 
     /// The first counterexample of `property` in the spec model `cfg` (BFS: the shortest).
     fn spec_counterexample(cfg: ShareModelCfg, property: &str) -> Counterexample {
@@ -226,41 +226,20 @@ mod tests {
             mutation: Some(SpecMutation::ExpiryIgnoresDeliveryLimit),
             ..ShareModelCfg::default()
         };
-        let example = spec_counterexample(cfg, names::DC_LIMIT);
-        let (text, scenario, warnings) =
-            scenario_from_counterexample(&example).expect("emits a scenario");
-        assert!(warnings.is_empty(), "{warnings:?}");
-        assert_eq!(scenario.mutations, ["expiry_ignores_delivery_limit"]);
+        let (text, mutated, healthy) =
+            assert_reproduces(cfg, names::DC_LIMIT, "expiry_ignores_delivery_limit");
         assert!(text.contains("\"lock_expiry\""), "{text}");
-
-        let mutated = run_scenario(&EngineBackend, &scenario, 1, RunOptions::default())
-            .expect("the scenario runs");
-        assert!(
-            matches!(mutated.oracle.verdict("DC-LIMIT"), Some(Verdict::Fail(_))),
-            "switch on: {:?}\nnotes: {:?}",
-            mutated.oracle.verdicts,
-            mutated.facts.notes
-        );
         assert!(mutated.facts.notes.is_empty(), "{:?}", mutated.facts.notes);
-        assert!(mutated.passed(), "the scenario expects DC-LIMIT violated");
-
-        let correct = Scenario {
-            mutations: Vec::new(),
-            ..scenario
-        };
-        let healthy = run_scenario(&EngineBackend, &correct, 1, RunOptions::default())
-            .expect("the scenario runs");
-        assert!(
-            healthy.oracle.violations().is_empty(),
-            "switch off: {:?}",
-            healthy.oracle.violations()
-        );
         assert!(healthy.conformance.as_ref().is_some_and(|c| c.conforms()));
     }
 
     /// Emits the counterexample of `property` in the mutated spec `cfg`, checks the scenario carries
     /// `switch`, and runs it: `code` fails with the switch on, every invariant holds with it off.
-    fn assert_reproduces(cfg: ShareModelCfg, property: &str, switch: &str) {
+    fn assert_reproduces(
+        cfg: ShareModelCfg,
+        property: &str,
+        switch: &str,
+    ) -> (String, RunOutcome, RunOutcome) {
         let code = invariant_code(property).to_string();
         let example = spec_counterexample(cfg, property);
         let (text, scenario, warnings) =
@@ -287,6 +266,7 @@ mod tests {
             "switch off: {:?}",
             healthy.oracle.violations()
         );
+        (text, mutated, healthy)
     }
 
     /// Spec 2.2: a RELEASE from a member that does not own the record breaks OWNER in the simulator

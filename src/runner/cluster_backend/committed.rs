@@ -12,7 +12,7 @@ use sharesim_sim::share::RecordState;
 use sharesim_sim::trace::{ClassicTraceEvent, TraceEvent, TraceRecord};
 
 use crate::runner::backend::ProducedPartition;
-use crate::scenario::{GroupType, Scenario};
+use crate::scenario::{GroupSpec, GroupType, Scenario};
 
 /// The committed records of every partition of the scenario's topics: offset `n` was committed when a
 /// leader's high watermark first passed it (acks=all: what a producer saw acknowledged).
@@ -102,52 +102,49 @@ pub(super) struct DrainWatch {
     classic_processed: BTreeMap<String, BTreeSet<(String, i32, i64)>>,
 }
 
+/// The scenario's groups of `group_type` that have at least one consumer instance, each with whether
+/// one of its consumers starts at time 0.
+fn consumed_groups(
+    scenario: &Scenario,
+    group_type: GroupType,
+) -> impl Iterator<Item = (&GroupSpec, bool)> {
+    scenario
+        .groups
+        .iter()
+        .filter(move |group| group.group_type == group_type)
+        .filter_map(|group| {
+            let mut consumers = scenario
+                .consumers
+                .iter()
+                .filter(|c| c.group == group.name && c.count > 0)
+                .peekable();
+            consumers.peek()?;
+            Some((group, consumers.any(|c| c.start_ms == 0)))
+        })
+}
+
 impl DrainWatch {
     /// A watch of `scenario`'s share groups.
     pub(super) fn new(scenario: &Scenario) -> DrainWatch {
-        let groups = scenario
-            .groups
-            .iter()
-            .filter(|group| group.group_type == GroupType::Share)
-            .filter_map(|group| {
-                let consumers: Vec<_> = scenario
-                    .consumers
-                    .iter()
-                    .filter(|c| c.group == group.name && c.count > 0)
-                    .collect();
-                if consumers.is_empty() {
-                    return None;
-                }
+        let groups = consumed_groups(scenario, GroupType::Share)
+            .map(|(group, at_zero)| {
                 let topics = if group.topics.is_empty() {
                     scenario.topics.iter().map(|t| t.name.clone()).collect()
                 } else {
                     group.topics.clone()
                 };
-                let at_zero = consumers.iter().any(|c| c.start_ms == 0);
-                Some((group.name.clone(), topics, at_zero))
+                (group.name.clone(), topics, at_zero)
             })
             .collect();
-        let classic_groups = scenario
-            .groups
-            .iter()
-            .filter(|group| group.group_type == GroupType::Classic)
-            .filter_map(|group| {
-                let consumers: Vec<_> = scenario
-                    .consumers
-                    .iter()
-                    .filter(|c| c.group == group.name && c.count > 0)
-                    .collect();
-                if consumers.is_empty() {
-                    return None;
-                }
+        let classic_groups = consumed_groups(scenario, GroupType::Classic)
+            .map(|(group, at_zero)| {
                 let records: u64 = scenario
                     .producers
                     .iter()
                     .filter(|p| group.topics.is_empty() || group.topics.contains(&p.topic))
                     .map(|p| p.count)
                     .sum();
-                let at_zero = consumers.iter().any(|c| c.start_ms == 0);
-                Some((group.name.clone(), records, at_zero))
+                (group.name.clone(), records, at_zero)
             })
             .collect();
         DrainWatch {

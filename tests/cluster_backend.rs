@@ -393,3 +393,83 @@ fn share_coordinator_failover_moves_the_coordinator_on_the_cluster() {
         );
     }
 }
+
+/// The `leadership_bounce` lever on the cluster (design "Fault levers", spec 3.5): the controller moves
+/// `orders`-0 to the next ISR replica with a bumped leader epoch and 4 s later moves it back. The old
+/// leader loses leadership (its share partition is fenced and dropped), the consumer follows the
+/// partition through NOT_LEADER_OR_FOLLOWER and Metadata, the share partition is initialized again at
+/// each new leader epoch, every record is accepted and every invariant holds.
+#[test]
+fn leadership_bounce_moves_the_partition_away_and_back_on_the_cluster() {
+    let bounce = inline_scenario(
+        "leadership_bounce.json",
+        r#"{
+          "duration_ms": 15000, "liveness_bound_ms": 60000,
+          "cluster": {"brokers": 3},
+          "topics": [{"name": "orders", "partitions": 1, "replication_factor": 3}],
+          "groups": [{"name": "workers", "configs": {"share.auto.offset.reset": "earliest"}}],
+          "producers": [{"topic": "orders", "count": 150, "rate_per_sec": 20}],
+          "consumers": [{"group": "workers", "processing": {"kind": "fixed", "ms": 5}}],
+          "faults": [{"at_ms": 2000, "kind": "leadership_bounce", "topic": "orders",
+                      "back_after_ms": 4000}]
+        }"#,
+    );
+    let outcome = run(&ClusterBackend, &bounce, 1);
+    let details: Vec<&str> = outcome
+        .facts
+        .faults_applied
+        .iter()
+        .filter(|f| f.kind == "leadership_bounce")
+        .map(|f| f.detail.as_str())
+        .collect();
+    assert_eq!(
+        details.len(),
+        2,
+        "{details:?} / {:?}",
+        outcome.facts.faults_skipped
+    );
+    assert_eq!(details[0], "pull: move leader orders-0 to next ISR replica");
+    assert!(
+        details[1].starts_with("release: move leader orders-0 to broker:"),
+        "{details:?}"
+    );
+    let lost: Vec<(&str, i32)> = outcome
+        .records
+        .iter()
+        .filter_map(|record| match &record.event {
+            TraceEvent::Cluster {
+                event:
+                    ClusterEvent::LostLeadership {
+                        topic,
+                        leader_epoch,
+                        ..
+                    },
+            } if topic == "orders" => Some((record.node.as_str(), *leader_epoch)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lost.len(), 2, "away and back: {lost:?}");
+    assert_ne!(lost[0].0, lost[1].0, "{lost:?}");
+    // The share partition came up again at each new leader epoch.
+    let active_epochs: std::collections::BTreeSet<i32> = outcome
+        .records
+        .iter()
+        .filter_map(|record| match &record.event {
+            TraceEvent::SharePartition {
+                leader_epoch,
+                event:
+                    PartitionEvent::PartitionStateChanged {
+                        to: sharesim_sim::share::partition::PartitionState::Active,
+                        ..
+                    },
+                ..
+            } => Some(*leader_epoch),
+            _ => None,
+        })
+        .collect();
+    assert!(active_epochs.len() >= 2, "{active_epochs:?}");
+    let accepted = accepted_offsets(&outcome.records);
+    let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
+    assert_eq!(accepted_count, 150, "{accepted:?}");
+    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+}

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use sharesim_sim::broker::ClusterEvent;
 use sharesim_sim::faults::swarm::{draw_plan, SwarmConfig, SwarmWorld};
 use sharesim_sim::faults::{
     run_fault_plan, virtual_now_ms, FaultNode, FaultPlan, FaultScheduler, Lever, NetworkFault,
@@ -307,4 +308,86 @@ fn same_seed_same_trace_hash_with_a_swarm_plan() {
     assert!(faults > 0);
     assert_eq!(run_seed(7), (first.clone(), faults));
     assert_ne!(run_seed(8).0, first);
+}
+
+/// Every controller `leader_elected` event of `topic`-0 as (old leader, new leader, leader epoch).
+fn elections(cluster: &SimCluster, topic: &str) -> Vec<(i32, i32, i32)> {
+    cluster.trace().with(|trace| {
+        trace
+            .records()
+            .expect("kept")
+            .iter()
+            .filter_map(|record| match &record.event {
+                TraceEvent::Cluster {
+                    event:
+                        ClusterEvent::LeaderElected {
+                            topic: elected,
+                            partition: 0,
+                            old_leader,
+                            new_leader,
+                            leader_epoch,
+                            ..
+                        },
+                } if elected == topic => Some((*old_leader, *new_leader, *leader_epoch)),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Design "Fault levers" (leadership bounce B1 → B2 → B1), seed 11: the controller moves `t`-0 to the
+/// next ISR replica with a bumped leader epoch and moves it back when the window closes; both moves are
+/// in the trace, as the lever's pull and release and as the controller's elections.
+#[test]
+fn leadership_bounce_moves_the_leader_away_and_back() {
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(11, madsim::Config::default());
+    runtime.block_on(async {
+        let mut cluster = start().await;
+        cluster.create_topic("t", 1, 3).await.expect("topic t");
+        let bounce = Lever::LeadershipBounce {
+            topic: "t".to_string(),
+            partition: 0,
+            via_broker: None,
+            back_after_ms: 3_000,
+        };
+        run(&mut cluster, vec![(100, bounce)], 5_000).await;
+        let leader = elections(&cluster, "t");
+        assert_eq!(leader.len(), 2, "{leader:?}");
+        let (first, second) = (leader[0], leader[1]);
+        assert_ne!(first.0, first.1);
+        assert_eq!(
+            (second.0, second.1),
+            (first.1, first.0),
+            "moved back: {leader:?}"
+        );
+        assert_eq!(second.2, first.2 + 1, "each move bumps the leader epoch");
+        assert_eq!(
+            fault_records(&cluster),
+            vec![
+                pair(
+                    "leadership_bounce",
+                    "pull: move leader t-0 to next ISR replica"
+                ),
+                pair(
+                    "leadership_bounce",
+                    &format!("release: move leader t-0 to broker:{}", first.0)
+                ),
+            ]
+        );
+        // A move to a broker outside the ISR is refused and recorded as skipped.
+        let refused = Lever::LeadershipBounce {
+            topic: "t".to_string(),
+            partition: 0,
+            via_broker: Some(9),
+            back_after_ms: 1_000,
+        };
+        run(&mut cluster, vec![(100, refused)], 2_000).await;
+        let records = fault_records(&cluster);
+        assert!(
+            records[2]
+                .1
+                .starts_with("skipped: move leader t-0 to broker:9"),
+            "{records:?}"
+        );
+    });
 }

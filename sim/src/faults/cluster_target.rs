@@ -1,11 +1,12 @@
 //! [`FaultTarget`] for the [`SimCluster`] harness: the levers it can pull today. Broker crash and restart
 //! (with or without unflushed-data loss), node and link clogs (madsim's `NetSim`), the transport's
 //! per-API-key rules (network and RPC faults, persister faults carried by rules) and broker clock skew
-//! and drift, and the brokers' persister-failure switch (persister calls failing with an error code). Every
-//! other step answers [`FaultError::Unsupported`], which
-//! the scheduler records in the trace as `skipped`: consumers, leadership moves, zombies, coordinator
-//! failover, log-start moves, compaction, corrupt batches, the lock-timer order and the controller's
-//! clock need harness support that does not exist yet.
+//! and drift, the brokers' persister-failure switch (persister calls failing with an error code), and
+//! leadership moves (the controller elects the named or the next ISR replica with a bumped leader epoch;
+//! the brokers learn it from their next metadata pull). Every other step answers
+//! [`FaultError::Unsupported`], which the scheduler records in the trace as `skipped`: consumers,
+//! zombies, coordinator failover, log-start moves, compaction, corrupt batches, the lock-timer order and
+//! the controller's clock need harness support that does not exist yet.
 
 use madsim::net::NetSim;
 use madsim::runtime::Handle;
@@ -68,6 +69,19 @@ impl FaultTarget for SimCluster {
                 .set(*api_key, *probability, *error_code),
             FaultStep::ClearPersisterFailure { api_key } => {
                 self.fault_switches().persister.clear(*api_key)
+            }
+            FaultStep::MoveLeader {
+                topic,
+                partition,
+                to,
+            } => {
+                let to = to.map(broker_id).transpose()?;
+                let from = self
+                    .move_leader(topic, *partition, to)
+                    .map_err(|error| FaultError::Refused(format!("{error:?}")))?;
+                // From no leader (-1) there is nothing to move back to.
+                return Ok(u32::try_from(from)
+                    .map_or(StepOutcome::Done, |from| StepOutcome::LeaderMoved { from }));
             }
             _ => {
                 return Err(FaultError::Unsupported(format!(

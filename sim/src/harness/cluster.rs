@@ -17,7 +17,8 @@ use crate::faults::BrokerFaultSwitches;
 use crate::log::LogStore;
 use crate::net::NetFaults;
 use crate::node::{
-    run_broker, run_controller, BrokerNodeSetup, NodeClock, ServiceFactory, SharedTrace,
+    run_broker, run_controller, BrokerNodeSetup, NodeClock, ServiceFactory, SharedController,
+    SharedTrace,
 };
 use crate::trace::{Trace, TraceEvent, TraceHash};
 use crate::ResponseError;
@@ -69,6 +70,8 @@ pub struct SimCluster {
     trace: SharedTrace,
     controller_addr: SocketAddr,
     controller_node: NodeHandle,
+    /// The controller's engine, for the administrator's requests (leadership moves).
+    controller: SharedController,
     brokers: BTreeMap<BrokerId, BrokerSlot>,
     next_client_ip: AtomicU64,
 }
@@ -85,24 +88,19 @@ impl SimCluster {
             Trace::hashing_only()
         });
         let controller_addr = SocketAddr::new(IpAddr::from([10, 0, 0, 100]), CONTROLLER_PORT);
+        let controller = SharedController::new(
+            config.controller,
+            NodeClock::new(),
+            trace.clone(),
+            "controller".to_string(),
+        );
         let controller_node = {
-            let (faults, trace, controller_config) =
-                (faults.clone(), trace.clone(), config.controller);
-            let clock = NodeClock::new();
+            let (faults, controller) = (faults.clone(), controller.clone());
             handle
                 .create_node()
                 .name("controller")
                 .ip(controller_addr.ip())
-                .init(move || {
-                    run_controller(
-                        controller_addr,
-                        controller_config,
-                        faults.clone(),
-                        clock.clone(),
-                        trace.clone(),
-                        "controller".to_string(),
-                    )
-                })
+                .init(move || run_controller(controller_addr, controller.clone(), faults.clone()))
                 .build()
         };
         let mut brokers = BTreeMap::new();
@@ -146,6 +144,7 @@ impl SimCluster {
             trace,
             controller_addr,
             controller_node,
+            controller,
             brokers,
             next_client_ip: AtomicU64::new(1),
         };
@@ -181,6 +180,32 @@ impl SimCluster {
     /// The controller's madsim node.
     pub fn controller_node_id(&self) -> NodeId {
         self.controller_node.id()
+    }
+
+    /// The controller's clock (set its skew).
+    pub fn controller_clock(&self) -> &NodeClock {
+        self.controller.clock()
+    }
+
+    /// The controller's engine (read its image, hand it an administrator's request).
+    pub fn controller(&self) -> &SharedController {
+        &self.controller
+    }
+
+    /// Moves a partition's leadership to `to`, or to the next live ISR replica (an administrator's
+    /// election; see [`crate::cluster::controller::Controller::handle_move_leader`]). The brokers learn
+    /// it from their next metadata pull, as they learn any election. Returns the previous leader.
+    pub fn move_leader(
+        &self,
+        topic: &str,
+        partition: i32,
+        to: Option<BrokerId>,
+    ) -> Result<BrokerId, ResponseError> {
+        let moved = self
+            .controller
+            .with(|engine, now_ms| engine.handle_move_leader(now_ms, topic, partition, to));
+        self.controller.record_decisions();
+        moved.map(|moved| moved.old_leader)
     }
 
     /// Broker ids, in order.

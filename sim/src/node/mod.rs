@@ -14,7 +14,7 @@ mod trace_sink;
 pub use crate::clock::SharedNodeClock as NodeClock;
 pub use broker_node::{run_broker, BrokerNodeSetup, ServiceFactory};
 pub use classic_consumer_node::{run_classic_consumer, ClassicConsumerSetup};
-pub use controller_node::run_controller;
+pub use controller_node::{run_controller, SharedController};
 pub use producer_node::{spawn_producer, ProducerHandle};
 pub use share_consumer_node::{
     run_share_consumer, CommitCallback, CommitStyle, ConsumerStats, Delivery, ShareConsumerSetup,

@@ -1,10 +1,11 @@
 //! The fault scheduler's target on the cluster backend: the [`SimCluster`] harness's own levers (broker
 //! crash and restart, node and link clogs between brokers and the controller, the transport's per-API
-//! rules, broker clocks, the brokers' persister-failure switch), coordinator failover
-//! (the coordinator's broker cut off from the controller until it is fenced), plus the clients this backend owns: consumer crash, restart (a new member),
-//! stall and resume, and network partitions naming consumers or producers. What neither can do answers
-//! `Unsupported`, which the scheduler records in the trace as `skipped: ... (why)` and the run's facts
-//! list as skipped faults.
+//! rules, broker clocks, the brokers' persister-failure switch, leadership moves through the
+//! controller), coordinator failover (the coordinator's broker cut off from the controller until it is
+//! fenced), plus the clients this backend owns: consumer crash, restart (a new member), stall and resume,
+//! and network partitions naming consumers or producers. What neither can do answers `Unsupported`,
+//! which the scheduler records in the trace as `skipped: ... (why)` and the run's facts list as skipped
+//! faults.
 
 use std::time::Duration;
 
@@ -193,13 +194,9 @@ impl FaultTarget for ClusterFaultTarget<'_> {
                 ));
             }
             FaultStep::FailOverCoordinator { kind, .. } => self.fail_over_coordinator(*kind)?,
-            FaultStep::MoveLeader { .. }
-            | FaultStep::StartZombie { .. }
-            | FaultStep::StopZombie { .. } => {
+            FaultStep::StartZombie { .. } | FaultStep::StopZombie { .. } => {
                 return Err(FaultError::Unsupported(
-                    "the cluster's controller cannot move a partition's leadership on request yet \
-                     (a broker_crash moves it)"
-                        .to_string(),
+                    "the cluster's brokers cannot keep acting as a zombie leader yet".to_string(),
                 ))
             }
             _ => return self.cluster.apply(step),

@@ -68,6 +68,15 @@ pub struct AlterPartitionRequest {
     pub new_isr: Vec<BrokerId>,
 }
 
+/// A leadership move's result ([`Controller::handle_move_leader`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderMove {
+    /// The leader before the move ([`NO_LEADER`] if there was none).
+    pub old_leader: BrokerId,
+    /// The partition after the move.
+    pub partition: PartitionImage,
+}
+
 /// The KRaft quorum controller's decisions as a sans-IO engine, single node.
 ///
 /// The controller itself is **not replicated** in this version: there is one controller and it does not
@@ -336,6 +345,69 @@ impl Controller {
         let updated = self.set_isr(now_ms, &request.topic, request.partition, new_isr);
         self.bump_version();
         Ok(updated)
+    }
+
+    /// Moves a partition's leadership on request (the `leadership_bounce` and `zombie_leader` levers):
+    /// `target`, or when `None` the next live ISR replica after the current leader in replica order.
+    /// Kafka moves a leader with a reassignment that puts the target first and then
+    /// ElectLeaders(PREFERRED); the simulation names the target directly and keeps the replica order.
+    /// Errors, as Kafka's election answers them: UNKNOWN_TOPIC_OR_PARTITION, ELECTION_NOT_NEEDED (the
+    /// target already leads), PREFERRED_LEADER_NOT_AVAILABLE (the target is not a live ISR replica),
+    /// ELIGIBLE_LEADERS_NOT_AVAILABLE (no other live ISR replica). On success the leader epoch and the
+    /// partition epoch grow by one, as for any election; the ISR is unchanged (the old leader follows).
+    pub fn handle_move_leader(
+        &mut self,
+        now_ms: u64,
+        topic: &str,
+        partition: i32,
+        target: Option<BrokerId>,
+    ) -> Result<LeaderMove, ResponseError> {
+        self.advance(now_ms);
+        let Some(current) = self.image.partition(topic, partition).cloned() else {
+            return Err(ResponseError::UnknownTopicOrPartition);
+        };
+        let eligible = |r: BrokerId| current.isr.contains(&r) && self.image.is_live(r);
+        let new_leader = match target {
+            Some(target) if target == current.leader => {
+                return Err(ResponseError::ElectionNotNeeded)
+            }
+            Some(target) if !current.replicas.contains(&target) || !eligible(target) => {
+                return Err(ResponseError::PreferredLeaderNotAvailable)
+            }
+            Some(target) => target,
+            None => {
+                // The replicas after the current leader first, wrapping around.
+                let at = current
+                    .replicas
+                    .iter()
+                    .position(|&r| r == current.leader)
+                    .map_or(0, |i| i + 1);
+                let len = current.replicas.len();
+                (0..len)
+                    .map(|i| current.replicas[(at + i) % len])
+                    .find(|&r| r != current.leader && eligible(r))
+                    .ok_or(ResponseError::EligibleLeadersNotAvailable)?
+            }
+        };
+        let p = self.partition_mut(topic, partition);
+        p.leader = new_leader;
+        p.leader_epoch += 1;
+        p.partition_epoch += 1;
+        let moved = p.clone();
+        self.events.push_back(ControllerEvent::LeaderElected {
+            now_ms,
+            topic: topic.to_string(),
+            partition,
+            old_leader: current.leader,
+            new_leader,
+            leader_epoch: moved.leader_epoch,
+            partition_epoch: moved.partition_epoch,
+        });
+        self.bump_version();
+        Ok(LeaderMove {
+            old_leader: current.leader,
+            partition: moved,
+        })
     }
 
     /// Fences every broker whose session expired at `now_ms`, in broker id order.

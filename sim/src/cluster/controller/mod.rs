@@ -11,6 +11,7 @@ mod trace;
 pub use config::ControllerConfig;
 pub use engine::{
     AlterPartitionRequest, BrokerHeartbeat, BrokerRegistration, Controller, HeartbeatReply,
+    LeaderMove,
 };
 pub use image::{
     BrokerImage, MetadataImage, PartitionImage, PartitionMetadata, TopicImage, TopicMetadata,

@@ -348,3 +348,58 @@ fn trace_events_serialise_in_field_order() {
         )
     );
 }
+
+/// Design "Fault levers" (leadership bounce; Kafka's ElectLeaders answers): a move makes the target or
+/// the next live ISR replica leader with a bumped leader epoch and keeps the ISR; moving back bumps it
+/// again; a target that leads, is outside the ISR or fenced, or an unknown partition is refused.
+#[test]
+fn move_leader_elects_the_target_or_the_next_isr_replica() {
+    let (mut c, epochs) = cluster(3);
+    c.handle_create_topic(0, "t", 1, 3).unwrap();
+    let before = c.image().partition("t", 0).unwrap().clone();
+    drain(&mut c);
+    let moved = c.handle_move_leader(5, "t", 0, None).unwrap();
+    assert_eq!(moved.old_leader, before.leader);
+    let next = before.replicas[1];
+    assert_eq!(moved.partition.leader, next);
+    assert_eq!(moved.partition.leader_epoch, before.leader_epoch + 1);
+    assert_eq!(moved.partition.isr, before.isr);
+    assert!(matches!(
+        drain(&mut c).as_slice(),
+        [ControllerEvent::LeaderElected { old_leader, new_leader, .. }]
+            if *old_leader == before.leader && *new_leader == next
+    ));
+    let back = c
+        .handle_move_leader(6, "t", 0, Some(before.leader))
+        .unwrap();
+    assert_eq!(back.partition.leader, before.leader);
+    assert_eq!(back.partition.leader_epoch, before.leader_epoch + 2);
+    assert_eq!(
+        c.handle_move_leader(7, "t", 0, Some(before.leader)),
+        Err(ResponseError::ElectionNotNeeded)
+    );
+    assert_eq!(
+        c.handle_move_leader(7, "t", 0, Some(42)),
+        Err(ResponseError::PreferredLeaderNotAvailable)
+    );
+    assert_eq!(
+        c.handle_move_leader(7, "nope", 0, None),
+        Err(ResponseError::UnknownTopicOrPartition)
+    );
+    // Fence the other two replicas: nobody else is eligible.
+    for &b in &before.replicas[1..] {
+        let fence = BrokerHeartbeat {
+            want_fence: true,
+            ..heartbeat(b, epochs[b as usize])
+        };
+        c.handle_heartbeat(8, fence).unwrap();
+    }
+    assert_eq!(
+        c.handle_move_leader(9, "t", 0, None),
+        Err(ResponseError::EligibleLeadersNotAvailable)
+    );
+    assert_eq!(
+        c.handle_move_leader(9, "t", 0, Some(before.replicas[1])),
+        Err(ResponseError::PreferredLeaderNotAvailable)
+    );
+}

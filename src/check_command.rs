@@ -139,6 +139,8 @@ impl BoundsArgs {
             mutation,
             witnesses: !self.no_witnesses,
             symmetry: false,
+            // The checks read uncommitted data; a trace replay sets aborted offsets.
+            aborted_offsets: 0,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::share_partition::ShareModel;
-use crate::state::{MEMBERS_MAX, PENDING_WRITES_MAX, RECORDS_MAX};
+use crate::state::{OffsetMask, MEMBERS_MAX, PENDING_WRITES_MAX, RECORDS_MAX};
 
 /// The Kafka release whose share-partition rules the model follows. The model keeps its own small enum
 /// (it must not depend on the simulator); the names match the simulator's `Release` profile names.
@@ -256,6 +256,16 @@ pub struct ShareModelCfg {
     /// Canonicalize every successor state by member renaming (symmetry reduction inside the model,
     /// which works with BFS; stateright 0.31 applies `CheckerBuilder::symmetry` only in DFS).
     pub symmetry: bool,
+    /// The offsets (a bit mask) of data records in aborted transactions, read with
+    /// `share.isolation.level=read_committed`: an acquisition archives them at once (spec 1.2 #9, 6).
+    /// 0 (the default) is read_uncommitted, or no aborted transaction; the checks use 0, so their
+    /// state counts do not depend on it. A trace replay (`sharesim conform`) sets it.
+    #[serde(default, skip_serializing_if = "no_offsets")]
+    pub aborted_offsets: OffsetMask,
+}
+
+fn no_offsets(mask: &OffsetMask) -> bool {
+    *mask == 0
 }
 
 impl Default for ShareModelCfg {
@@ -280,6 +290,7 @@ impl Default for ShareModelCfg {
             mutation: None,
             witnesses: true,
             symmetry: false,
+            aborted_offsets: 0,
         }
     }
 }
@@ -331,6 +342,13 @@ impl ShareModelCfg {
             format!(
                 "acquire mode record_limit needs kafka-4.2, profile is {}",
                 self.profile
+            ),
+        )?;
+        check(
+            u16::from(self.aborted_offsets) >> self.records == 0,
+            format!(
+                "aborted offsets {:#b} lie past the {} records",
+                self.aborted_offsets, self.records
             ),
         )?;
         let small = [

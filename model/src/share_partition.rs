@@ -10,15 +10,16 @@
 //! persisted image under a higher leader epoch, and the old leader's late writes are fenced (spec
 //! 3.4-3.5). The log start offset may move (spec 1.6, 6), a group offset reset bumps the state epoch
 //! (spec 5.3), a corrupt batch makes the client REJECT the batch (spec 7.6) and a deserialization
-//! error makes it RELEASE the record (spec 7.5).
+//! error makes it RELEASE the record (spec 7.5). Under read_committed an acquisition archives the
+//! offsets of aborted transactions at once (spec 1.2 #9; [`ShareModelCfg::aborted_offsets`]).
 //!
 //! Time is abstracted: any held lock may expire at any step, and writes complete in any order.
 //! A request that changes nothing (a refused ack, RENEW, an ack below SPSO) is not a transition; its
 //! response code is checked by the unit tests on [`ShareModel::step`].
 //!
 //! Not modelled: the DLQ (ARCHIVING), delivery throttling (KAFKA-17541; it only shrinks acquisitions),
-//! compaction and transactions (both end in GAP acks or archives, which the model has), and ack ranges
-//! with per-offset types (single-offset acks, plus the whole-batch REJECT of a corrupt batch).
+//! compaction and transaction markers (both end in GAP acks or archives, which the model has), and ack
+//! ranges with per-offset types (single-offset acks, plus the whole-batch REJECT of a corrupt batch).
 
 use serde::{Deserialize, Serialize};
 use stateright::{Model, Property};
@@ -686,6 +687,24 @@ impl ShareModel {
             record.deliveries = (record.deliveries + 1).min(saturation);
             state.window_end = state.window_end.max(offset + 1);
         }
+        self.archive_aborted(state, acquired & self.cfg.aborted_offsets);
+    }
+
+    /// Spec 1.2 transition 9 (and 6): under read_committed the acquired offsets of aborted
+    /// transactions go ACQUIRED -> ARCHIVED at once and are left out of the response; the count keeps
+    /// the acquisition. Terminal but not persisted: a new leader finds a hole and acquires (and
+    /// archives) them again.
+    fn archive_aborted(&self, state: &mut ShareState, offsets: OffsetMask) {
+        for offset in 0..self.cfg.records {
+            if offsets & (1 << offset) == 0 {
+                continue;
+            }
+            let record = state.record_mut(offset);
+            record.state = RecordState::Archived;
+            record.owner = None;
+            record.lock = Lock::None;
+            state.ghost.terminal |= 1 << offset;
+        }
     }
 
     // ----- acknowledgement (spec 1.2 transitions 2-4, 2.2) -----
@@ -1083,7 +1102,9 @@ impl ShareModel {
 
     // ----- SPSO and the log start (spec 1.5, 1.6) -----
 
-    fn advance_spso(&self, state: &mut ShareState) {
+    /// Spec 1.6: SPSO moves over the committed terminal records at its head (a record whose
+    /// transition waits for its write stops it). Public so that a trace replay asks the same rule.
+    pub fn advance_spso(&self, state: &mut ShareState) {
         let passes_pending = self.mutation(SpecMutation::SpsoPassesPendingWrite);
         let mut offset = state.spso;
         while offset < state.window_end {

@@ -805,3 +805,50 @@ fn restored_state_batches_are_taken_whole() {
     );
     assert_eq!(whole.record(2).state, RecordState::Available);
 }
+
+/// Spec 1.2 transition 9: under read_committed an acquisition archives the offsets of aborted
+/// transactions at once (counted as delivered, not persisted); the others are handed out. A new leader
+/// finds no persisted state for them and acquires (and archives) them again.
+#[test]
+fn aborted_transaction_offsets_are_archived_at_acquisition() {
+    let model = model(|c| {
+        c.aborted_offsets = 0b010;
+        c.max_records_per_acquire = 3;
+        c.failovers_max = 1;
+    });
+    let state = run(&model, &with(produce_all(&model), &[acquire(M0)]));
+    let aborted = state.record(1);
+    assert_eq!(
+        (
+            aborted.state,
+            aborted.owner,
+            aborted.lock,
+            aborted.delivery_count
+        ),
+        (RecordState::Archived, None, Lock::None, 1)
+    );
+    assert_eq!(aborted.persisted.state, None);
+    assert_eq!(state.record(0).state, RecordState::Acquired);
+    assert_eq!(state.record(2).state, RecordState::Acquired);
+    let state = run(
+        &model,
+        &with(
+            produce_all(&model),
+            &[acquire(M0), ShareAction::LeaderFailover, acquire(M1)],
+        ),
+    );
+    assert_eq!(state.record(1).state, RecordState::Archived);
+    assert_eq!(state.record(1).delivery_count, 1);
+    assert_eq!(state.record(0).owner, Some(M1));
+}
+
+/// Spec 1.2 transition 9: the aborted offsets must lie inside the log.
+#[test]
+fn aborted_offsets_past_the_log_are_rejected() {
+    let cfg = ShareModelCfg {
+        records: 2,
+        aborted_offsets: 0b100,
+        ..ShareModelCfg::default()
+    };
+    assert!(cfg.validate().unwrap_err().contains("aborted offsets"));
+}

@@ -1,16 +1,22 @@
 //! The record-level rules of a conformance replay, asked of the spec model itself: each record's step
 //! in a trace is projected onto a one-record [`ShareModel`] state (the record at model offset 0, SPSO
-//! past it when the trace's SPSO is), the matching [`ShareAction`] is taken with [`ShareModel::step`],
-//! and the model's outcome (refused, or the record's new state and delivery count) is compared with the
-//! trace's. So acquisition (spec 1.2 #1, 1.6), acknowledgement (1.2 #2-#4, 2.2), lock expiry (1.2 #5,
-//! 1.3), session release (1.2 #6, per profile) and log-start archiving (1.2 #8) are written once, in
-//! the model.
+//! past it when the trace's SPSO is, its persisted image and pending write as the trace shows them),
+//! the matching [`ShareAction`] is taken with [`ShareModel::step`], and the model's outcome (refused,
+//! or the record's new state and delivery count) is compared with the trace's. So acquisition (spec
+//! 1.2 #1, 1.6; a new record's first delivery count), acknowledgement (1.2 #2-#4, 2.2), lock expiry
+//! (1.2 #5, 1.3), session release (1.2 #6, per profile), log-start archiving (1.2 #8), the archive of
+//! aborted transactions (1.2 #9), the rollback of a failed write (1.4, 3.2), SPSO advancement (1.6),
+//! the coordinator's merge (3.3) and a new leader's restore (3.5) are written once, in the model.
 //!
 //! Delivery counts and the limit are projected onto the model's small counters: a limit above the
 //! model's largest (10) becomes 10, with counts below the limit kept below it and counts at or past it
-//! kept at or past it.
+//! kept at or past it. The coordinator's merge compares two counts only, so it gets an
+//! order-preserving projection of the pair.
 
-use sharesim_model::state::{Lock, Member, RecordState as SpecState};
+use sharesim_model::state::{
+    Lock, Member, PendingWrite, PersistedRecord, PersistedState, RecordState as SpecState,
+    Rollback, WriteKind, RECORDS_MAX,
+};
 use sharesim_model::{AckType, AcquireMode, Profile, Response, ShareAction, ShareModel};
 use sharesim_model::{ShareModelCfg, ShareState};
 use sharesim_sim::share::{AcknowledgeType, RecordState};
@@ -26,10 +32,13 @@ const REQUESTER: Member = Member(0);
 /// Another member.
 const OTHER: Member = Member(1);
 
+/// A persisted entry of one offset: its state and delivery count (spec 3.3 `StateBatch`).
+pub(super) type Persisted = (RecordState, u16);
+
 /// What the trace knows of a record before its step.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Before {
-    /// Its state.
+    /// Its state (while a write is pending: the transition's target).
     pub state: RecordState,
     /// Its delivery count.
     pub delivery_count: u16,
@@ -37,6 +46,36 @@ pub(super) struct Before {
     pub requester_owns: bool,
     /// Whether it lies below SPSO.
     pub below_spso: bool,
+    /// A two-phase transition waits for its write: the delivery count before it (the rollback
+    /// snapshot of spec 3.2).
+    pub rollback_delivery_count: Option<u16>,
+    /// Whether its acquisition lock is still live (read by a rollback, spec 1.4).
+    pub lock_live: bool,
+    /// The share coordinator's entry for it, if any.
+    pub persisted: Option<Persisted>,
+    /// Whether it lies below the coordinator's start offset.
+    pub below_persisted_start: bool,
+}
+
+impl Before {
+    /// A record in `state` with `delivery_count`, held by the requester if ACQUIRED, never persisted.
+    pub fn new(state: RecordState, delivery_count: u16) -> Before {
+        Before {
+            state,
+            delivery_count,
+            requester_owns: true,
+            below_spso: false,
+            rollback_delivery_count: None,
+            lock_live: true,
+            persisted: None,
+            below_persisted_start: false,
+        }
+    }
+
+    /// A record the trace has not seen: produced, never fetched (delivery count 0).
+    pub fn fresh() -> Before {
+        Before::new(RecordState::Available, 0)
+    }
 }
 
 /// The outcome the model allows.
@@ -48,10 +87,12 @@ pub(super) struct After {
     pub delivery_count: u16,
 }
 
-/// The one-record spec models of a replay: one per profile the trace may follow.
+/// The one-record spec models of a replay: one per profile the trace may follow, each also with the
+/// record in an aborted transaction (read_committed).
 #[derive(Clone, Debug)]
 pub(super) struct SpecRules {
     models: Vec<ShareModel>,
+    aborted_models: Vec<ShareModel>,
     limit: u16,
 }
 
@@ -60,25 +101,29 @@ impl SpecRules {
     /// with delivery-count limit `limit`.
     pub fn new(limit: u16, profile: Option<Profile>) -> SpecRules {
         let profiles = profile.map_or(Profile::ALL.to_vec(), |profile| vec![profile]);
-        let models = profiles
-            .into_iter()
-            .map(|profile| {
-                ShareModel::new(ShareModelCfg {
-                    profile,
-                    records: 1,
-                    log_batch_size: 1,
-                    members: 2,
-                    delivery_count_limit: limit.clamp(1, MODEL_LIMIT_MAX) as u8,
-                    max_in_flight_records: 8,
-                    max_records_per_acquire: 1,
-                    log_start_moves_max: 1,
-                    pending_writes_max: 1,
-                    witnesses: false,
-                    ..ShareModelCfg::default()
-                })
+        let model = |profile: Profile, aborted_offsets: u8| {
+            ShareModel::new(ShareModelCfg {
+                profile,
+                records: 1,
+                log_batch_size: 1,
+                members: 2,
+                delivery_count_limit: limit.clamp(1, MODEL_LIMIT_MAX) as u8,
+                max_in_flight_records: 8,
+                max_records_per_acquire: 1,
+                failovers_max: 1,
+                write_failures_max: 1,
+                log_start_moves_max: 1,
+                pending_writes_max: 1,
+                witnesses: false,
+                aborted_offsets,
+                ..ShareModelCfg::default()
             })
-            .collect();
-        SpecRules { models, limit }
+        };
+        SpecRules {
+            models: profiles.iter().map(|&profile| model(profile, 0)).collect(),
+            aborted_models: profiles.iter().map(|&profile| model(profile, 1)).collect(),
+            limit,
+        }
     }
 
     /// The delivery-count limit the trace is judged by.
@@ -99,7 +144,27 @@ impl SpecRules {
         projected as u8
     }
 
-    /// The state of one model: the record at offset 0 as `before` says, produced and cached.
+    /// The trace count of `projected`, one of `known` (the counts the step could have kept).
+    fn unproject(&self, projected: u8, known: &[u16]) -> u16 {
+        known
+            .iter()
+            .copied()
+            .find(|&count| self.project(count) == projected)
+            .unwrap_or(u16::from(projected))
+    }
+
+    fn persisted_record(&self, persisted: Option<Persisted>) -> PersistedRecord {
+        match persisted {
+            Some((state, delivery_count)) => PersistedRecord {
+                state: PersistedState::of(spec_state(state)),
+                delivery_count: self.project(delivery_count),
+            },
+            None => PersistedRecord::default(),
+        }
+    }
+
+    /// The state of one model: the record at offset 0 as `before` says, produced and cached; a pending
+    /// transition's write in slot 0.
     fn state(&self, model: &ShareModel, before: &Before) -> ShareState {
         let mut state = model.initial_state();
         state.produced = 1;
@@ -109,23 +174,58 @@ impl SpecRules {
             state.spso = 1;
             state.log_start = 1;
         }
+        if before.below_persisted_start {
+            state.coordinator.start_offset = 1;
+        }
+        let owner = if before.requester_owns {
+            REQUESTER
+        } else {
+            OTHER
+        };
+        let persisted = self.persisted_record(before.persisted);
         let record = state.record_mut(0);
         record.state = spec_state(before.state);
         record.delivery_count = self.project(before.delivery_count);
-        if record.state == SpecState::Acquired {
-            record.owner = Some(if before.requester_owns {
-                REQUESTER
-            } else {
-                OTHER
+        record.persisted = persisted;
+        if let Some(rollback_count) = before.rollback_delivery_count {
+            record.pending = Some(Rollback {
+                owner,
+                delivery_count: self.project(rollback_count),
+                archived_meanwhile: false,
             });
+            record.lock = if before.lock_live {
+                Lock::Held
+            } else {
+                Lock::ExpiredDuringWrite
+            };
+            let mut entries = [PersistedRecord::default(); RECORDS_MAX];
+            entries[0] = self.persisted_record(Some((before.state, before.delivery_count)));
+            let write = PendingWrite {
+                kind: WriteKind::Acknowledge(owner),
+                offsets: 1,
+                entries,
+                start_offset: state.spso,
+                leader_epoch: state.leader_epoch,
+                state_epoch: state.state_epoch,
+                answered: false,
+            };
+            state.push_write(write);
+        } else if record.state == SpecState::Acquired {
+            record.owner = Some(owner);
             record.lock = Lock::Held;
         }
         state
     }
 
-    /// Takes `action` from `before` in every model; the outcomes the models allow (none: refused).
-    fn outcomes(&self, before: &Before, action: ShareAction) -> Vec<Result<After, Response>> {
-        self.models
+    /// Takes `action` from `before` in every model of `models`; the outcomes the models allow (none:
+    /// refused).
+    fn outcomes_in(
+        &self,
+        models: &[ShareModel],
+        before: &Before,
+        action: ShareAction,
+    ) -> Vec<Result<After, Response>> {
+        models
             .iter()
             .map(|model| {
                 let (next, response) = model.step(&self.state(model, before), action);
@@ -142,8 +242,15 @@ impl SpecRules {
     }
 
     /// Whether some model's outcome of `action` matches the trace's `to` and `delivery_count`.
-    fn allows(&self, before: &Before, action: ShareAction, to: RecordState, count: u16) -> Verdict {
-        let outcomes = self.outcomes(before, action);
+    fn allows_in(
+        &self,
+        models: &[ShareModel],
+        before: &Before,
+        action: ShareAction,
+        to: RecordState,
+        count: u16,
+    ) -> Verdict {
+        let outcomes = self.outcomes_in(models, before, action);
         let expected = After {
             state: spec_state(to),
             delivery_count: u16::from(self.project(count)),
@@ -158,20 +265,38 @@ impl SpecRules {
         if outcomes.iter().any(matches) {
             return Verdict::Allowed;
         }
+        // The counts a step can lead to: one more (acquisition), the same, one less (4.1's session
+        // release), the rollback snapshot's.
+        let known = [
+            Some(before.delivery_count.saturating_add(1)),
+            Some(before.delivery_count),
+            before.delivery_count.checked_sub(1),
+            before.rollback_delivery_count,
+        ];
+        let known: Vec<u16> = known.into_iter().flatten().collect();
         match outcomes.iter().find_map(|outcome| outcome.ok()) {
-            Some(after) => Verdict::Leads(after),
+            Some(after) => Verdict::Leads(After {
+                delivery_count: self.unproject(after.delivery_count as u8, &known),
+                ..after
+            }),
             None => Verdict::Refused,
         }
     }
 
-    /// Spec 1.2 #1 and 1.6: an acquisition with delivery count `count` (the record AVAILABLE at
-    /// `before`, its count one less, for a record the trace has not seen).
+    fn allows(&self, before: &Before, action: ShareAction, to: RecordState, count: u16) -> Verdict {
+        self.allows_in(&self.models, before, action, to, count)
+    }
+
+    /// Spec 1.2 #1 and 1.6: an acquisition with delivery count `count` (a record the trace has not
+    /// seen is [`Before::fresh`], so its first delivery count is the model's: 1).
     pub fn acquire(&self, before: &Before, count: u16) -> Verdict {
-        let action = ShareAction::Acquire {
-            member: REQUESTER,
-            mode: AcquireMode::BatchOptimized,
-        };
-        self.allows(before, action, RecordState::Acquired, count)
+        self.allows(before, acquire_action(), RecordState::Acquired, count)
+    }
+
+    /// Spec 1.2 #9: a read_committed acquisition of a record in an aborted transaction, which the
+    /// model archives at once (ACQUIRED -> ARCHIVED, never handed out).
+    pub fn acquire_aborted(&self, before: &Before, to: RecordState, count: u16) -> Verdict {
+        self.allows_in(&self.aborted_models, before, acquire_action(), to, count)
     }
 
     /// Spec 1.2 #2-#4, 2.1-2.2: an acknowledgement by the requester.
@@ -210,6 +335,96 @@ impl SpecRules {
         let action = ShareAction::LogStartMove { log_start: 1 };
         self.allows(before, action, to, count)
     }
+
+    /// Spec 1.4, 3.2: the write of the record's pending transition fails and rolls it back (to
+    /// ACQUIRED under a live lock; AVAILABLE, or ARCHIVED at the limit, once the lock expired).
+    pub fn rollback(&self, before: &Before, to: RecordState, count: u16) -> Verdict {
+        if before.rollback_delivery_count.is_none() {
+            return Verdict::Refused;
+        }
+        self.allows(before, ShareAction::WriteFails { slot: 0 }, to, count)
+    }
+
+    /// Spec 1.6: whether SPSO may move past the record (terminal, no write pending).
+    pub fn spso_passes(&self, before: &Before) -> bool {
+        self.models.iter().any(|model| {
+            let mut state = self.state(model, before);
+            model.advance_spso(&mut state);
+            state.spso == 1
+        })
+    }
+
+    /// Spec 3.3: the coordinator's image of the record after it applies a write carrying `entry`.
+    pub fn merge(&self, persisted: Option<Persisted>, entry: Persisted) -> Option<Persisted> {
+        let model = &self.models[0];
+        let mut state = model.initial_state();
+        state.produced = 1;
+        // Only the order of the two counts matters to the merge (spec 3.3: the higher count wins).
+        let (old_count, new_count) = match persisted {
+            Some((_, count)) => order_preserving(count, entry.1),
+            None => (0, 1),
+        };
+        let persisted_record = |persisted: Option<Persisted>, count: u8| PersistedRecord {
+            delivery_count: count,
+            ..self.persisted_record(persisted)
+        };
+        state.record_mut(0).persisted = persisted_record(persisted, old_count);
+        let mut entries = [PersistedRecord::default(); RECORDS_MAX];
+        entries[0] = persisted_record(Some(entry), new_count);
+        state.push_write(PendingWrite {
+            kind: WriteKind::LockExpiry,
+            offsets: 1,
+            entries,
+            start_offset: 0,
+            leader_epoch: 0,
+            state_epoch: 0,
+            answered: false,
+        });
+        let (next, _) = model.step(&state, ShareAction::WriteSucceeds { slot: 0 });
+        if next.record(0).persisted == entries[0] {
+            Some(entry)
+        } else {
+            persisted
+        }
+    }
+
+    /// Spec 3.5: what a new leader restores for the record from the coordinator's image: the persisted
+    /// state and count (ACQUIRED and pending transitions are gone), ARCHIVED below the persisted start,
+    /// and a fresh record (AVAILABLE, count 0) where nothing was persisted.
+    pub fn restore(&self, before: &Before) -> (RecordState, u16) {
+        // The failover rules are the same in every profile.
+        let model = &self.models[0];
+        let (next, _) = model.step(&self.state(model, before), ShareAction::LeaderFailover);
+        let record = next.record(0);
+        let known: Vec<u16> = before.persisted.iter().map(|&(_, count)| count).collect();
+        let state = match before.persisted {
+            // The model forgets which terminal state a settled record is in (nothing reads it again);
+            // it is the persisted one (the DLQ's ARCHIVING too, which the model does not have).
+            Some((persisted, _))
+                if record.state.is_terminal() && spec_state(persisted).is_terminal() =>
+            {
+                persisted
+            }
+            _ => engine_state(record.state),
+        };
+        (state, self.unproject(record.delivery_count, &known))
+    }
+}
+
+fn acquire_action() -> ShareAction {
+    ShareAction::Acquire {
+        member: REQUESTER,
+        mode: AcquireMode::BatchOptimized,
+    }
+}
+
+/// Two counts as 1 and 2 (or both 1), in the same order.
+fn order_preserving(a: u16, b: u16) -> (u8, u8) {
+    match a.cmp(&b) {
+        std::cmp::Ordering::Less => (1, 2),
+        std::cmp::Ordering::Equal => (1, 1),
+        std::cmp::Ordering::Greater => (2, 1),
+    }
 }
 
 /// What the model says of a traced step.
@@ -230,6 +445,15 @@ pub(super) fn spec_state(state: RecordState) -> SpecState {
         RecordState::Acquired => SpecState::Acquired,
         RecordState::Acknowledged => SpecState::Acknowledged,
         RecordState::Archiving | RecordState::Archived => SpecState::Archived,
+    }
+}
+
+fn engine_state(state: SpecState) -> RecordState {
+    match state {
+        SpecState::Available => RecordState::Available,
+        SpecState::Acquired => RecordState::Acquired,
+        SpecState::Acknowledged => RecordState::Acknowledged,
+        SpecState::Archived => RecordState::Archived,
     }
 }
 

@@ -2,7 +2,9 @@
 //! event.
 
 use sharesim_sim::coordinator::share::TopicId;
-use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause, TransitionCause};
+use sharesim_sim::share::partition::{
+    PartitionEvent, StartOffsetMoveCause, TransitionCause, WriteId, WritePurpose,
+};
 use sharesim_sim::share::{AcknowledgeType, MemberId, RecordState};
 use sharesim_sim::trace::{Trace, TraceEvent, TraceRecord};
 
@@ -57,6 +59,37 @@ const ACCEPT: TransitionCause = TransitionCause::Acknowledge {
     ack_type: AcknowledgeType::Accept,
 };
 
+fn write_started(write_id: u64) -> PartitionEvent {
+    PartitionEvent::WriteStarted {
+        write_id: WriteId(write_id),
+        purpose: WritePurpose::Acknowledge,
+        start_offset: 0,
+        state_batch_count: 1,
+    }
+}
+
+fn committed(write_id: u64) -> PartitionEvent {
+    PartitionEvent::WriteCommitted {
+        write_id: WriteId(write_id),
+    }
+}
+
+fn failed(write_id: u64, rolled_back: bool) -> PartitionEvent {
+    PartitionEvent::WriteFailed {
+        write_id: WriteId(write_id),
+        error_code: 15,
+        rolled_back,
+    }
+}
+
+fn spso_advanced(from: i64, to: i64) -> PartitionEvent {
+    PartitionEvent::StartOffsetMoved {
+        from,
+        to,
+        cause: StartOffsetMoveCause::Advance,
+    }
+}
+
 /// Spec 1.2 #1, #2, #5 and 1.6: acquire, expire, re-acquire, accept, SPSO passes it.
 #[test]
 fn a_legal_history_conforms() {
@@ -74,19 +107,13 @@ fn a_legal_history_conforms() {
             1,
             transition(0, Acquired, Acknowledged, 2, Some("b"), ACCEPT),
         ),
-        (
-            5,
-            1,
-            PartitionEvent::StartOffsetMoved {
-                from: 0,
-                to: 1,
-                cause: StartOffsetMoveCause::Advance,
-            },
-        ),
+        (4, 1, write_started(1)),
+        (5, 1, committed(1)),
+        (5, 1, spso_advanced(0, 1)),
     ]);
     let report = conform(&records, 5);
     assert!(report.conforms(), "{:?}", report.first_divergence);
-    assert_eq!(report.steps, 5);
+    assert_eq!(report.steps, 7);
 }
 
 /// Spec 1.1: a terminal record acquired again is the first step not allowed.
@@ -100,10 +127,12 @@ fn reacquiring_a_terminal_record_is_reported() {
             1,
             transition(0, Acquired, Acknowledged, 1, Some("a"), ACCEPT),
         ),
+        (2, 1, write_started(1)),
+        (3, 1, committed(1)),
         (3, 1, acquired("b", 0, 2)),
     ]);
     let divergence = conform(&records, 5).first_divergence.unwrap();
-    assert_eq!((divergence.seq, divergence.offset), (2, Some(0)));
+    assert_eq!((divergence.seq, divergence.offset), (4, Some(0)));
     assert!(
         divergence.message.contains("only AVAILABLE"),
         "{divergence}"
@@ -187,7 +216,6 @@ fn spso_and_failover_rules() {
 /// A committed archive stays terminal across the failover.
 #[test]
 fn an_unpersisted_expiry_archive_is_not_restored_by_the_next_leader() {
-    use sharesim_sim::share::partition::{WriteId, WritePurpose};
     use RecordState::*;
     let expire_to_archived = |write_id: u64| {
         vec![
@@ -218,6 +246,8 @@ fn an_unpersisted_expiry_archive_is_not_restored_by_the_next_leader() {
             1,
             transition(0, Acquired, Available, 1, None, TransitionCause::LockExpiry),
         ),
+        (1, 1, write_started(6)),
+        (1, 1, committed(6)),
         (1, 1, acquired("a", 0, 2)),
     ];
     failed.extend(expire_to_archived(7));
@@ -234,7 +264,7 @@ fn an_unpersisted_expiry_archive_is_not_restored_by_the_next_leader() {
     let report = conform(&trace(failed), 2);
     assert!(report.conforms(), "{:?}", report.first_divergence);
 
-    let mut committed = vec![
+    let mut committed_archive = vec![
         (1, 1, acquired("a", 0, 1)),
         (
             1,
@@ -243,16 +273,10 @@ fn an_unpersisted_expiry_archive_is_not_restored_by_the_next_leader() {
         ),
         (1, 1, acquired("a", 0, 2)),
     ];
-    committed.extend(expire_to_archived(7));
-    committed.push((
-        3,
-        1,
-        PartitionEvent::WriteCommitted {
-            write_id: WriteId(7),
-        },
-    ));
-    committed.push((4, 2, acquired("b", 0, 2)));
-    let report = conform(&trace(committed), 2);
+    committed_archive.extend(expire_to_archived(7));
+    committed_archive.push((3, 1, committed(7)));
+    committed_archive.push((4, 2, acquired("b", 0, 2)));
+    let report = conform(&trace(committed_archive), 2);
     let divergence = report
         .first_divergence
         .expect("an archived record acquired again");
@@ -328,4 +352,213 @@ fn a_renewal_by_another_member_is_reported() {
     assert!(conform(&renewed("a"), 5).conforms());
     let divergence = conform(&renewed("b"), 5).first_divergence.unwrap();
     assert!(divergence.message.contains("spec 1.2 #7"), "{divergence}");
+}
+
+/// Spec 1.2 #1, asked of the model: a record the trace has not seen is new, and its first acquisition
+/// gives delivery count 1.
+#[test]
+fn a_new_record_acquired_with_a_count_above_one_is_reported() {
+    assert!(conform(&trace(vec![(1, 1, acquired("a", 0, 1))]), 5).conforms());
+    let divergence = conform(&trace(vec![(1, 1, acquired("a", 0, 2))]), 5)
+        .first_divergence
+        .expect("a first delivery counted twice");
+    assert_eq!((divergence.seq, divergence.offset), (0, Some(0)));
+    assert!(
+        divergence
+            .message
+            .contains("spec 1.2 #1: a new record acquired with delivery count 2")
+            && divergence.message.contains("spec gives 1"),
+        "{divergence}"
+    );
+}
+
+/// Spec 1.6, asked of the model: SPSO passes a terminal record only once its write committed.
+#[test]
+fn spso_passing_a_record_whose_write_is_pending_is_reported() {
+    use RecordState::*;
+    let accepted = |rest: Vec<(u64, i32, PartitionEvent)>| {
+        let mut events = vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                transition(0, Acquired, Acknowledged, 1, Some("a"), ACCEPT),
+            ),
+            (2, 1, write_started(1)),
+        ];
+        events.extend(rest);
+        trace(events)
+    };
+    let healthy = accepted(vec![(3, 1, committed(1)), (3, 1, spso_advanced(0, 1))]);
+    let report = conform(&healthy, 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let early = accepted(vec![(3, 1, spso_advanced(0, 1)), (4, 1, committed(1))]);
+    let divergence = conform(&early, 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (3, Some(0)));
+    assert!(
+        divergence.message.contains("spec 1.6")
+            && divergence.message.contains("waits for its write"),
+        "{divergence}"
+    );
+}
+
+/// Spec 1.4 and 3.2, asked of the model: a failed write rolls an ack back to ACQUIRED (same owner and
+/// count) while the lock lives, and to AVAILABLE once it expired.
+#[test]
+fn a_rollback_the_spec_does_not_make_is_reported() {
+    use RecordState::*;
+    let rolled_back = |at_ms: u64, to: RecordState| {
+        trace(vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                transition(0, Acquired, Acknowledged, 1, Some("a"), ACCEPT),
+            ),
+            (2, 1, write_started(1)),
+            (
+                at_ms,
+                1,
+                transition(0, Acknowledged, to, 1, None, TransitionCause::Rollback),
+            ),
+            (at_ms, 1, failed(1, true)),
+        ])
+    };
+    let live = 3;
+    let expired = 2_000_000;
+    let report = conform(&rolled_back(live, Acquired), 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let report = conform(&rolled_back(expired, Available), 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let divergence = conform(&rolled_back(live, Available), 5)
+        .first_divergence
+        .unwrap();
+    assert_eq!(divergence.seq, 3);
+    assert!(
+        divergence.message.contains("spec 1.4, 3.2")
+            && divergence.message.contains("lock live")
+            && divergence.message.contains("rolls back to Acquired"),
+        "{divergence}"
+    );
+    let divergence = conform(&rolled_back(expired, Acquired), 5)
+        .first_divergence
+        .unwrap();
+    assert_eq!(divergence.seq, 3);
+    assert!(divergence.message.contains("lock expired"), "{divergence}");
+    // A rollback with no write pending.
+    let unprompted = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            2,
+            1,
+            transition(0, Acquired, Acquired, 1, None, TransitionCause::Rollback),
+        ),
+    ]);
+    let divergence = conform(&unprompted, 5).first_divergence.unwrap();
+    assert!(divergence.message.contains("spec 3.2"), "{divergence}");
+}
+
+/// Spec 1.2 #9, asked of the model: under read_committed a record of an aborted transaction is
+/// acquired and archived at once (no `acquired` event), then SPSO passes it; a terminal record is
+/// never acquired for it.
+#[test]
+fn an_aborted_transaction_archive_of_a_terminal_record_is_reported() {
+    use RecordState::*;
+    let aborted = |offset: i64, delivery_count: u16| {
+        transition(
+            offset,
+            Acquired,
+            Archived,
+            delivery_count,
+            None,
+            TransitionCause::AbortedTransaction,
+        )
+    };
+    let healthy = trace(vec![
+        (1, 1, aborted(0, 1)),
+        (1, 1, acquired("a", 1, 1)),
+        (2, 1, spso_advanced(0, 1)),
+    ]);
+    let report = conform(&healthy, 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let twice = trace(vec![(1, 1, aborted(0, 1)), (2, 1, aborted(0, 2))]);
+    let divergence = conform(&twice, 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (1, Some(0)));
+    assert!(
+        divergence.message.contains("spec 1.2 #9")
+            && divergence.message.contains("archived from Archived"),
+        "{divergence}"
+    );
+    let to_available = trace(vec![(
+        1,
+        1,
+        transition(
+            0,
+            Acquired,
+            Available,
+            1,
+            None,
+            TransitionCause::AbortedTransaction,
+        ),
+    )]);
+    let divergence = conform(&to_available, 5).first_divergence.unwrap();
+    assert!(divergence.message.contains("spec 1.2 #9"), "{divergence}");
+}
+
+/// Spec 3.5 and 3.3, asked of the model: a new leader restores what the coordinator holds: the count
+/// of the last committed release (the attempt in progress is not counted), terminal records stay
+/// terminal; a write still in flight at the failover may or may not have landed.
+#[test]
+fn a_restore_the_spec_does_not_make_is_reported() {
+    use RecordState::*;
+    let released_then_failover = |delivery_count: u16| {
+        trace(vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                transition(0, Acquired, Available, 1, None, TransitionCause::LockExpiry),
+            ),
+            (2, 1, write_started(1)),
+            (2, 1, committed(1)),
+            (3, 1, acquired("a", 0, 2)),
+            (4, 2, acquired("b", 0, delivery_count)),
+        ])
+    };
+    let report = conform(&released_then_failover(2), 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let divergence = conform(&released_then_failover(3), 5)
+        .first_divergence
+        .unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (5, Some(0)));
+    assert!(
+        divergence.message.contains("delivery count 1 -> 3"),
+        "{divergence}"
+    );
+    let accepted_then_failover = |landed: bool| {
+        let mut events = vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                transition(0, Acquired, Acknowledged, 1, Some("a"), ACCEPT),
+            ),
+            (2, 1, write_started(1)),
+        ];
+        if landed {
+            events.push((3, 1, committed(1)));
+        }
+        events.push((4, 2, acquired("b", 0, 1)));
+        trace(events)
+    };
+    let divergence = conform(&accepted_then_failover(true), 5)
+        .first_divergence
+        .unwrap();
+    assert!(
+        divergence.message.contains("acquired from Acknowledged"),
+        "{divergence}"
+    );
+    // In flight at the failover: the new leader may have read the image without it.
+    let report = conform(&accepted_then_failover(false), 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
 }

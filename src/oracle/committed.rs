@@ -5,14 +5,16 @@
 //! consumers started. A record from the lower of that offset and the share partition's initial SPSO
 //! (`share.auto.offset.reset` may legitimately skip what came before the consumers) up to the high
 //! watermark that no `acquired` or `transition` event ever showed was skipped silently, unless a
-//! log-start move or an acquisition past a gap (compaction) passed it. Records shown but left
-//! non-terminal are LIVENESS's to judge.
+//! log-start move or an acquisition past a gap (compaction) passed it. Once the run's `compaction` fault
+//! was pulled, an acquisition starting past every offset the share partition has shown passes the gap
+//! too (the cleaner removed whole batches there; spec 6). Records shown but left non-terminal are
+//! LIVENESS's to judge.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sharesim_sim::coordinator::share::{SharePartitionKey, TopicId};
 use sharesim_sim::share::partition::{PartitionEvent, StartOffsetMoveCause};
-use sharesim_sim::trace::TraceRecord;
+use sharesim_sim::trace::{TraceEvent, TraceRecord};
 
 use super::checker::Violation;
 
@@ -43,6 +45,8 @@ pub(crate) struct CommittedCoverage {
     /// acquisition started past (`[from, to)`).
     passed: BTreeMap<SharePartitionKey, Vec<(i64, i64)>>,
     shown: BTreeMap<SharePartitionKey, BTreeSet<i64>>,
+    /// A `compaction` fault was pulled: acquisitions may jump over removed batches.
+    compaction_pulled: bool,
     /// (seq, at_ms) of the last record seen: where an end-of-run violation is reported.
     last_seen: (u64, u64),
 }
@@ -59,6 +63,9 @@ impl CommittedCoverage {
     /// Notes a record (every record, for `last_seen`).
     pub(crate) fn observe_record(&mut self, record: &TraceRecord) {
         self.last_seen = (record.seq, record.at_ms);
+        if let TraceEvent::Fault { lever, detail } = &record.event {
+            self.compaction_pulled |= lever == "compaction" && detail.starts_with("pull");
+        }
     }
 
     /// Notes one admitted (not stale) share-partition event.
@@ -97,6 +104,15 @@ impl CommittedCoverage {
             }
             _ => return,
         };
+        if self.compaction_pulled && matches!(event, PartitionEvent::Acquired { .. }) {
+            let highest_shown = self.shown.get(key).and_then(|shown| shown.last()).copied();
+            if let Some(highest) = highest_shown.filter(|highest| first > highest + 1) {
+                self.passed
+                    .entry(key.clone())
+                    .or_default()
+                    .push((highest + 1, first));
+            }
+        }
         self.shown
             .entry(key.clone())
             .or_default()

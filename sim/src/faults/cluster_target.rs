@@ -1,12 +1,13 @@
 //! [`FaultTarget`] for the [`SimCluster`] harness: the levers it can pull today. Broker crash and restart
 //! (with or without unflushed-data loss), node and link clogs (madsim's `NetSim`), the transport's
 //! per-API-key rules (network and RPC faults, persister faults carried by rules) and broker clock skew
-//! and drift, the brokers' persister-failure switch (persister calls failing with an error code), and
+//! and drift, the brokers' persister-failure switch (persister calls failing with an error code),
 //! leadership moves (the controller elects the named or the next ISR replica with a bumped leader epoch;
-//! the brokers learn it from their next metadata pull). Every other step answers
+//! the brokers learn it from their next metadata pull), and the log-data levers on the brokers' disks
+//! (log-start moves, compaction, corrupt batches: see `cluster_log_levers.rs`). Every other step answers
 //! [`FaultError::Unsupported`], which the scheduler records in the trace as `skipped`: consumers,
-//! zombies, coordinator failover, log-start moves, compaction, corrupt batches, the lock-timer order and
-//! the controller's clock need harness support that does not exist yet.
+//! zombies, coordinator failover, the lock-timer order and the controller's clock need harness support
+//! that does not exist yet.
 
 use madsim::net::NetSim;
 use madsim::runtime::Handle;
@@ -83,6 +84,19 @@ impl FaultTarget for SimCluster {
                 return Ok(u32::try_from(from)
                     .map_or(StepOutcome::Done, |from| StepOutcome::LeaderMoved { from }));
             }
+            FaultStep::MoveLogStart {
+                topic,
+                partition,
+                offset,
+                ..
+            } => self.move_log_start(topic, *partition, *offset)?,
+            FaultStep::Compact { topic, partition } => self.compact_topic(topic, *partition)?,
+            FaultStep::CorruptBatch {
+                topic,
+                partition,
+                offset,
+                broker,
+            } => self.corrupt_batch_on_disk(topic, *partition, *offset, *broker)?,
             _ => {
                 return Err(FaultError::Unsupported(format!(
                     "the cluster harness cannot do `{step}` yet"

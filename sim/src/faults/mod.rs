@@ -6,6 +6,7 @@
 //! detail = `pull: ...`, `release: ...` or `skipped: ... (why)`). Every plan ends with the liveness
 //! phase: at [`FaultPlan::liveness_at_ms`] every fault is healed and nothing more is pulled.
 
+mod cluster_log_levers;
 mod cluster_target;
 mod lever;
 mod scheduler;

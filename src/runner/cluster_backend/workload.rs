@@ -26,6 +26,9 @@ const DESERIALIZATION_PREFIX: &str = "POISON-";
 /// Attempts of one batch (each retries for `delivery.timeout.ms` inside the client).
 const PRODUCE_ATTEMPTS_MAX: u32 = 5;
 
+/// One record's key (when the producer writes keys) and value.
+type KeyAndValue = (Option<Vec<u8>>, Vec<u8>);
+
 /// Starts one producer node per producer entry; each sends from `start_ms` after `origin_ms`.
 /// Returns the producer nodes (for partitions that name `producer:I`).
 pub(super) fn spawn_producers(
@@ -56,10 +59,13 @@ pub(super) fn spawn_producers(
             while sent < spec.count {
                 let due = due_by(&spec, virtual_now_ms().saturating_sub(start_ms));
                 if due > sent {
-                    let mut by_partition: Vec<Vec<Vec<u8>>> = vec![Vec::new(); partitions as usize];
+                    let mut by_partition: Vec<Vec<KeyAndValue>> =
+                        vec![Vec::new(); partitions as usize];
                     for record in sent..due {
-                        let partition = partition_of(&spec, record, batch_index, partitions);
-                        by_partition[partition as usize].push(value_of(&spec, record));
+                        let key = key_of(&spec, record);
+                        let partition = partition_of(&spec, key, batch_index, partitions);
+                        let key = key.map(|key| format!("key-{key}").into_bytes());
+                        by_partition[partition as usize].push((key, value_of(&spec, record)));
                     }
                     batch_index += 1;
                     for (partition, values) in by_partition.iter().enumerate() {
@@ -68,7 +74,7 @@ pub(super) fn spawn_producers(
                         }
                         let records: Vec<ProducerRecord> = values
                             .iter()
-                            .map(|value| ProducerRecord::new(None, Some(value), 0))
+                            .map(|(key, value)| ProducerRecord::new(key.as_deref(), Some(value), 0))
                             .collect();
                         let Some(batch) =
                             encode_data_batch(ProducerIdentity::NONE, 0, false, &records)
@@ -111,20 +117,25 @@ fn due_by(spec: &ProducerSpec, elapsed_ms: u64) -> u64 {
     due.min(spec.count)
 }
 
-/// The partition of record `index`: the entry's partition, the key's, or round robin per batch.
-fn partition_of(spec: &ProducerSpec, index: u64, batch_index: u32, partitions: u32) -> u32 {
+/// Record `index`'s key number (`key-N` on the wire; compacted topics keep the latest record per key).
+fn key_of(spec: &ProducerSpec, index: u64) -> Option<u64> {
+    match &spec.keys {
+        Keys::None => None,
+        Keys::Sequential { cardinality } => Some(index % (*cardinality).max(1)),
+        Keys::Random { cardinality } => {
+            Some(madsim::rand::thread_rng().gen_range(0..(*cardinality).max(1)))
+        }
+    }
+}
+
+/// The partition of a record: the entry's partition, its key's, or round robin per batch.
+fn partition_of(spec: &ProducerSpec, key: Option<u64>, batch_index: u32, partitions: u32) -> u32 {
     if let Some(partition) = spec.partition {
         return partition.min(partitions - 1);
     }
-    match &spec.keys {
-        Keys::None => batch_index % partitions,
-        Keys::Sequential { cardinality } => {
-            ((index % (*cardinality).max(1)) % u64::from(partitions)) as u32
-        }
-        Keys::Random { cardinality } => {
-            let key = madsim::rand::thread_rng().gen_range(0..(*cardinality).max(1));
-            (key % u64::from(partitions)) as u32
-        }
+    match key {
+        None => batch_index % partitions,
+        Some(key) => (key % u64::from(partitions)) as u32,
     }
 }
 

@@ -13,6 +13,7 @@ use super::sweep_command::points;
 use super::{fail, load, scenario_name, BackendChoice};
 use crate::report::{write_library_index, write_study_report, SweepResults};
 use crate::runner::{jobs, library_files, run_jobs, Backend, RunOptions, StudyRun};
+use crate::scenario::study::StudyBackend;
 
 /// Arguments of `library`.
 #[derive(Args, Debug, Clone)]
@@ -29,12 +30,13 @@ pub struct LibraryArgs {
     /// Threads (each run is its own simulation).
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
-    /// The backend.
+    /// The backend of the studies that do not name one (`study.backend`).
     #[arg(long, value_enum, default_value_t)]
     pub backend: BackendChoice,
 }
 
-/// Runs the study of one library scenario file: its whole sweep on its own seeds.
+/// Runs the study of one library scenario file: its whole sweep on its own seeds, on the study's own
+/// backend when it names one, else on `backend`.
 pub fn run_study_file(
     path: &Path,
     backend: &dyn Backend,
@@ -47,6 +49,12 @@ pub fn run_study_file(
             path.display()
         )
     })?;
+    // A study that names its backend runs there (its levers may need the replicated log).
+    let own_backend = study.backend.map(|choice| match choice {
+        StudyBackend::Engine => BackendChoice::Engine.backend(),
+        StudyBackend::Cluster => BackendChoice::Cluster.backend(),
+    });
+    let backend = own_backend.as_deref().unwrap_or(backend);
     let name = scenario_name(&file.scenario, path);
     let sweep_points = points(&file, &[], &name)?;
     let seeds = file.scenario.seeds.to_vec();

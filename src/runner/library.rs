@@ -172,6 +172,7 @@ mod tests {
                 "duplicates@a=2 == 0".into(),
             ],
             plots: Vec::new(),
+            backend: None,
         };
         let results = SweepResults::new("s", "s.json", "engine", None, rows);
         let run = StudyRun::new(

@@ -312,9 +312,9 @@ impl DrainWatch {
         committed >= self.records_to_produce
     }
 
-    /// Every committed record of every consumed share partition is ACKNOWLEDGED or ARCHIVED, or below
-    /// the share partition's start offset; every classic group processed as many records as were
-    /// produced to its topics.
+    /// Every committed record of every consumed share partition is ACKNOWLEDGED or ARCHIVED, below the
+    /// share partition's start offset, or in a gap acquisition passed; every classic group processed as
+    /// many records as were produced to its topics.
     pub(super) fn drained(&self) -> bool {
         let Some(consumed) = self.consumed(false) else {
             return false;
@@ -336,12 +336,18 @@ impl DrainWatch {
             match self.partitions.get(&(group.clone(), *topic_id, *partition)) {
                 None => high_watermark == 0,
                 Some(watched) => {
+                    // Acquisition goes in offset order: an offset never acquired below one that was
+                    // is gone from the log (a compaction gap SPSO may not pass; spec 6), not pending.
+                    let highest_acquired = watched.states.keys().next_back().copied();
                     watched.initialized
                         && (watched.start_offset..high_watermark).all(|offset| {
-                            matches!(
-                                watched.states.get(&offset),
-                                Some(RecordState::Acknowledged | RecordState::Archived)
-                            )
+                            match watched.states.get(&offset) {
+                                Some(state) => matches!(
+                                    state,
+                                    RecordState::Acknowledged | RecordState::Archived
+                                ),
+                                None => highest_acquired.is_some_and(|highest| offset < highest),
+                            }
                         })
                 }
             }

@@ -104,7 +104,9 @@ pub fn conform_profile(
             report.stale_steps += 1;
             continue;
         }
-        if *leader_epoch > spec.leader_epoch {
+        // Spec 3.4, 3.5: a new leader, or the same leader's new share partition after it dropped
+        // the old one (a fenced write, a failed read), starts from the persisted image.
+        if *leader_epoch > spec.leader_epoch || spec.reinitializes(event) {
             spec.restore(*leader_epoch, &rules);
         }
         report.steps += 1;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use sharesim_sim::share::partition::{
-    PartitionEvent, StartOffsetMoveCause, TransitionCause, WriteId,
+    PartitionEvent, PartitionState, StartOffsetMoveCause, TransitionCause, WriteId,
 };
 use sharesim_sim::share::{MemberId, RecordState};
 
@@ -30,6 +30,13 @@ struct SpecRecord {
     /// are stale). The record as restored without those writes, when that differs; the first step
     /// either allows settles it.
     alternative: Option<Box<SpecRecord>>,
+}
+
+impl SpecRecord {
+    /// Never fetched, or restored where nothing was persisted (spec 3.5: a hole is new again).
+    fn is_new(&self) -> bool {
+        self.state == RecordState::Available && self.delivery_count == 0 && self.persisted.is_none()
+    }
 }
 
 /// The rollback snapshot of a pending two-phase transition (spec 3.2).
@@ -61,6 +68,8 @@ pub(super) struct SpecPartition {
     writes: BTreeMap<WriteId, WriteInFlight>,
     /// The coordinator's start offset as the committed writes show it (spec 3.3: the largest).
     persisted_start: Option<i64>,
+    /// Records have changed since the last restore (a share partition is serving).
+    serving: bool,
 }
 
 /// One offset's part of a `transition` event.
@@ -84,7 +93,21 @@ impl SpecPartition {
             since_write: Vec::new(),
             writes: BTreeMap::new(),
             persisted_start: None,
+            serving: false,
         }
+    }
+
+    /// Whether `event` starts a new share partition of the same leader after the old one served
+    /// records (spec 3.4: a fenced write drops it; a failed read too, before it served any).
+    pub fn reinitializes(&self, event: &PartitionEvent) -> bool {
+        let initializing = matches!(
+            event,
+            PartitionEvent::PartitionStateChanged {
+                to: PartitionState::Initializing,
+                ..
+            }
+        );
+        self.serving && initializing
     }
 
     fn below_spso(&self, offset: i64) -> bool {
@@ -140,6 +163,7 @@ impl SpecPartition {
     pub fn restore(&mut self, leader_epoch: i32, rules: &SpecRules) {
         self.leader_epoch = leader_epoch;
         self.spso = None;
+        self.serving = false;
         self.since_write.clear();
         let in_flight = std::mem::take(&mut self.writes);
         let landed_start = in_flight
@@ -184,6 +208,9 @@ impl SpecPartition {
 
     /// Replays one event.
     pub fn step(&mut self, event: &PartitionEvent, at_ms: u64, rules: &SpecRules) -> StepResult {
+        if !matches!(event, PartitionEvent::PartitionStateChanged { .. }) {
+            self.serving = true;
+        }
         match event {
             PartitionEvent::Acquired {
                 member,
@@ -305,7 +332,7 @@ impl SpecPartition {
                     "spec 1.2 #1: acquired from {:?}, only AVAILABLE may be",
                     before.state
                 )),
-                Verdict::Leads(after) if current.is_none() => Err(format!(
+                Verdict::Leads(after) if current.is_none_or(SpecRecord::is_new) => Err(format!(
                     "spec 1.2 #1: a new record acquired with delivery count {delivery_count}; the \
                      spec gives {}",
                     after.delivery_count

@@ -562,3 +562,52 @@ fn a_restore_the_spec_does_not_make_is_reported() {
     let report = conform(&accepted_then_failover(false), 5);
     assert!(report.conforms(), "{:?}", report.first_divergence);
 }
+
+/// Spec 3.4 and 3.5: the same leader re-reads the persisted image when it starts a new share
+/// partition (after a fenced write dropped the old one): what the old one held ACQUIRED is new again.
+#[test]
+fn a_new_share_partition_of_the_same_leader_restores_the_persisted_image() {
+    use sharesim_sim::share::partition::PartitionState;
+    let changed =
+        |from: PartitionState, to: PartitionState| PartitionEvent::PartitionStateChanged {
+            from,
+            to,
+            error_code: 0,
+        };
+    let reinitialized = |delivery_count: u16| {
+        trace(vec![
+            (
+                0,
+                1,
+                changed(PartitionState::Empty, PartitionState::Initializing),
+            ),
+            (
+                0,
+                1,
+                changed(PartitionState::Initializing, PartitionState::Active),
+            ),
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                changed(PartitionState::Active, PartitionState::Fenced),
+            ),
+            (
+                3,
+                1,
+                changed(PartitionState::Empty, PartitionState::Initializing),
+            ),
+            (
+                3,
+                1,
+                changed(PartitionState::Initializing, PartitionState::Active),
+            ),
+            (4, 1, acquired("b", 0, delivery_count)),
+        ])
+    };
+    let report = conform(&reinitialized(1), 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let divergence = conform(&reinitialized(2), 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (6, Some(0)));
+    assert!(divergence.message.contains("new record"), "{divergence}");
+}

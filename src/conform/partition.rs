@@ -601,10 +601,13 @@ impl SpecPartition {
                 let Some(record) = self.records.get(&offset) else {
                     continue;
                 };
-                let candidates = std::iter::once(record).chain(record.alternative.as_deref());
-                let passes = candidates
-                    .clone()
-                    .any(|record| rules.spso_passes(&self.before(offset, record, None, 0)));
+                let mut candidates = std::iter::once(record).chain(record.alternative.as_deref());
+                // The model has no DLQ: ARCHIVING, which it takes for ARCHIVED, is not terminal
+                // (spec 1.1).
+                let passes = candidates.any(|record| {
+                    record.state != RecordState::Archiving
+                        && rules.spso_passes(&self.before(offset, record, None, 0))
+                });
                 if !passes {
                     let message = match &record.pending {
                         Some(_) => format!(

@@ -611,3 +611,41 @@ fn a_new_share_partition_of_the_same_leader_restores_the_persisted_image() {
     assert_eq!((divergence.seq, divergence.offset), (6, Some(0)));
     assert!(divergence.message.contains("new record"), "{divergence}");
 }
+
+/// Spec 1.1 and 1.6: ARCHIVING (the DLQ's first phase) is not terminal, so SPSO does not pass it; its
+/// ARCHIVED is.
+#[test]
+fn spso_passing_an_archiving_record_is_reported() {
+    use RecordState::*;
+    let reject = TransitionCause::Acknowledge {
+        ack_type: AcknowledgeType::Reject,
+    };
+    let rejected = |dead_lettered: bool| {
+        let mut events = vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                transition(0, Acquired, Archiving, 1, Some("a"), reject),
+            ),
+            (2, 1, write_started(1)),
+            (3, 1, committed(1)),
+        ];
+        if dead_lettered {
+            let completed = TransitionCause::DeadLetterCompleted;
+            events.push((4, 1, transition(0, Archiving, Archived, 1, None, completed)));
+        }
+        events.push((5, 1, spso_advanced(0, 1)));
+        trace(events)
+    };
+    let report = conform(&rejected(true), 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let divergence = conform(&rejected(false), 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (4, Some(0)));
+    assert!(
+        divergence
+            .message
+            .contains("spec 1.6: SPSO passed a record that is Archiving"),
+        "{divergence}"
+    );
+}

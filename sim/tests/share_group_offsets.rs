@@ -135,11 +135,8 @@ async fn settled_summary_lag(cluster: &SimCluster, expected: i64) -> i64 {
 /// (WriteShareGroupState v1), so `high watermark - start offset - count` is the number of records not
 /// yet delivery-complete; DescribeShareGroupOffsets v1 reports that lag (v0 carries none: -1); once a
 /// second consumer finished the partition the lag is 0; a share-coordinator failover keeps the start
-/// offset and count (replayed from `__share_group_state`).
-///
-/// Known gap: the group coordinator reads the partition end offset from its own broker's log, which it
-/// has only when that broker leads the data partition (Kafka asks the leader with ListOffsets); on
-/// another broker the lag is -1 (unknown), so the DescribeShareGroupOffsets check accepts -1 as well.
+/// offset and count (replayed from `__share_group_state`). The group coordinator asks the data
+/// partition's leader for its end offset (ListOffsets), whichever broker that is.
 #[madsim::test]
 async fn describe_offsets_reports_lag_across_a_share_coordinator_failover() {
     let cluster = start_cluster(1, |_| {}).await;
@@ -174,10 +171,7 @@ async fn describe_offsets_reports_lag_across_a_share_coordinator_failover() {
     assert_eq!(described.len(), 1);
     let (partition, described_start, lag) = described[0];
     assert_eq!((partition, described_start), (0, start_offset));
-    assert!(
-        lag == expected || lag == -1,
-        "lag {lag}, expected {expected}"
-    );
+    assert_eq!(lag, expected);
     let v0 = describe_share_group_offsets(&cluster, 0).await;
     assert_eq!(v0[0].2, -1, "v0 carries no lag");
 

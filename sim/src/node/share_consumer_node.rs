@@ -586,11 +586,22 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                 );
             }
             Reply::Coordinator(Ok(ResponseKind::FindCoordinator(response))) => {
-                let node = response
+                let found = response
                     .coordinators
                     .first()
-                    .filter(|entry| entry.error_code == 0 && entry.node_id.0 >= 0)
-                    .map(|entry| NodeId(entry.node_id.0));
+                    .filter(|entry| entry.error_code == 0 && entry.node_id.0 >= 0);
+                // The coordinator is reached at the address FindCoordinator names, as Kafka's
+                // `CoordinatorRequestManager` builds its node from the response's host and port: the
+                // metadata the consumer has may not list that broker yet (a broker restarted before
+                // it caught up with the controller answers Metadata without brokers).
+                if let Some(entry) = found {
+                    let host = entry.host.as_str().parse().ok();
+                    let port = u16::try_from(entry.port).ok();
+                    if let (Some(host), Some(port)) = (host, port) {
+                        brokers.insert(entry.node_id.0, SocketAddr::new(host, port));
+                    }
+                }
+                let node = found.map(|entry| NodeId(entry.node_id.0));
                 if node.is_none() {
                     lookups += 1;
                     madsim::time::sleep(Duration::from_millis(setup.config.retry_backoff_ms)).await;

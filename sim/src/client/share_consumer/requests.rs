@@ -793,6 +793,14 @@ impl ShareConsumer {
                     member_epoch: self.membership.member_epoch(),
                     assignment: self.membership.assignment().iter().copied().collect(),
                 });
+                // A new assignment naming partitions the metadata has no leader for (Kafka's
+                // membership manager asks `metadata.requestUpdate` for topic ids it cannot resolve):
+                // without it, a consumer whose first metadata answer lacked the topic never fetches.
+                if self.has_leaderless_assignment()
+                    && !self.events.contains(&ConsumerEvent::MetadataUpdateNeeded)
+                {
+                    self.events.push_back(ConsumerEvent::MetadataUpdateNeeded);
+                }
             }
             HeartbeatOutcome::CoordinatorLookupNeeded => {
                 if !self

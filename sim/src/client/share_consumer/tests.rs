@@ -1096,3 +1096,33 @@ fn an_assigned_partition_without_a_leader_is_reported_until_one_is_known() {
     h.consumer.handle_topic_metadata(h.now_ms, &known);
     assert!(!h.consumer.has_leaderless_assignment());
 }
+
+/// Spec 2.2, 7: an assignment that names a partition the consumer's metadata has no leader for (its
+/// first metadata answer came from a broker that did not know the topic yet) asks for a metadata update,
+/// so the partition gets fetched once a leader is known.
+#[test]
+fn an_assignment_without_a_known_leader_asks_for_metadata() {
+    let mut h = Harness::new(&[], Semantics::default());
+    let now = h.now_ms;
+    h.consumer.subscribe(now, &["orders"]).unwrap();
+    h.consumer.handle_group_coordinator(now, Some(COORDINATOR));
+    let (request_id, _) = h.expect_heartbeat();
+    h.drain();
+    h.events.clear();
+    h.consumer.handle_heartbeat_response(
+        now,
+        request_id,
+        &ShareGroupHeartbeatResponse {
+            error: None,
+            member_epoch: 1,
+            heartbeat_interval_ms: 5_000,
+            assignment: Some(vec![AssignedTopic {
+                topic_id: TOPIC,
+                partitions: vec![0],
+            }]),
+        },
+    );
+    h.drain();
+    assert!(h.consumer.has_leaderless_assignment());
+    assert!(h.events.contains(&ConsumerEvent::MetadataUpdateNeeded));
+}

@@ -211,14 +211,4 @@ impl CoordinatorHost for BrokerHost<'_, '_> {
             .and_then(|name| self.cx.view.partition_count(name))
             .is_some_and(|count| (0..count).contains(&tp.partition))
     }
-
-    fn partition_end_offset(&self, tp: TopicIdPartition) -> Option<i64> {
-        let name = self.cx.view.topic_name(tp.topic_id.0)?;
-        let offsets = self
-            .cx
-            .view
-            .offsets(&TopicPartition::new(name, tp.partition))
-            .ok()?;
-        Some(offsets.high_watermark)
-    }
 }

@@ -7,14 +7,20 @@
 //! Sans-IO, like [`super::ShareCoordinatorService`]. Extra output: [`poll_persister_call`]
 //! (GroupCoordinatorService::poll_persister_call) gives InitializeShareGroupState,
 //! DeleteShareGroupState and ReadShareGroupStateSummary requests for the persister, whose answers come
-//! back through [`handle_persister_reply`](GroupCoordinatorService::handle_persister_reply).
+//! back through [`handle_persister_reply`](GroupCoordinatorService::handle_persister_reply), and
+//! [`poll_end_offsets_call`] gives the data partitions whose end offsets DescribeShareGroupOffsets needs,
+//! answered through [`handle_end_offsets_reply`](GroupCoordinatorService::handle_end_offsets_reply).
+//!
+//! [`poll_end_offsets_call`]: GroupCoordinatorService::poll_end_offsets_call
 //!
 //! Choices where Kafka's runtime differs in mechanism:
 //! * Kafka reverts in-memory state when an append fails; the engine has already replayed its records,
 //!   so the service reloads the shard from the log instead (same result: the failed records are gone).
 //! * ShareGroupDescribe answers from the current state without waiting for commit.
-//! * DescribeShareGroupOffsets takes partition end offsets from [`CoordinatorHost::partition_end_offset`]
-//!   (Kafka asks the partition leaders); lag is -1 when the host does not know.
+//! * DescribeShareGroupOffsets asks for the end offsets of the partitions whose summary has a start
+//!   offset and a delivery-complete count through [`poll_end_offsets_call`] (Kafka's
+//!   `PartitionMetadataClient.listLatestOffsets`: ListOffsets to each partition's leader, see
+//!   [`super::LatestOffsetsClient`]); a partition whose end offset is unknown reports lag -1.
 //! * AlterShareGroupOffsets and DeleteShareGroupOffsets answer once their records committed and the
 //!   persister answered, with its per-partition errors (as Kafka does).
 
@@ -36,6 +42,7 @@ use super::group_wire::{
     GroupResponse,
 };
 use super::host::{normalize_append_error, CoordinatorHost};
+use super::latest_offsets::{EndOffsetReply, EndOffsetsCallToken};
 use super::share_service::{RequestToken, LOAD_RETRY_INTERVAL_MS};
 use super::share_wire::{ShareStateRequest, ShareStateResponse};
 use crate::coordinator::group::{
@@ -125,6 +132,15 @@ enum CallPurpose {
 /// The (topic, partitions) a DescribeShareGroupOffsets group asks about; `None` = every initialized one.
 type DescribeTopics = Option<Vec<(String, Vec<i32>)>>;
 
+/// A DescribeShareGroupOffsets group whose summary came back, waiting for partition end offsets.
+#[derive(Clone, Debug)]
+struct WaitingForEndOffsets {
+    token: RequestToken,
+    group_index: usize,
+    /// Per partition: (leader epoch, summary without the end offset yet).
+    summaries: BTreeMap<TopicIdPartition, (i32, PartitionOffsetSummary)>,
+}
+
 #[derive(Clone, Debug)]
 struct OpenDescribeOffsets {
     response: DescribeShareGroupOffsetsResponse,
@@ -143,6 +159,9 @@ pub struct GroupCoordinatorService {
     next_call_token: PersisterCallToken,
     outgoing_calls: VecDeque<(PersisterCallToken, PersisterCall)>,
     describe_offsets: BTreeMap<RequestToken, OpenDescribeOffsets>,
+    end_offsets_calls: BTreeMap<EndOffsetsCallToken, WaitingForEndOffsets>,
+    next_end_offsets_call: EndOffsetsCallToken,
+    outgoing_end_offsets_calls: VecDeque<(EndOffsetsCallToken, Vec<TopicIdPartition>)>,
     responses: VecDeque<(RequestToken, GroupResponse)>,
     traces: VecDeque<GroupTraceEvent>,
     now_ms: u64,
@@ -160,6 +179,9 @@ impl GroupCoordinatorService {
             next_call_token: 0,
             outgoing_calls: VecDeque::new(),
             describe_offsets: BTreeMap::new(),
+            end_offsets_calls: BTreeMap::new(),
+            next_end_offsets_call: 0,
+            outgoing_end_offsets_calls: VecDeque::new(),
             responses: VecDeque::new(),
             traces: VecDeque::new(),
             now_ms: 0,
@@ -486,9 +508,28 @@ impl GroupCoordinatorService {
                 }
             }
             CallPurpose::Summary { token, group_index } => {
-                self.finish_describe_group(host, token, group_index, &reply);
+                self.handle_summary_reply(token, group_index, &reply);
             }
         }
+    }
+
+    /// The end offsets asked for by `call` ([`poll_end_offsets_call`](Self::poll_end_offsets_call)):
+    /// one answer per partition asked; a missing or failed one leaves that partition's lag -1.
+    pub fn handle_end_offsets_reply(
+        &mut self,
+        now_ms: u64,
+        call: EndOffsetsCallToken,
+        replies: &BTreeMap<TopicIdPartition, EndOffsetReply>,
+    ) {
+        self.advance(now_ms);
+        let Some(waiting) = self.end_offsets_calls.remove(&call) else {
+            return;
+        };
+        let mut summaries = waiting.summaries;
+        for (tp, (_, summary)) in summaries.iter_mut() {
+            summary.partition_end_offset = replies.get(tp).and_then(|reply| reply.ok());
+        }
+        self.finish_describe_group(waiting.token, waiting.group_index, Ok(summaries));
     }
 
     /// Session timeouts, write timeouts and load retries whose time came.
@@ -540,6 +581,14 @@ impl GroupCoordinatorService {
     /// The next call for the persister.
     pub fn poll_persister_call(&mut self) -> Option<(PersisterCallToken, PersisterCall)> {
         self.outgoing_calls.pop_front()
+    }
+
+    /// The next end-offsets lookup DescribeShareGroupOffsets needs: the data partitions whose latest
+    /// offset (high watermark) to ask their leaders for.
+    pub fn poll_end_offsets_call(
+        &mut self,
+    ) -> Option<(EndOffsetsCallToken, Vec<TopicIdPartition>)> {
+        self.outgoing_end_offsets_calls.pop_front()
     }
 
     /// The next membership event for the trace.
@@ -828,12 +877,67 @@ impl GroupCoordinatorService {
         self.maybe_finish_describe(token);
     }
 
-    fn finish_describe_group(
+    /// A DescribeShareGroupOffsets group's summary came back: the partitions with a start offset and a
+    /// delivery-complete count need their end offsets for lag (Kafka's `shouldComputeSharePartitionLag`);
+    /// without any, the group is answered now.
+    fn handle_summary_reply(
         &mut self,
-        host: &mut impl CoordinatorHost,
         token: RequestToken,
         group_index: usize,
         reply: &PersisterReply,
+    ) {
+        let summary = match reply {
+            Err(error) => return self.finish_describe_group(token, group_index, Err(*error)),
+            Ok(ShareStateResponse::ReadSummary(summary)) => Some(summary),
+            Ok(_) => None,
+        };
+        let mut summaries = BTreeMap::new();
+        for topic in summary.iter().flat_map(|s| s.results.iter()) {
+            for p in &topic.partitions {
+                if p.error_code != 0 {
+                    continue;
+                }
+                let tp = TopicIdPartition {
+                    topic_id: engine_topic_id(&topic.topic_id),
+                    partition: p.partition,
+                };
+                let summary = PartitionOffsetSummary {
+                    start_offset: p.start_offset,
+                    // ReadShareGroupStateSummary v1 (KIP-1226); -1 when unknown.
+                    delivery_complete_count: share_state_v1::summary_delivery_complete_count(p),
+                    partition_end_offset: None,
+                };
+                summaries.insert(tp, (p.leader_epoch, summary));
+            }
+        }
+        let needing: Vec<TopicIdPartition> = summaries
+            .iter()
+            .filter(|(_, (_, s))| s.start_offset != -1 && s.delivery_complete_count != -1)
+            .map(|(tp, _)| *tp)
+            .collect();
+        if needing.is_empty() {
+            return self.finish_describe_group(token, group_index, Ok(summaries));
+        }
+        let call = self.next_end_offsets_call;
+        self.next_end_offsets_call += 1;
+        self.end_offsets_calls.insert(
+            call,
+            WaitingForEndOffsets {
+                token,
+                group_index,
+                summaries,
+            },
+        );
+        self.outgoing_end_offsets_calls.push_back((call, needing));
+    }
+
+    /// Answers one group of a DescribeShareGroupOffsets from its summaries (with end offsets where
+    /// known) or the summary call's error.
+    fn finish_describe_group(
+        &mut self,
+        token: RequestToken,
+        group_index: usize,
+        summaries: Result<BTreeMap<TopicIdPartition, (i32, PartitionOffsetSummary)>, ResponseError>,
     ) {
         let Some(open) = self.describe_offsets.get_mut(&token) else {
             return;
@@ -841,33 +945,8 @@ impl GroupCoordinatorService {
         let Some((group_id, topics)) = open.waiting.remove(&group_index) else {
             return;
         };
-        let mut summaries = BTreeMap::new();
-        if let Ok(ShareStateResponse::ReadSummary(summary)) = reply {
-            for topic in &summary.results {
-                for p in &topic.partitions {
-                    if p.error_code != 0 {
-                        continue;
-                    }
-                    let tp = TopicIdPartition {
-                        topic_id: engine_topic_id(&topic.topic_id),
-                        partition: p.partition,
-                    };
-                    summaries.insert(
-                        tp,
-                        (
-                            p.leader_epoch,
-                            PartitionOffsetSummary {
-                                start_offset: p.start_offset,
-                                // ReadShareGroupStateSummary v1 (KIP-1226); -1 when unknown.
-                                delivery_complete_count:
-                                    share_state_v1::summary_delivery_complete_count(p),
-                                partition_end_offset: host.partition_end_offset(tp),
-                            },
-                        ),
-                    );
-                }
-            }
-        }
+        let reply_error = summaries.as_ref().err().copied();
+        let summaries = summaries.unwrap_or_default();
         let engine_summaries: BTreeMap<TopicIdPartition, PartitionOffsetSummary> =
             summaries.iter().map(|(tp, (_, s))| (*tp, *s)).collect();
         let described = self
@@ -879,9 +958,9 @@ impl GroupCoordinatorService {
             .get_mut(&token)
             .expect("looked up above");
         let entry = &mut open.response.groups[group_index];
-        let described = match reply {
-            Err(error) => Err(*error),
-            Ok(_) => described,
+        let described = match reply_error {
+            Some(error) => Err(error),
+            None => described,
         };
         match described {
             Err(error) => {

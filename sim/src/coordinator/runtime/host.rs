@@ -47,12 +47,6 @@ pub trait CoordinatorHost {
 
     /// Whether the metadata image has this topic partition (UNKNOWN_TOPIC_OR_PARTITION otherwise).
     fn partition_exists(&self, topic_id_partition: TopicIdPartition) -> bool;
-
-    /// The end offset (high watermark) of a data partition, if this broker knows it; DescribeShareGroupOffsets
-    /// reports lag -1 without it.
-    fn partition_end_offset(&self, _topic_id_partition: TopicIdPartition) -> Option<i64> {
-        None
-    }
 }
 
 /// `CoordinatorRuntime`'s error normalization before a coordinator answers (Kafka's

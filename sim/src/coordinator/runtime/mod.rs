@@ -21,6 +21,7 @@ pub mod codec;
 mod group_service;
 mod group_wire;
 mod host;
+mod latest_offsets;
 mod plugins;
 mod share_service;
 mod share_wire;
@@ -33,6 +34,9 @@ pub use group_service::{
 };
 pub use group_wire::{GroupRequest, GroupResponse};
 pub use host::{normalize_append_error, CoordinatorHost, LogRecord};
+pub use latest_offsets::{
+    EndOffsetReply, EndOffsetsCallToken, LatestOffsetsClient, LatestOffsetsRpc,
+};
 pub use plugins::{coordinator_plugins, GroupCoordinatorPlugin, ShareCoordinatorPlugin};
 pub use share_service::{
     RequestToken, ShareCoordinatorService, ShareCoordinatorServiceConfig, ShareCoordinatorStats,

@@ -4,7 +4,9 @@
 //!   ReadShareGroupStateSummary, over [`ShareCoordinatorService`];
 //! * [`GroupCoordinatorPlugin`]: FindCoordinator (every key type), ShareGroupHeartbeat,
 //!   ShareGroupDescribe and the share-group offset admin APIs, over [`GroupCoordinatorService`]; its
-//!   share-state calls go to the share coordinators through a [`StateCallRouter`] as inter-broker RPCs;
+//!   share-state calls go to the share coordinators through a [`StateCallRouter`] as inter-broker RPCs,
+//!   and its partition end-offset lookups (DescribeShareGroupOffsets lag) go to the data partitions'
+//!   leaders as ListOffsets through a [`LatestOffsetsClient`], leaders taken from this broker's metadata;
 //! * [`coordinator_plugins`]: both, for a cluster's service factory.
 //!
 //! Leadership of `__share_group_state` and `__consumer_offsets` partitions, their high watermarks and
@@ -17,6 +19,8 @@
 use std::collections::BTreeMap;
 
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
+
+use super::latest_offsets::LatestOffsetsClient;
 
 use super::broker_host::{BrokerHost, EffectTokens};
 use super::group_wire::{GroupRequest, GroupResponse};
@@ -46,6 +50,15 @@ fn state_rpc_version(request: &RequestKind) -> i16 {
 }
 /// Timeout of those RPCs (`request.timeout.ms` default 30000).
 const STATE_RPC_TIMEOUT_MS: u64 = 30_000;
+/// Timeout of the end-offset ListOffsets: Kafka's `NetworkPartitionMetadataClient` send thread uses
+/// `CommonClientConfigs.DEFAULT_SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS` (30 s) as its request timeout.
+const LIST_OFFSETS_TIMEOUT_MS: u64 = 30_000;
+
+/// ListOffsets version of the end-offset lookups: the newest the transport speaks, as Kafka's client
+/// negotiates.
+fn list_offsets_version() -> i16 {
+    ApiKey::ListOffsets.valid_versions().max
+}
 
 /// Both coordinator plug-ins for one broker, sized by `topics` (internal-topic partition counts).
 pub fn coordinator_plugins(topics: &InternalTopicsConfig) -> Vec<Box<dyn BrokerService>> {
@@ -228,6 +241,9 @@ pub struct GroupCoordinatorPlugin {
     requests: HeldRequests,
     /// Call token → router RPC id.
     rpcs: BTreeMap<u64, u64>,
+    latest_offsets: LatestOffsetsClient,
+    /// Call token → end-offset lookup RPC id.
+    list_offsets_rpcs: BTreeMap<u64, u64>,
     topics: BTreeMap<String, TopicMetadata>,
 }
 
@@ -244,6 +260,8 @@ impl GroupCoordinatorPlugin {
             tokens: EffectTokens::default(),
             requests: HeldRequests::default(),
             rpcs: BTreeMap::new(),
+            latest_offsets: LatestOffsetsClient::default(),
+            list_offsets_rpcs: BTreeMap::new(),
             topics: BTreeMap::new(),
         }
     }
@@ -330,6 +348,35 @@ impl GroupCoordinatorPlugin {
                 self.service
                     .handle_persister_reply(now_ms, &mut host, call, reply);
             }
+            while let Some((call, partitions)) = self.service.poll_end_offsets_call() {
+                moved = true;
+                let view = &cx.view;
+                self.latest_offsets.submit(call, &partitions, |tp| {
+                    let name = view.topic_name(tp.topic_id.0)?;
+                    let leader = view
+                        .leader_of(&TopicPartition::new(name, tp.partition))
+                        .map(|(leader, _)| leader)
+                        .filter(|leader| *leader >= 0);
+                    Some((name.to_string(), leader))
+                });
+            }
+            while let Some(rpc) = self.latest_offsets.poll_rpc() {
+                moved = true;
+                let token = self.tokens.fresh();
+                self.list_offsets_rpcs.insert(token, rpc.rpc_id);
+                cx.call(
+                    token,
+                    CallTarget::Broker(rpc.leader),
+                    list_offsets_version(),
+                    RequestKind::ListOffsets(rpc.request),
+                    LIST_OFFSETS_TIMEOUT_MS,
+                );
+            }
+            while let Some((call, replies)) = self.latest_offsets.poll_reply() {
+                moved = true;
+                self.service
+                    .handle_end_offsets_reply(now_ms, call, &replies);
+            }
             if !moved {
                 break;
             }
@@ -398,6 +445,17 @@ impl BrokerService for GroupCoordinatorPlugin {
         result: Result<ResponseKind, TransportError>,
     ) {
         if self.tokens.take_delete(token) {
+            return;
+        }
+        if let Some(rpc_id) = self.list_offsets_rpcs.remove(&token) {
+            let result = match result {
+                Ok(ResponseKind::ListOffsets(response)) => Ok(response),
+                Ok(_) => Err(ResponseError::UnknownServerError),
+                Err(TransportError::Timeout) => Err(ResponseError::RequestTimedOut),
+                Err(_) => Err(ResponseError::NetworkException),
+            };
+            self.latest_offsets.handle_rpc_result(rpc_id, result);
+            self.pump(now_ms, cx);
             return;
         }
         let Some(rpc_id) = self.rpcs.remove(&token) else {

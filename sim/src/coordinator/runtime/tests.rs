@@ -34,7 +34,7 @@ struct FakeHost {
     logs: BTreeMap<(&'static str, i32), FakeLog>,
     unknown: BTreeSet<TopicIdPartition>,
     fail_appends: Option<ResponseError>,
-    /// Data-partition end offsets (high watermarks) the broker knows.
+    /// Data-partition end offsets (high watermarks) their leaders answer ListOffsets with.
     end_offsets: BTreeMap<TopicIdPartition, i64>,
 }
 
@@ -111,10 +111,6 @@ impl CoordinatorHost for FakeHost {
 
     fn partition_exists(&self, tp: TopicIdPartition) -> bool {
         !self.unknown.contains(&tp)
-    }
-
-    fn partition_end_offset(&self, tp: TopicIdPartition) -> Option<i64> {
-        self.end_offsets.get(&tp).copied()
     }
 }
 
@@ -682,6 +678,22 @@ fn describe_with_summary(
                 .with_partitions(vec![partition]),
         ]);
     service.handle_persister_reply(5, host, call, Ok(ShareStateResponse::ReadSummary(response)));
+    // The end offsets come from the partition leaders (ListOffsets); the fake host's map stands for
+    // their answers, a missing entry for a stale leader.
+    if let Some((call, partitions)) = service.poll_end_offsets_call() {
+        assert!(
+            count.is_some(),
+            "no lookup without a delivery-complete count"
+        );
+        let replies = partitions
+            .iter()
+            .map(|tp| {
+                let reply = host.end_offsets.get(tp).copied();
+                (*tp, reply.ok_or(ResponseError::NotLeaderOrFollower))
+            })
+            .collect();
+        service.handle_end_offsets_reply(5, call, &replies);
+    }
     let (answered, response) = service.poll_response().expect("answered");
     assert_eq!(answered, token);
     let GroupResponse::DescribeOffsets(response) = response else {
@@ -718,7 +730,7 @@ fn group_describe_offsets_reports_lag_from_the_summary() {
     assert_eq!(
         describe_with_summary(&mut service, &mut host, 2, Some(3)),
         (10, -1),
-        "no end offset known"
+        "the leader could not say the end offset"
     );
     let tp = TopicIdPartition {
         topic_id: TOPIC_ID,

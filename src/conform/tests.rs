@@ -428,6 +428,19 @@ fn a_rollback_the_spec_does_not_make_is_reported() {
     let expired = 2_000_000;
     let report = conform(&rolled_back(live, Acquired), 5);
     assert!(report.conforms(), "{:?}", report.first_divergence);
+    // Rolled back to ACQUIRED, the record is a's again: a may acknowledge it, b may not.
+    let acked_again_by = |member: &str| {
+        let mut records = rolled_back(live, Acquired);
+        records.extend(trace(vec![(
+            4,
+            1,
+            transition(0, Acquired, Acknowledged, 1, Some(member), ACCEPT),
+        )]));
+        records
+    };
+    assert!(conform(&acked_again_by("a"), 5).conforms());
+    let divergence = conform(&acked_again_by("b"), 5).first_divergence.unwrap();
+    assert!(divergence.message.contains("spec 2.2"), "{divergence}");
     let report = conform(&rolled_back(expired, Available), 5);
     assert!(report.conforms(), "{:?}", report.first_divergence);
     let divergence = conform(&rolled_back(live, Available), 5)

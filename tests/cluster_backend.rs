@@ -8,6 +8,7 @@ use sharesim::oracle::Verdict;
 use sharesim::runner::{
     run_scenario, Backend, BackendRun, ClusterBackend, RunError, RunOptions, RunOutcome,
 };
+use sharesim::scenario::expectations::METRICS;
 use sharesim::scenario::{load_scenario, Scenario};
 use sharesim_sim::broker::ClusterEvent;
 use sharesim_sim::harness::accepted_offsets;
@@ -251,6 +252,14 @@ fn head_of_line_classic_records_wait_behind_the_slow_one_share_records_do_not() 
         outcome.metrics
     );
     assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    // Expectations and study claims can name every metric the run reports, the classic ones too.
+    let unnamed: Vec<&String> = outcome
+        .metrics
+        .0
+        .keys()
+        .filter(|name| !METRICS.contains(&name.as_str()))
+        .collect();
+    assert!(unnamed.is_empty(), "not in METRICS: {unnamed:?}");
     assert!(
         !outcome
             .facts

@@ -83,6 +83,35 @@ fn slow_processing_hits_the_delivery_limit_and_archives() {
     assert!(outcome.metrics.get("max_delivery_count").unwrap() <= 5.0);
 }
 
+/// A `slow` poison record holds up the records behind it in its consumer's batch only: with one consumer
+/// every later record waits for its 5 s, with four the others take them (engine backend).
+#[test]
+fn a_slow_record_delays_only_its_own_consumer() {
+    let text = |consumers: u32| {
+        format!(
+            r#"{{"duration_ms": 20000,
+                "topics": [{{"name": "jobs", "partitions": 1}}],
+                "groups": [{{"name": "g", "type": "share",
+                             "configs": {{"share.auto.offset.reset": "earliest"}}}}],
+                "producers": [{{"topic": "jobs", "count": 300, "rate_per_sec": 50,
+                  "poison": [{{"kind": "slow", "records": [50], "processing_ms": 5000}}]}}],
+                "consumers": [{{"group": "g", "count": {consumers},
+                                "processing": {{"kind": "fixed", "ms": 2}}}}]}}"#
+        )
+    };
+    let p99 = |consumers: u32| {
+        let scenario = parse_scenario("slow.json", &text(consumers)).unwrap();
+        let outcome = run_scenario(&EngineBackend, &scenario, 1, RunOptions::default()).unwrap();
+        assert!(outcome.oracle.passed(), "{:?}", outcome.oracle.violations());
+        assert_eq!(outcome.metrics.get("acknowledged"), Some(300.0));
+        assert!(outcome.metrics.get("max_latency_ms").unwrap() >= 5_000.0);
+        outcome.metrics.get("p99_latency_ms").unwrap()
+    };
+    let (alone, shared) = (p99(1), p99(4));
+    assert!(alone > 4_000.0, "one consumer: p99 {alone} ms");
+    assert!(shared < 1_000.0, "four consumers: p99 {shared} ms");
+}
+
 /// The mutation `expiry_ignores_delivery_limit` is caught by DC-LIMIT and by the conformance replay.
 #[test]
 fn a_mutation_is_caught_by_the_oracle_and_the_conformance_replay() {

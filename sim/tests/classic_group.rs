@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use madsim::time::sleep;
-use sharesim_sim::client::application::{ApplicationConfig, ProcessingTime};
+use sharesim_sim::client::application::{slow_record_prefix, ApplicationConfig, ProcessingTime};
 use sharesim_sim::client::classic_consumer::{
     ClassicConsumerConfig, ClassicRecord, OffsetResetStrategy,
 };
@@ -49,7 +49,7 @@ async fn start_cluster() -> Arc<SimCluster> {
     cluster
 }
 
-/// Produces `count` records to `partition`, values `p{partition}-{i}` (a `SLOW` prefix where asked),
+/// Produces `count` records to `partition`, values `p{partition}-{i}` (a 5 s slow-record prefix where asked),
 /// timestamped with the virtual time.
 async fn produce(cluster: &SimCluster, partition: i32, count: usize, slow_index: Option<usize>) {
     let client = Arc::new(cluster.test_client("producer"));
@@ -58,7 +58,11 @@ async fn produce(cluster: &SimCluster, partition: i32, count: usize, slow_index:
         .spawn(async move {
             for i in 0..count {
                 let now_ms = madsim::time::TimeHandle::current().elapsed().as_millis() as i64;
-                let prefix = if Some(i) == slow_index { "SLOW" } else { "" };
+                let prefix = if Some(i) == slow_index {
+                    slow_record_prefix(5_000)
+                } else {
+                    String::new()
+                };
                 let value = format!("{prefix}p{partition}-{i}");
                 let records = [ProducerRecord::new(None, Some(value.as_bytes()), now_ms)];
                 let batch = encode_data_batch(ProducerIdentity::NONE, 0, false, &records).unwrap();
@@ -91,7 +95,6 @@ fn spawn_consumer(cluster: &SimCluster, name: &str, application: ApplicationConf
         trace: cluster.trace().clone(),
         clock: NodeClock::new(),
         close: close.clone(),
-        slow_record: Some((b"SLOW".to_vec(), 5_000)),
     };
     let handle = cluster.client_node(name).spawn(run_classic_consumer(setup));
     Consumer { close, handle }

@@ -10,10 +10,10 @@ use std::time::Instant;
 use clap::Args;
 
 use super::sweep_command::points;
-use super::{fail, load, scenario_name, BackendChoice};
+use super::{backend_for, fail, load, scenario_name};
 use crate::report::{write_library_index, write_study_report, SweepResults};
-use crate::runner::{jobs, library_files, run_jobs, Backend, RunOptions, StudyRun};
-use crate::scenario::study::StudyBackend;
+use crate::runner::{jobs, library_files, run_jobs, RunOptions, StudyRun};
+use crate::scenario::BackendKind;
 
 /// Arguments of `library`.
 #[derive(Args, Debug, Clone)]
@@ -30,31 +30,27 @@ pub struct LibraryArgs {
     /// Threads (each run is its own simulation).
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
-    /// The backend of the studies that do not name one (`study.backend`).
-    #[arg(long, value_enum, default_value_t)]
-    pub backend: BackendChoice,
+    /// The backend (default: the scenario's `backend` field, else `engine`).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
 }
 
-/// Runs the study of one library scenario file: its whole sweep on its own seeds, on the study's own
-/// backend when it names one, else on `backend`.
+/// Runs the study of one library scenario file: its whole sweep on its own seeds, on `backend` when
+/// given, else on the scenario's own `backend`.
 pub fn run_study_file(
     path: &Path,
-    backend: &dyn Backend,
+    backend: Option<BackendKind>,
     threads: usize,
 ) -> Result<StudyRun, String> {
     let file = load(path)?;
+    let backend = backend_for(backend, &file.scenario);
+    let backend = backend.as_ref();
     let study = file.scenario.study.clone().ok_or_else(|| {
         format!(
             "{}: a library scenario needs a `study` (question, finding, claims, plots)",
             path.display()
         )
     })?;
-    // A study that names its backend runs there (its levers may need the replicated log).
-    let own_backend = study.backend.map(|choice| match choice {
-        StudyBackend::Engine => BackendChoice::Engine.backend(),
-        StudyBackend::Cluster => BackendChoice::Cluster.backend(),
-    });
-    let backend = own_backend.as_deref().unwrap_or(backend);
     let name = scenario_name(&file.scenario, path);
     let sweep_points = points(&file, &[], &name)?;
     let seeds = file.scenario.seeds.to_vec();
@@ -130,13 +126,12 @@ pub fn run_library(args: &LibraryArgs) -> ExitCode {
             chosen
         }
     };
-    let backend = args.backend.backend();
     let started = Instant::now();
     let mut runs: Vec<(String, StudyRun)> = Vec::new();
     let mut slowest: Option<(String, f64)> = None;
     for (index, path) in files.iter().enumerate() {
         let study_started = Instant::now();
-        let run = match run_study_file(path, backend.as_ref(), args.jobs) {
+        let run = match run_study_file(path, args.backend, args.jobs) {
             Ok(run) => run,
             Err(message) => return fail(message),
         };

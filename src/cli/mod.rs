@@ -15,30 +15,19 @@ pub mod sweep_command;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::ValueEnum;
 use serde_json::Value;
 
 use crate::runner::{Backend, EngineBackend};
-use crate::scenario::{load_scenario, parse_vary_arg, KeyPath, Scenario, ScenarioFile};
+use crate::scenario::{
+    load_scenario, parse_vary_arg, BackendKind, KeyPath, Scenario, ScenarioFile,
+};
 
-/// Which backend runs the scenario.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
-    /// The real sans-IO engines driven in-process (engine level: no network, no replication).
-    #[default]
-    Engine,
-    /// The madsim cluster: brokers, share-group services and share-consumer nodes over the simulated
-    /// network.
-    Cluster,
-}
-
-impl BackendChoice {
-    /// The backend.
-    pub fn backend(self) -> Box<dyn Backend> {
-        match self {
-            BackendChoice::Engine => Box::new(EngineBackend),
-            BackendChoice::Cluster => Box::new(crate::runner::cluster_backend::ClusterBackend),
-        }
+/// The backend that runs a scenario: the command line's `--backend` when given, else the scenario's
+/// `backend` field, else the engine backend.
+pub fn backend_for(cli: Option<BackendKind>, scenario: &Scenario) -> Box<dyn Backend> {
+    match cli.or(scenario.backend).unwrap_or_default() {
+        BackendKind::Engine => Box::new(EngineBackend),
+        BackendKind::Cluster => Box::new(crate::runner::cluster_backend::ClusterBackend),
     }
 }
 

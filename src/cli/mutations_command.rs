@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::sweep_command::parse_seed_range;
-use super::{fail, load, scenario_name, BackendChoice};
+use super::{backend_for, fail, load, scenario_name};
 use crate::runner::{mutation_table, sweep_mutation, MUTATION_SWITCHES};
+use crate::scenario::BackendKind;
 
 /// Arguments of `mutations`.
 #[derive(Args, Debug, Clone)]
@@ -25,9 +26,9 @@ pub struct MutationsArgs {
     /// Also write the table to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// The backend.
-    #[arg(long, value_enum, default_value_t)]
-    pub backend: BackendChoice,
+    /// The backend (default: the scenario's `backend` field, else `engine`).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
 }
 
 /// Runs `sharesim mutations`.
@@ -47,7 +48,7 @@ pub fn run_mutations(args: &MutationsArgs) -> ExitCode {
     {
         return fail(format!("unknown mutation switch `{unknown}`"));
     }
-    let backend = args.backend.backend();
+    let backend = backend_for(args.backend, &file.scenario);
     let mut catches = Vec::new();
     for switch in MUTATION_SWITCHES
         .iter()

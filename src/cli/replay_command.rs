@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, load, scenario_name, scenario_with_overrides, BackendChoice};
+use super::{backend_for, fail, load, scenario_name, scenario_with_overrides};
 use crate::report::record_timeline;
 use crate::runner::{run_scenario, RunOptions};
+use crate::scenario::BackendKind;
 
 /// Arguments of `replay`.
 #[derive(Args, Debug, Clone)]
@@ -36,9 +37,9 @@ pub struct ReplayArgs {
     /// Set one value at a key path, as the failing sweep point did (repeatable).
     #[arg(long)]
     pub vary: Vec<String>,
-    /// The backend.
-    #[arg(long, value_enum, default_value_t)]
-    pub backend: BackendChoice,
+    /// The backend (default: the scenario's `backend` field, else `engine`).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
 }
 
 /// Runs `sharesim replay`: exit 0 when the hash matches (or none was given), 1 when it differs, 2 on bad
@@ -65,7 +66,7 @@ pub fn run_replay(args: &ReplayArgs) -> ExitCode {
             return fail(format!("--topic `{topic}` is not a topic of the scenario"));
         }
     }
-    let backend = args.backend.backend();
+    let backend = backend_for(args.backend, &scenario);
     let options = RunOptions { conform: false };
     let outcome = match run_scenario(backend.as_ref(), &scenario, args.seed, options) {
         Ok(outcome) => outcome,

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, load, scenario_name, scenario_with_overrides, BackendChoice};
+use super::{backend_for, fail, load, scenario_name, scenario_with_overrides};
 use crate::oracle::Verdict;
 use crate::report::write_run_report;
 use crate::runner::{run_scenario, RunOptions, RunOutcome};
+use crate::scenario::BackendKind;
 
 /// Arguments of `run`.
 #[derive(Args, Debug, Clone)]
@@ -28,9 +29,9 @@ pub struct RunArgs {
     /// Skip the conformance replay through the spec's step relation.
     #[arg(long)]
     pub no_conform: bool,
-    /// The backend.
-    #[arg(long, value_enum, default_value_t)]
-    pub backend: BackendChoice,
+    /// The backend (default: the scenario's `backend` field, else `engine`).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
 }
 
 /// The terminal summary of a run.
@@ -154,7 +155,7 @@ pub fn run_run(args: &RunArgs) -> ExitCode {
     let options = RunOptions {
         conform: !args.no_conform,
     };
-    let backend = args.backend.backend();
+    let backend = backend_for(args.backend, &named);
     let outcome = match run_scenario(backend.as_ref(), &named, seed, options) {
         Ok(outcome) => outcome,
         Err(error) => return fail(error.to_string()),

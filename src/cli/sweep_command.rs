@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::Value;
 
-use super::{fail, load, parse_varies, scenario_name, BackendChoice};
+use super::{backend_for, fail, load, parse_varies, scenario_name};
 use crate::report::{failures_text, summary_text, write_sweep_report, SweepResults};
 use crate::runner::{jobs, point_label, run_jobs, RunOptions, Shard, SweepPoint};
 use crate::scenario::sweep::sweep_points;
+use crate::scenario::BackendKind;
 use crate::scenario::{KeyPath, ScenarioFile};
 
 /// Arguments of `sweep`.
@@ -39,9 +40,9 @@ pub struct SweepArgs {
     /// Skip the conformance replay.
     #[arg(long)]
     pub no_conform: bool,
-    /// The backend.
-    #[arg(long, value_enum, default_value_t)]
-    pub backend: BackendChoice,
+    /// The backend (default: the scenario's `backend` field, else `engine`).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
 }
 
 /// Parses `A..B` (B excluded), `A..=B`, or a single seed.
@@ -127,7 +128,7 @@ pub fn run_sweep(args: &SweepArgs) -> ExitCode {
         Err(message) => return fail(message),
     };
     let job_list = jobs(points.len(), &seeds, args.shard);
-    let backend = args.backend.backend();
+    let backend = backend_for(args.backend, &file.scenario);
     let options = RunOptions {
         conform: !args.no_conform,
     };

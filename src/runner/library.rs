@@ -172,7 +172,6 @@ mod tests {
                 "duplicates@a=2 == 0".into(),
             ],
             plots: Vec::new(),
-            backend: None,
         };
         let results = SweepResults::new("s", "s.json", "engine", None, rows);
         let run = StudyRun::new(

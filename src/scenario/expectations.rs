@@ -170,6 +170,14 @@ impl JsonSchema for InvariantSet {
 pub const METRICS: &[&str] = &[
     "acknowledged",
     "archived",
+    // The classic groups' side of a share-versus-classic comparison (`runner::classic_metrics`); set
+    // only when the run has classic consumers.
+    "classic.duplicates",
+    "classic.max_latency_ms",
+    "classic.p50_latency_ms",
+    "classic.p99_latency_ms",
+    "classic.records_processed",
+    "classic.time_to_drain_ms",
     "deliveries",
     "delivery_count_limit_exceeded",
     "duplicates",

@@ -71,7 +71,7 @@ pub use node::NodeRef;
 pub use parse::{load_scenario, parse_scenario, ScenarioFile, SweepVariant};
 pub use path::FieldPath;
 pub use scenario::{
-    Cluster, ConfigValue, Configs, GroupSpec, GroupType, Scenario, Seeds, TopicSpec,
+    BackendKind, Cluster, ConfigValue, Configs, GroupSpec, GroupType, Scenario, Seeds, TopicSpec,
 };
 pub use sweep::{parse_vary_arg, KeyPath};
 pub use workload::{ConsumerSpec, Distribution, Policy, ProducerSpec};

@@ -26,6 +26,11 @@ pub struct Scenario {
     /// What the scenario shows, in a sentence or two.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The backend the scenario is written for: `engine` (the default: the sans-IO engines in-process,
+    /// share groups only) or `cluster` (the madsim cluster; classic groups, transactions over the wire).
+    /// A `--backend` on the command line overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendKind>,
     /// The Kafka release whose behaviour to simulate: `kafka-4.0`, `kafka-4.1` or `kafka-4.2` (default).
     #[serde(
         default = "default_profile",
@@ -89,6 +94,20 @@ pub struct Scenario {
     /// counterexample.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub script: Vec<super::script::ScriptStep>,
+}
+
+/// Which backend runs a scenario (the scenario's `backend` field and the CLI's `--backend`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The real sans-IO engines driven in-process (engine level: no network, no replication).
+    #[default]
+    Engine,
+    /// The madsim cluster: brokers, share-group services and share-consumer nodes over the simulated
+    /// network.
+    Cluster,
 }
 
 fn default_profile() -> Release {

@@ -30,21 +30,6 @@ pub struct Study {
     /// Metrics to plot per point (bar charts), e.g. `["p99_latency_ms", "duplicates"]`.
     #[serde(default)]
     pub plots: Vec<String>,
-    /// The backend the study runs on, whatever `sharesim library --backend` says (default: that
-    /// option's). A study whose levers need the replicated log (compaction, corrupt batches) names
-    /// `cluster`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<StudyBackend>,
-}
-
-/// A backend a study can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StudyBackend {
-    /// The sans-IO engines driven in-process.
-    Engine,
-    /// The madsim cluster: brokers, replicated logs, share-consumer nodes.
-    Cluster,
 }
 
 /// One side of a claim, or a placeholder: a metric's mean at a point.

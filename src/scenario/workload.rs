@@ -89,6 +89,9 @@ pub enum PoisonKind {
     ProcessingFailure,
     /// The record's batch fails its CRC check at the consumer (spec 7.6: the batch is REJECTed).
     CorruptBatch,
+    /// Not poison to Kafka, but the application takes `processing_ms` over it every time (the one slow
+    /// record of a head-of-line scenario); it is then accepted.
+    Slow,
 }
 
 /// Which of a producer's records are poison, by their index in the producer's sequence (0-based; with
@@ -105,6 +108,43 @@ pub struct Poison {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub ratio: f64,
+    /// For `slow`: the application's processing time of each such record, in ms (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub processing_ms: Option<u64>,
+}
+
+/// A `slow` record's processing time when its entry names none.
+const SLOW_PROCESSING_MS_DEFAULT: u64 = 10_000;
+
+/// A poison record as the runners carry it: what goes wrong and, for `slow`, for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoisonRecord {
+    /// What goes wrong.
+    pub kind: PoisonKind,
+    /// For [`PoisonKind::Slow`]: the application's processing time, in ms.
+    pub processing_ms: u64,
+}
+
+impl ProducerSpec {
+    /// Whether record `index` of this producer is poison, and how: the first `poison` entry naming the
+    /// index, else the first whose `ratio` draw hits (one draw per entry with a ratio, in order, until
+    /// one hits).
+    pub fn poison_of(&self, index: u64, rng: &mut impl rand::Rng) -> Option<PoisonRecord> {
+        let chosen = self
+            .poison
+            .iter()
+            .find(|poison| poison.records.contains(&index))
+            .or_else(|| {
+                self.poison
+                    .iter()
+                    .find(|poison| poison.ratio > 0.0 && rng.gen_bool(poison.ratio.clamp(0.0, 1.0)))
+            })?;
+        Some(PoisonRecord {
+            kind: chosen.kind,
+            processing_ms: chosen.processing_ms.unwrap_or(SLOW_PROCESSING_MS_DEFAULT),
+        })
+    }
 }
 
 /// A producer.

@@ -55,9 +55,6 @@ pub struct ClassicConsumerSetup {
     pub clock: NodeClock,
     /// Set it to close the consumer (it commits and leaves); the node then returns.
     pub close: Arc<AtomicBool>,
-    /// Records whose value starts with this prefix take this many milliseconds to process, whatever
-    /// the application's processing time says (a slow record, for head-of-line scenarios).
-    pub slow_record: Option<(Vec<u8>, u64)>,
 }
 
 struct Shared {
@@ -167,10 +164,7 @@ async fn run_application(
         for record in records {
             let decision =
                 application.on_record(&mut rng, setup.clock.now_ms(), &as_share_record(&record));
-            let processing_ms = match (&setup.slow_record, &record.value) {
-                (Some((prefix, slow_ms)), Some(value)) if value.starts_with(prefix) => *slow_ms,
-                _ => decision.processing_ms,
-            };
+            let processing_ms = decision.processing_ms;
             madsim::time::sleep(Duration::from_millis(processing_ms)).await;
             let mut guard = lock(shared);
             guard

@@ -72,7 +72,6 @@ impl ClassicConsumers {
                     trace: cluster.trace().clone(),
                     clock: NodeClock::new(),
                     close: Arc::new(AtomicBool::new(false)),
-                    slow_record: None,
                 };
                 slots.push(ClassicSlot {
                     start_ms: spec.start_ms,

@@ -167,7 +167,7 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
         madsim::time::sleep(Duration::from_millis(DRAIN_CHECK_INTERVAL_MS)).await;
     }
     let workload_start_ms = virtual_now_ms();
-    consumers.producers = spawn_producers(&cluster, &scenario, workload_start_ms);
+    consumers.producers = spawn_producers(&cluster, &scenario, workload_start_ms)?;
     consumers.spawn_later(&cluster, workload_start_ms);
     classic.spawn(&cluster, workload_start_ms, false);
     notes.extend(consumers.problems.iter().cloned());

@@ -1,5 +1,6 @@
-//! The cluster backend's clients: one producer node per producer entry (batches every `linger.ms`,
-//! acks=all, poison records marked in their values) and one share-consumer node per consumer instance
+//! The cluster backend's clients: one producer node per producer entry (the engine backend's producer
+//! rules: batches every `linger.ms` of at most `batch.size` bytes, Kafka's partitioner; acks=all; poison
+//! records marked in their values) and one share-consumer node per consumer instance
 //! ([`Consumers`], which the fault target crashes, restarts, stalls and partitions).
 
 use std::time::Duration;
@@ -7,16 +8,19 @@ use std::time::Duration;
 use madsim::rand::Rng;
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
-use sharesim_sim::client::application::AcknowledgePolicy;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use sharesim_sim::client::application::{slow_record_prefix, AcknowledgePolicy};
+use sharesim_sim::client::producer::{RecordAccumulator, RecordId};
 use sharesim_sim::client::share_consumer::RecordDeserializer;
 use sharesim_sim::faults::{virtual_now_ms, FaultError, FaultNode};
 use sharesim_sim::harness::SimCluster;
-use sharesim_sim::log::{encode_data_batch, ProducerIdentity, ProducerRecord};
+use sharesim_sim::log::{encode_data_batch, ProducerIdentity, TopicPartition};
 use sharesim_sim::node::{run_share_consumer, ShareConsumerSetup};
 
 use super::setup::ClusterSetup;
-use crate::runner::engine_backend::processing_time;
-use crate::scenario::workload::{Keys, PoisonKind, ProducerSpec};
+use crate::runner::engine_backend::{processing_time, ProducerState};
+use crate::scenario::workload::{PoisonKind, PoisonRecord, ProducerSpec};
 use crate::scenario::{GroupType, Policy, Scenario};
 
 /// Value prefix of a record whose processing fails (the application's failure marker).
@@ -26,137 +30,99 @@ const DESERIALIZATION_PREFIX: &str = "POISON-";
 /// Attempts of one batch (each retries for `delivery.timeout.ms` inside the client).
 const PRODUCE_ATTEMPTS_MAX: u32 = 5;
 
-/// One record's key (when the producer writes keys) and value.
-type KeyAndValue = (Option<Vec<u8>>, Vec<u8>);
-
-/// Starts one producer node per producer entry; each sends from `start_ms` after `origin_ms`.
-/// Returns the producer nodes (for partitions that name `producer:I`).
+/// Starts one node per scenario producer, writing from `origin_ms` on. Each producer follows the same
+/// rules as the engine backend's ([`ProducerState`]): the rate, `linger.ms`, Kafka's partitioner (key
+/// hash or sticky partition) and batches of at most `batch.size` bytes (`RecordAccumulator`), so both
+/// backends see the same batch shapes (the share-partition leader acquires whole batches, spec 1.5).
+/// Returns the producer nodes (for partitions that name `producer:I`), or the first bad producer config.
 pub(super) fn spawn_producers(
     cluster: &SimCluster,
     scenario: &Scenario,
     origin_ms: u64,
-) -> Vec<NodeHandle> {
+) -> Result<Vec<NodeHandle>, String> {
     let mut nodes = Vec::new();
     for (index, spec) in scenario.producers.iter().enumerate() {
         let name = format!("producer-{index}");
-        let node = cluster.client_node(&name);
         let partitions = scenario
             .topics
             .iter()
             .find(|topic| topic.name == spec.topic)
             .map_or(1, |topic| topic.partitions.max(1));
+        // Drawn from the run's seeded random stream, in producer order.
+        let seed: u64 = madsim::rand::thread_rng().gen();
+        let mut producer = ProducerState::new(spec.clone(), 0, seed)
+            .map_err(|problem| format!("producers[{index}].configs.{problem}"))?;
+        let node = cluster.client_node(&name);
         let client = cluster.test_client(&name);
-        let spec = spec.clone();
         node.spawn(async move {
-            let start_ms = origin_ms + spec.start_ms;
-            madsim::time::sleep(Duration::from_millis(
-                start_ms.saturating_sub(virtual_now_ms()),
-            ))
-            .await;
-            let linger_ms = linger_ms(&spec);
-            let mut sent = 0u64;
-            let mut batch_index = 0u32;
-            while sent < spec.count {
-                let due = due_by(&spec, virtual_now_ms().saturating_sub(start_ms));
-                if due > sent {
-                    let mut by_partition: Vec<Vec<KeyAndValue>> =
-                        vec![Vec::new(); partitions as usize];
-                    for record in sent..due {
-                        let key = key_of(&spec, record);
-                        let partition = partition_of(&spec, key, batch_index, partitions);
-                        let key = key.map(|key| format!("key-{key}").into_bytes());
-                        by_partition[partition as usize].push((key, value_of(&spec, record)));
-                    }
-                    batch_index += 1;
-                    for (partition, values) in by_partition.iter().enumerate() {
-                        if values.is_empty() {
-                            continue;
-                        }
-                        let records: Vec<ProducerRecord> = values
-                            .iter()
-                            .map(|(key, value)| ProducerRecord::new(key.as_deref(), Some(value), 0))
-                            .collect();
-                        let Some(batch) =
-                            encode_data_batch(ProducerIdentity::NONE, 0, false, &records)
-                        else {
-                            continue;
-                        };
-                        for _attempt in 0..PRODUCE_ATTEMPTS_MAX {
-                            let produced = client
-                                .produce(&spec.topic, partition as i32, batch.clone(), -1)
-                                .await;
-                            if produced.is_ok() {
-                                break;
-                            }
-                        }
-                    }
-                    sent = due;
+            let mut rng = StdRng::seed_from_u64(seed);
+            let topic = producer.spec.topic.clone();
+            while producer.sent < producer.spec.count {
+                let now_ms = virtual_now_ms().saturating_sub(origin_ms);
+                let due = producer.due_by(now_ms);
+                let mut accumulator = RecordAccumulator::default();
+                while producer.sent < due {
+                    let sequence = producer.sent;
+                    let poison = producer.poison_of(sequence, &mut rng);
+                    let value = value_of(&producer.spec, sequence, poison);
+                    let record = producer.record(sequence, now_ms, &value, &mut rng);
+                    let topic_partition = TopicPartition {
+                        topic: topic.clone(),
+                        partition: producer.partition_of(&record, partitions) as i32,
+                    };
+                    let batch_size = producer.config.batch_size;
+                    let id = RecordId(sequence);
+                    accumulator.append(now_ms, &topic_partition, record, id, batch_size);
+                    producer.sent += 1;
                 }
-                madsim::time::sleep(Duration::from_millis(linger_ms)).await;
+                for batch in accumulator.take_all() {
+                    let Some(bytes) =
+                        encode_data_batch(ProducerIdentity::NONE, 0, false, &batch.records)
+                    else {
+                        continue;
+                    };
+                    let partition = batch.topic_partition.partition;
+                    for _attempt in 0..PRODUCE_ATTEMPTS_MAX {
+                        let produced = client.produce(&topic, partition, bytes.clone(), -1).await;
+                        if produced.is_ok() {
+                            break;
+                        }
+                    }
+                }
+                let wait_ms = match producer.sent < producer.spec.count {
+                    // Not started yet: sleep until the start, else one linger window.
+                    true if now_ms < producer.spec.start_ms => producer.spec.start_ms - now_ms,
+                    _ => producer.linger_ms(),
+                };
+                madsim::time::sleep(Duration::from_millis(wait_ms)).await;
             }
         });
         nodes.push(node);
     }
-    nodes
-}
-
-fn linger_ms(spec: &ProducerSpec) -> u64 {
-    spec.configs
-        .get("linger.ms")
-        .and_then(|value| value.as_str().parse().ok())
-        .unwrap_or(5u64)
-        .max(1)
-}
-
-/// Records due `elapsed_ms` after the producer's start (rate 0: all at once), as the engine counts.
-fn due_by(spec: &ProducerSpec, elapsed_ms: u64) -> u64 {
-    if spec.rate_per_sec <= 0.0 {
-        return spec.count;
-    }
-    let due = (elapsed_ms as f64 * spec.rate_per_sec / 1000.0).floor() as u64 + 1;
-    due.min(spec.count)
-}
-
-/// Record `index`'s key number (`key-N` on the wire; compacted topics keep the latest record per key).
-fn key_of(spec: &ProducerSpec, index: u64) -> Option<u64> {
-    match &spec.keys {
-        Keys::None => None,
-        Keys::Sequential { cardinality } => Some(index % (*cardinality).max(1)),
-        Keys::Random { cardinality } => {
-            Some(madsim::rand::thread_rng().gen_range(0..(*cardinality).max(1)))
-        }
-    }
-}
-
-/// The partition of a record: the entry's partition, its key's, or round robin per batch.
-fn partition_of(spec: &ProducerSpec, key: Option<u64>, batch_index: u32, partitions: u32) -> u32 {
-    if let Some(partition) = spec.partition {
-        return partition.min(partitions - 1);
-    }
-    match key {
-        None => batch_index % partitions,
-        Some(key) => (key % u64::from(partitions)) as u32,
-    }
+    Ok(nodes)
 }
 
 /// Record `index`'s value: `v{index}` padded to `value_bytes`, with a poison prefix when it is poison.
-fn value_of(spec: &ProducerSpec, index: u64) -> Vec<u8> {
-    let poison = spec
-        .poison
-        .iter()
-        .find(|poison| poison.records.contains(&index))
-        .or_else(|| {
-            spec.poison.iter().find(|poison| {
-                poison.ratio > 0.0
-                    && madsim::rand::thread_rng().gen_bool(poison.ratio.clamp(0.0, 1.0))
-            })
-        })
-        .map(|poison| poison.kind);
+fn value_of(spec: &ProducerSpec, index: u64, poison: Option<PoisonRecord>) -> Vec<u8> {
     let prefix = match poison {
-        Some(PoisonKind::ProcessingFailure) => PROCESSING_FAILURE_PREFIX,
-        Some(PoisonKind::Deserialization) => DESERIALIZATION_PREFIX,
+        Some(PoisonRecord {
+            kind: PoisonKind::ProcessingFailure,
+            ..
+        }) => PROCESSING_FAILURE_PREFIX.to_string(),
+        Some(PoisonRecord {
+            kind: PoisonKind::Deserialization,
+            ..
+        }) => DESERIALIZATION_PREFIX.to_string(),
+        Some(PoisonRecord {
+            kind: PoisonKind::Slow,
+            processing_ms,
+        }) => slow_record_prefix(processing_ms),
         // Corrupt batches are the `corrupt_batch` fault's (not carried out by the cluster yet).
-        Some(PoisonKind::CorruptBatch) | None => "",
+        Some(PoisonRecord {
+            kind: PoisonKind::CorruptBatch,
+            ..
+        })
+        | None => String::new(),
     };
     let mut value = format!("{prefix}v{index}").into_bytes();
     if value.len() < spec.value_bytes as usize {

@@ -31,6 +31,8 @@ pub(super) struct Held {
     pub offset: i64,
     delivery_count: u16,
     poison: Option<PoisonKind>,
+    /// A slow record's processing time (poison kind `slow`).
+    slow_ms: Option<u64>,
 }
 
 /// One consumer instance.
@@ -226,9 +228,14 @@ impl World {
             return;
         }
         let processing = state.processing.clone();
-        let count = state.held.len();
-        let total_ms: u64 = (0..count)
-            .map(|_| processing.sample_ms(&mut self.rng))
+        let slow_ms: Vec<Option<u64>> = state.held.iter().map(|record| record.slow_ms).collect();
+        // A draw for slow records too, so the random stream does not depend on which records are slow.
+        let total_ms: u64 = slow_ms
+            .into_iter()
+            .map(|slow_ms| {
+                let sampled_ms = processing.sample_ms(&mut self.rng);
+                slow_ms.unwrap_or(sampled_ms)
+            })
             .sum();
         let at_ms = self.now_ms + total_ms;
         state.finish_at_ms = at_ms;
@@ -269,10 +276,9 @@ impl World {
             let mut by_slot: BTreeMap<(usize, i32), Vec<(i64, AcknowledgeType)>> = BTreeMap::new();
             for record in &state.held {
                 // Poison the client released or rejected itself is not the application's to renew.
-                if record
-                    .poison
-                    .is_some_and(|kind| kind != PoisonKind::ProcessingFailure)
-                {
+                if record.poison.is_some_and(|kind| {
+                    !matches!(kind, PoisonKind::ProcessingFailure | PoisonKind::Slow)
+                }) {
                     continue;
                 }
                 by_slot
@@ -326,7 +332,11 @@ impl World {
             for offset in range.first_offset..=range.last_offset {
                 let log = &self.topics[self.slots[slot].topic_index].logs
                     [self.slots[slot].partition as usize];
-                let poison = log.poison_at(offset);
+                let poison_record = log.poison_at(offset);
+                let poison = poison_record.map(|record| record.kind);
+                let slow_ms = poison_record
+                    .filter(|record| record.kind == PoisonKind::Slow)
+                    .map(|record| record.processing_ms);
                 count += 1;
                 let leader_epoch = self.slots[slot].leader_epoch;
                 self.consumers[consumer].held.push(Held {
@@ -335,6 +345,7 @@ impl World {
                     offset,
                     delivery_count: range.delivery_count,
                     poison,
+                    slow_ms,
                 });
                 // Deserialization errors and CRC failures never reach the application (spec 7.5, 7.6).
                 if matches!(

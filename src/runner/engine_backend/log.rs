@@ -12,7 +12,7 @@ use sharesim_sim::client::producer::{
 use sharesim_sim::log::ProducerRecord;
 use sharesim_sim::share::partition::{FetchedLog, LogBatch};
 
-use crate::scenario::workload::{Keys, PoisonKind, ProducerSpec};
+use crate::scenario::workload::{Keys, PoisonRecord, ProducerSpec};
 
 /// At most this many batches per log read, like a `fetch.max.bytes`-bounded read.
 const READ_BATCHES_MAX: usize = 64;
@@ -25,7 +25,7 @@ pub(super) struct PartitionLog {
     /// Commit time per offset.
     pub produced_at_ms: Vec<u64>,
     /// Poison per offset.
-    pub poison: Vec<Option<PoisonKind>>,
+    pub poison: Vec<Option<PoisonRecord>>,
     /// The log start offset (retention, DeleteRecords).
     pub log_start_offset: i64,
 }
@@ -37,7 +37,7 @@ impl PartitionLog {
     }
 
     /// Appends `poison.len()` records as one batch at `now_ms`.
-    pub fn append(&mut self, now_ms: u64, poison: Vec<Option<PoisonKind>>) {
+    pub fn append(&mut self, now_ms: u64, poison: Vec<Option<PoisonRecord>>) {
         if poison.is_empty() {
             return;
         }
@@ -67,8 +67,8 @@ impl PartitionLog {
         }
     }
 
-    /// The poison kind of `offset`, if any.
-    pub fn poison_at(&self, offset: i64) -> Option<PoisonKind> {
+    /// The poison of `offset`, if any.
+    pub fn poison_at(&self, offset: i64) -> Option<PoisonRecord> {
         usize::try_from(offset)
             .ok()
             .and_then(|index| self.poison.get(index).copied().flatten())
@@ -80,7 +80,7 @@ impl PartitionLog {
 /// Kafka's sticky partition, which moves on after `batch.size` bytes; a partition's records of one
 /// linger window form batches of at most `batch.size` bytes (`RecordAccumulator`).
 #[derive(Debug)]
-pub(super) struct ProducerState {
+pub(crate) struct ProducerState {
     /// The scenario entry.
     pub spec: ProducerSpec,
     /// Index of the topic it writes to.
@@ -176,17 +176,7 @@ impl ProducerState {
     }
 
     /// Whether record `index` is poison, and how.
-    pub fn poison_of(&self, index: u64, rng: &mut StdRng) -> Option<PoisonKind> {
-        for poison in &self.spec.poison {
-            if poison.records.contains(&index) {
-                return Some(poison.kind);
-            }
-        }
-        for poison in &self.spec.poison {
-            if poison.ratio > 0.0 && rng.gen_bool(poison.ratio.clamp(0.0, 1.0)) {
-                return Some(poison.kind);
-            }
-        }
-        None
+    pub fn poison_of(&self, index: u64, rng: &mut StdRng) -> Option<PoisonRecord> {
+        self.spec.poison_of(index, rng)
     }
 }

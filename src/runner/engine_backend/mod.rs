@@ -28,11 +28,12 @@ use sharesim_sim::share::AcknowledgeType;
 use sharesim_sim::trace::{RunMarker, Trace, TraceEvent};
 
 pub(crate) use self::consumer::processing_time;
+pub(crate) use self::log::ProducerState;
 pub use self::mutations::{MutationSwitch, MUTATION_SWITCHES};
 pub(crate) use self::setup::share_partition_config;
 
 use self::consumer::ConsumerState;
-use self::log::{PartitionLog, ProducerState};
+use self::log::PartitionLog;
 use self::partitions::SharePartitionSlot;
 use self::zombie::Role;
 use super::backend::{Backend, BackendRun, RunError, RunFacts};

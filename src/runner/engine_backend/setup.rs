@@ -95,7 +95,8 @@ impl World {
             if group.group_type == GroupType::Classic {
                 notes.push(format!(
                     "classic group `{}` is not simulated by the engine backend (no classic \
-                     consumer engine here); its consumers are skipped",
+                     consumer engine here); its consumers are skipped (`\"backend\": \"cluster\"` or \
+                     `--backend cluster` runs them)",
                     group.name
                 ));
                 continue;

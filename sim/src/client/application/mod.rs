@@ -17,6 +17,26 @@ pub use processing_time::ProcessingTime;
 /// the consumer's deserializer rejects before the application sees the record).
 pub const DEFAULT_FAILURE_MARKER: &[u8] = b"FAIL";
 
+/// The value prefix of a slow record: `SLOW-MS=5000:...` takes the application 5,000 ms to process,
+/// whatever its processing-time distribution says (head-of-line scenarios). The record carries its own
+/// time, so share and classic consumers of the same records agree on it.
+pub const SLOW_RECORD_MARKER: &[u8] = b"SLOW-MS=";
+
+/// A slow record's value prefix for `processing_ms` (see [`SLOW_RECORD_MARKER`]).
+pub fn slow_record_prefix(processing_ms: u64) -> String {
+    format!(
+        "{}{processing_ms}:",
+        String::from_utf8_lossy(SLOW_RECORD_MARKER)
+    )
+}
+
+/// The processing time a slow record's value names, if it is one.
+pub fn slow_record_ms(value: Option<&Bytes>) -> Option<u64> {
+    let rest = value?.strip_prefix(SLOW_RECORD_MARKER)?;
+    let end = rest.iter().position(|byte| *byte == b':')?;
+    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+}
+
 /// What the application does with a record it cannot process.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "policy", rename_all = "snake_case")]
@@ -151,7 +171,9 @@ impl SimulatedApplication {
         _now_ms: u64,
         record: &ConsumerRecord,
     ) -> RecordDecision {
-        let processing_ms = self.config.processing_time.sample_ms(rng);
+        // Drawn for slow records too, so the random stream does not depend on the values.
+        let sampled_ms = self.config.processing_time.sample_ms(rng);
+        let processing_ms = slow_record_ms(record.value.as_ref()).unwrap_or(sampled_ms);
         let flaky_draw: f64 = rng.gen();
         let poisoned = is_marked(record.value.as_ref(), self.config.failure_marker.as_deref());
         let failed = poisoned || flaky_draw < self.config.failure_probability;

@@ -145,3 +145,36 @@ fn crash_and_stall_decisions() {
     let mut steady = SimulatedApplication::new(ApplicationConfig::default());
     assert_eq!(steady.before_poll(&mut rng, 0), PollDecision::Poll);
 }
+
+/// A slow record's value names its own processing time; other values are sampled. The draw happens
+/// either way, so the random stream does not depend on which records are slow.
+#[test]
+fn a_slow_record_takes_the_time_its_value_names() {
+    assert_eq!(slow_record_prefix(5_000), "SLOW-MS=5000:");
+    let value = |text: &str| Some(Bytes::from(text.to_owned()));
+    assert_eq!(
+        slow_record_ms(value("SLOW-MS=5000:v7").as_ref()),
+        Some(5_000)
+    );
+    assert_eq!(slow_record_ms(value("SLOW-MS=abc:v7").as_ref()), None);
+    assert_eq!(slow_record_ms(value("SLOW-MS=5000").as_ref()), None);
+    assert_eq!(slow_record_ms(value("v7").as_ref()), None);
+    assert_eq!(slow_record_ms(None), None);
+    let config = ApplicationConfig {
+        processing_time: ProcessingTime::Uniform {
+            min_ms: 1,
+            max_ms: 100,
+        },
+        ..ApplicationConfig::default()
+    };
+    let mut plain = SimulatedApplication::new(config.clone());
+    let mut with_slow = SimulatedApplication::new(config);
+    let (mut rng_a, mut rng_b) = (StdRng::seed_from_u64(9), StdRng::seed_from_u64(9));
+    let slow = with_slow.on_record(&mut rng_b, 0, &record(b"SLOW-MS=5000:v0", 1));
+    assert_eq!(slow.processing_ms, 5_000);
+    assert_eq!(slow.acknowledge_type, AcknowledgeType::Accept);
+    plain.on_record(&mut rng_a, 0, &record(b"v0", 1));
+    let next_plain = plain.on_record(&mut rng_a, 0, &record(b"v1", 1));
+    let next_after_slow = with_slow.on_record(&mut rng_b, 0, &record(b"v1", 1));
+    assert_eq!(next_plain.processing_ms, next_after_slow.processing_ms);
+}

@@ -482,3 +482,110 @@ fn leadership_bounce_moves_the_partition_away_and_back_on_the_cluster() {
     assert_eq!(accepted_count, 150, "{accepted:?}");
     assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
 }
+
+/// The zombie-leader scenario of the FENCING tests: `orders`-0's leader turns zombie at 1 s for 12 s
+/// while the first consumer holds ten records for 10 s; a second consumer starts at 4 s, reaches the
+/// new leader (the next ISR replica, the first bootstrap broker) and initializes the share partition
+/// there, which fences the old leader epoch at the share coordinator; the first consumer's
+/// acknowledgements then reach the zombie, whose write carries the old epoch.
+fn zombie_scenario(mutations: &str) -> Scenario {
+    let text = r#"{
+          "duration_ms": 20000, "liveness_bound_ms": 90000,
+          "cluster": {"brokers": 3},
+          "topics": [{"name": "orders", "partitions": 1, "replication_factor": 3}],
+          "groups": [{"name": "workers", "configs": {"share.auto.offset.reset": "earliest"}}],
+          "producers": [{"topic": "orders", "count": 60, "rate_per_sec": 50}],
+          "consumers": [
+            {"group": "workers", "configs": {"max.poll.records": 10},
+             "processing": {"kind": "fixed", "ms": 1000}},
+            {"group": "workers", "start_ms": 4000, "processing": {"kind": "fixed", "ms": 5}}
+          ],
+          "faults": [{"at_ms": 1000, "kind": "zombie_leader", "topic": "orders", "duration_ms": 12000}],
+          "mutations": MUTATIONS
+        }"#;
+    inline_scenario("zombie_leader.json", &text.replace("MUTATIONS", mutations))
+}
+
+/// Writes of `orders`' share partition as (leader epoch, error code) of the failed ones.
+fn failed_writes(outcome: &RunOutcome) -> Vec<(i32, i16)> {
+    outcome
+        .records
+        .iter()
+        .filter_map(|record| match &record.event {
+            TraceEvent::SharePartition {
+                leader_epoch,
+                event: PartitionEvent::WriteFailed { error_code, .. },
+                ..
+            } => Some((*leader_epoch, *error_code)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `zombie_leader` lever on the cluster (spec 3.4, 3.5), seed 1: the old leader keeps serving the
+/// first consumer with its old leader epoch after the controller moved the partition; once the new
+/// leader has read the state, the zombie's write is fenced (FENCED_LEADER_EPOCH, which the share
+/// partition maps to NOT_LEADER_OR_FOLLOWER and drops itself); the records come back, every record is
+/// accepted and every invariant, FENCING included, holds.
+#[test]
+fn a_zombie_leaders_write_is_fenced_on_the_cluster() {
+    let outcome = run(&ClusterBackend, &zombie_scenario("[]"), 1);
+    let details: Vec<&str> = outcome
+        .facts
+        .faults_applied
+        .iter()
+        .filter(|f| f.kind == "zombie_leader")
+        .map(|f| f.detail.as_str())
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "pull: zombie leader orders-0",
+            "release: zombie leader orders-0 stops"
+        ],
+        "skipped: {:?}",
+        outcome.facts.faults_skipped
+    );
+    let fenced = failed_writes(&outcome);
+    assert!(
+        fenced.iter().any(|&(epoch, code)| epoch == 0
+            && code == sharesim_sim::ResponseError::NotLeaderOrFollower.code()),
+        "the zombie's write (leader epoch 0) is fenced: {fenced:?}"
+    );
+    let accepted = accepted_offsets(&outcome.records);
+    let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
+    assert_eq!(accepted_count, 60, "{accepted:?}");
+    assert_eq!(outcome.oracle.verdict("FENCING"), Some(&Verdict::Pass));
+    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+}
+
+/// The `skip_leader_epoch_fencing` mutation switch on the cluster (issue 6): the share coordinator
+/// takes the zombie's write of the old leader epoch after the new leader read the state, and FENCING
+/// says so.
+#[test]
+fn skipping_leader_epoch_fencing_fails_fencing_on_the_cluster() {
+    let outcome = run(
+        &ClusterBackend,
+        &zombie_scenario(r#"["skip_leader_epoch_fencing"]"#),
+        1,
+    );
+    assert!(
+        matches!(outcome.oracle.verdict("FENCING"), Some(Verdict::Fail(_))),
+        "{:#?}",
+        violations(&outcome)
+    );
+}
+
+/// A mutation switch the cluster does not carry is refused with the ones it does.
+#[test]
+fn the_cluster_refuses_mutation_switches_it_does_not_carry() {
+    let error = run_scenario(
+        &ClusterBackend,
+        &zombie_scenario(r#"["skip_lock_timers"]"#),
+        1,
+        RunOptions::default(),
+    )
+    .err()
+    .expect("refused");
+    assert!(error.0.contains("skip_leader_epoch_fencing"), "{error:?}");
+}

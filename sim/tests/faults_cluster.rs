@@ -391,3 +391,59 @@ fn leadership_bounce_moves_the_leader_away_and_back() {
         );
     });
 }
+
+/// `lost_leadership` events of `topic`-0 as (node, virtual time).
+fn lost_leadership(cluster: &SimCluster, topic: &str) -> Vec<(String, u64)> {
+    cluster.trace().with(|trace| {
+        trace
+            .records()
+            .expect("kept")
+            .iter()
+            .filter_map(|record| match &record.event {
+                TraceEvent::Cluster {
+                    event: ClusterEvent::LostLeadership { topic: lost, .. },
+                } if lost == topic => Some((record.node.clone(), record.at_ms)),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Design "Fault levers" (zombie leaders writing with an old epoch), seed 12: the controller moves
+/// `t`-0 away from its leader at once, but the old leader, cut off from the controller, only learns it
+/// lost the partition when the zombie stops 5 s later; the new leader learns it at its next metadata
+/// pull.
+#[test]
+fn a_zombie_leader_learns_it_lost_the_partition_only_when_it_stops() {
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(12, madsim::Config::default());
+    runtime.block_on(async {
+        let mut cluster = start().await;
+        cluster.create_topic("t", 1, 3).await.expect("topic t");
+        let zombie = Lever::ZombieLeader {
+            topic: "t".to_string(),
+            partition: 0,
+            duration_ms: 5_000,
+        };
+        let start_ms = run(&mut cluster, vec![(100, zombie)], 6_000).await;
+        madsim::time::sleep(std::time::Duration::from_millis(3_000)).await;
+        assert_eq!(
+            fault_records(&cluster),
+            vec![
+                pair("zombie_leader", "pull: zombie leader t-0"),
+                pair("zombie_leader", "release: zombie leader t-0 stops"),
+            ]
+        );
+        let elected = elections(&cluster, "t");
+        assert_eq!(elected.len(), 1, "{elected:?}");
+        let old_leader = format!("broker-{}", elected[0].0);
+        let lost = lost_leadership(&cluster, "t");
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        assert_eq!(lost[0].0, old_leader);
+        assert!(
+            lost[0].1 >= start_ms + 5_100,
+            "the zombie heard of the move at {} ms, before it stopped ({} ms)",
+            lost[0].1,
+            start_ms + 5_100
+        );
+    });
+}

@@ -2,8 +2,11 @@
 //! the leader answers only after the write committed). Decided from the consumers' successful
 //! `acknowledgement_outcome` of ACCEPT, REJECT or GAP (terminal types) for offsets whose acknowledgement
 //! the leader applied (its `transition` with that cause and member, not undone by a `rollback`
-//! transition before the outcome): no share partition, in any leader epoch, may hand such an offset out
-//! again. An acknowledgement the leader skipped (spec 2.2: records
+//! transition before the outcome): no share partition of the newest leader epoch seen (or a newer
+//! one) may hand such an offset out again. A zombie leader (an older epoch, still acting) hands out what
+//! its stale memory holds; that delivery is a duplicate the zombie cannot make durable, since its next
+//! write is fenced, and is left to FENCING as the other checkers leave it. An acknowledgement the leader
+//! skipped (spec 2.2: records
 //! already below SPSO, archived meanwhile) changed nothing, so its success promises nothing. (That
 //! persisted state never regresses needs the share coordinator's events, which the trace does not carry
 //! yet.)
@@ -14,7 +17,9 @@ use sharesim_sim::share::partition::{PartitionEvent, TransitionCause};
 use sharesim_sim::share::{AcknowledgeType, MemberId};
 use sharesim_sim::trace::{ShareConsumerEvent, TraceEvent, TraceRecord};
 
-use super::checker::{keep_first, partition_event, violation_at, Checker, Violation};
+use super::checker::{
+    keep_first, partition_event, violation_at, Checker, EpochAdmission, LeaderEpochs, Violation,
+};
 use super::metrics::Metrics;
 
 /// (group, topic, partition, offset) of a record.
@@ -27,6 +32,8 @@ pub struct Durable {
     acknowledged: BTreeMap<RecordKey, (MemberId, AcknowledgeType, u64)>,
     /// Acknowledgements a leader applied, waiting for their outcome: (record, member).
     applied: BTreeSet<(RecordKey, MemberId)>,
+    /// The newest leader epoch of each share partition (older ones are zombies).
+    leader_epochs: LeaderEpochs,
     first: Option<Violation>,
 }
 
@@ -60,9 +67,10 @@ impl Checker for Durable {
             }
             return;
         }
-        let Some((key, _, event)) = partition_event(record) else {
+        let Some((key, leader_epoch, event)) = partition_event(record) else {
             return;
         };
+        let stale = self.leader_epochs.admit(&key, leader_epoch) == EpochAdmission::Stale;
         if let PartitionEvent::Transition {
             first_offset,
             last_offset,
@@ -103,6 +111,9 @@ impl Checker for Durable {
         else {
             return;
         };
+        if stale {
+            return;
+        }
         for offset in *first_offset..=*last_offset {
             let at = (key.group_id.clone(), key.topic_id.0, key.partition, offset);
             if let Some((told, ack_type, seq)) = self.acknowledged.get(&at) {

@@ -620,6 +620,22 @@ mod durable {
         s.assert_passes("DURABLE");
     }
 
+    /// Spec 3.5 (zombie leaders, cluster seed 1 of `a_zombie_leaders_write_is_fenced_on_the_cluster`):
+    /// the old leader, still acting with epoch 1, hands out a record the leader of epoch 2 had accepted;
+    /// a stale delivery the zombie cannot make durable (its next write is fenced), not a broken promise.
+    #[test]
+    fn passes_a_zombie_handing_out_a_record_the_new_leader_accepted() {
+        let mut s = Script::new();
+        s.epoch(2)
+            .acquire(0, "b", 0, 0, 1)
+            .accept(1, "b", 0, 0)
+            .acks_sent(1, "b", &[(0, ACCEPT)]);
+        s.ack_outcome(2, "b", &[(0, ACCEPT)])
+            .epoch(1)
+            .acquire(3, "a", 0, 0, 1);
+        s.assert_passes("DURABLE");
+    }
+
     #[test]
     fn passes_redelivery_of_a_released_record() {
         let mut s = Script::new();

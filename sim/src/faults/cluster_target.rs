@@ -3,11 +3,12 @@
 //! per-API-key rules (network and RPC faults, persister faults carried by rules) and broker clock skew
 //! and drift, the brokers' persister-failure switch (persister calls failing with an error code),
 //! leadership moves (the controller elects the named or the next ISR replica with a bumped leader epoch;
-//! the brokers learn it from their next metadata pull), and the log-data levers on the brokers' disks
-//! (log-start moves, compaction, corrupt batches: see `cluster_log_levers.rs`). Every other step answers
-//! [`FaultError::Unsupported`], which the scheduler records in the trace as `skipped`: consumers,
-//! zombies, coordinator failover, the lock-timer order and the controller's clock need harness support
-//! that does not exist yet.
+//! the brokers learn it from their next metadata pull), zombie leaders (the old leader loses the
+//! partition at the controller but is cut off from it, so it keeps leading with its old epoch until the
+//! zombie stops), and the log-data levers on the brokers' disks (log-start moves, compaction, corrupt
+//! batches: see `cluster_log_levers.rs`). Every other step answers [`FaultError::Unsupported`], which
+//! the scheduler records in the trace as `skipped`: consumers, coordinator failover, the lock-timer
+//! order and the controller's clock need harness support that does not exist yet.
 
 use madsim::net::NetSim;
 use madsim::runtime::Handle;
@@ -97,6 +98,15 @@ impl FaultTarget for SimCluster {
                 offset,
                 broker,
             } => self.corrupt_batch_on_disk(topic, *partition, *offset, *broker)?,
+            FaultStep::StartZombie { topic, partition } => {
+                self.start_zombie(topic, *partition)
+                    .map_err(|error| FaultError::Refused(format!("{error:?}")))?;
+            }
+            FaultStep::StopZombie { topic, partition } => {
+                self.stop_zombie(topic, *partition).ok_or_else(|| {
+                    FaultError::Refused(format!("{topic}-{partition} has no zombie leader"))
+                })?;
+            }
             _ => {
                 return Err(FaultError::Unsupported(format!(
                     "the cluster harness cannot do `{step}` yet"

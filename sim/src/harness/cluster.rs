@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
+use madsim::net::NetSim;
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 
@@ -73,6 +74,8 @@ pub struct SimCluster {
     /// The controller's engine, for the administrator's requests (leadership moves).
     controller: SharedController,
     brokers: BTreeMap<BrokerId, BrokerSlot>,
+    /// Zombie leaders: (topic, partition) → the old leader still acting ([`SimCluster::start_zombie`]).
+    zombies: BTreeMap<(String, i32), BrokerId>,
     next_client_ip: AtomicU64,
 }
 
@@ -146,6 +149,7 @@ impl SimCluster {
             controller_node,
             controller,
             brokers,
+            zombies: BTreeMap::new(),
             next_client_ip: AtomicU64::new(1),
         };
         cluster.wait_for_live_brokers(config.brokers as usize).await;
@@ -206,6 +210,49 @@ impl SimCluster {
             .with(|engine, now_ms| engine.handle_move_leader(now_ms, topic, partition, to));
         self.controller.record_decisions();
         moved.map(|moved| moved.old_leader)
+    }
+
+    /// Starts a zombie leader of `topic`-`partition` (the `zombie_leader` lever): the controller moves
+    /// the leadership to the next live ISR replica, and the old leader is cut off from the controller
+    /// both ways, so it never hears it lost the partition (nor, past `broker.session.timeout.ms`, that
+    /// it was fenced) and goes on leading with its old leader epoch: it serves its clients and writes
+    /// share-group state with that epoch, which the share coordinator fences once the new leader has
+    /// read the state (spec 3.4, 3.5). Its links to the other brokers and to clients stay up. Returns
+    /// the zombie.
+    pub fn start_zombie(&mut self, topic: &str, partition: i32) -> Result<BrokerId, ResponseError> {
+        let key = (topic.to_string(), partition);
+        if self.zombies.contains_key(&key) {
+            return Err(ResponseError::ElectionNotNeeded);
+        }
+        let leader = self
+            .controller
+            .with(|engine, _| engine.image().partition(topic, partition).map(|p| p.leader))
+            .ok_or(ResponseError::UnknownTopicOrPartition)?;
+        let zombie = self
+            .broker_node_id(leader)
+            .ok_or(ResponseError::LeaderNotAvailable)?;
+        let moved_from = self.move_leader(topic, partition, None)?;
+        debug_assert_eq!(moved_from, leader);
+        let (net, controller) = (NetSim::current(), self.controller_node_id());
+        net.clog_link(zombie, controller);
+        net.clog_link(controller, zombie);
+        self.zombies.insert(key, leader);
+        Ok(leader)
+    }
+
+    /// Stops the zombie leader of `topic`-`partition`: its links to the controller heal (unless it is
+    /// the zombie of another partition too), it learns the new metadata and follows. Returns the zombie,
+    /// `None` if there was none.
+    pub fn stop_zombie(&mut self, topic: &str, partition: i32) -> Option<BrokerId> {
+        let broker = self.zombies.remove(&(topic.to_string(), partition))?;
+        if !self.zombies.values().any(|&other| other == broker) {
+            let (net, controller) = (NetSim::current(), self.controller_node_id());
+            if let Some(zombie) = self.broker_node_id(broker) {
+                net.unclog_link(zombie, controller);
+                net.unclog_link(controller, zombie);
+            }
+        }
+        Some(broker)
     }
 
     /// Broker ids, in order.

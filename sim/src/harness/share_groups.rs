@@ -17,6 +17,7 @@ use crate::coordinator::placement::{
     InternalTopicsConfig, GROUP_METADATA_TOPIC_NAME, SHARE_GROUP_STATE_TOPIC_NAME,
 };
 use crate::coordinator::runtime::coordinator_plugins;
+use crate::coordinator::share::ShareCoordinatorConfig;
 use crate::node::ServiceFactory;
 use crate::semantics::Semantics;
 use crate::share::broker::{
@@ -40,6 +41,9 @@ pub struct ShareGroupServicesConfig {
     pub group_configs: SharedGroupConfigs,
     /// `group.share.max.share.sessions` per broker (Kafka's default 2000).
     pub max_share_sessions: usize,
+    /// The share coordinator's shard settings (Kafka's defaults for the release; the
+    /// `skip_leader_epoch_fencing` mutation switch lives here).
+    pub share_coordinator: ShareCoordinatorConfig,
 }
 
 impl Default for ShareGroupServicesConfig {
@@ -49,6 +53,7 @@ impl Default for ShareGroupServicesConfig {
         let semantics = Semantics::default();
         ShareGroupServicesConfig {
             share_partition: SharePartitionConfig::for_semantics(&semantics),
+            share_coordinator: ShareCoordinatorConfig::new(&semantics),
             semantics,
             internal_topics: InternalTopicsConfig {
                 offsets_topic_num_partitions: 1,
@@ -76,7 +81,10 @@ pub fn share_group_broker_services(
     );
     let mut services: Vec<Box<dyn BrokerService>> =
         vec![Box::new(share_fetch), Box::new(group_configs)];
-    services.extend(coordinator_plugins(&config.internal_topics));
+    services.extend(coordinator_plugins(
+        &config.internal_topics,
+        &config.share_coordinator,
+    ));
     services
 }
 

@@ -1,11 +1,12 @@
 //! The fault scheduler's target on the cluster backend: the [`SimCluster`] harness's own levers (broker
 //! crash and restart, node and link clogs between brokers and the controller, the transport's per-API
 //! rules, broker clocks, the brokers' persister-failure switch, leadership moves through the
-//! controller, the log-data levers on the brokers' disks: log-start moves, compaction, corrupt batches),
-//! coordinator failover (the coordinator's broker cut off from the controller until it is fenced), plus
-//! the clients this backend owns: consumer crash, restart (a new member), stall and resume, and network
-//! partitions naming consumers or producers. What neither can do answers `Unsupported`, which the
-//! scheduler records in the trace as `skipped: ... (why)` and the run's facts list as skipped faults.
+//! controller, zombie leaders cut off from the controller, the log-data levers on the brokers' disks:
+//! log-start moves, compaction, corrupt batches), coordinator failover (the coordinator's broker cut off
+//! from the controller until it is fenced), plus the clients this backend owns: consumer crash, restart
+//! (a new member), stall and resume, and network partitions naming consumers or producers. What neither
+//! can do answers `Unsupported`, which the scheduler records in the trace as `skipped: ... (why)` and the
+//! run's facts list as skipped faults.
 
 use std::time::Duration;
 
@@ -194,11 +195,6 @@ impl FaultTarget for ClusterFaultTarget<'_> {
                 ));
             }
             FaultStep::FailOverCoordinator { kind, .. } => self.fail_over_coordinator(*kind)?,
-            FaultStep::StartZombie { .. } | FaultStep::StopZombie { .. } => {
-                return Err(FaultError::Unsupported(
-                    "the cluster's brokers cannot keep acting as a zombie leader yet".to_string(),
-                ))
-            }
             _ => return self.cluster.apply(step),
         }
         Ok(StepOutcome::Done)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sharesim_sim::coordinator::classic::ClassicGroupConfig;
 use sharesim_sim::coordinator::group::{GroupCoordinatorConfig, ShareGroupConfig};
+use sharesim_sim::coordinator::share::ShareCoordinatorConfig;
 use sharesim_sim::faults::{FaultNode, FaultPlan, Lever, ScheduledFault};
 use sharesim_sim::harness::{ShareGroupClusterConfig, SimClusterConfig};
 use sharesim_sim::semantics::Semantics;
@@ -42,13 +43,7 @@ pub(super) struct ClusterSetup {
 impl ClusterSetup {
     /// The setup of `scenario` for `seed`; an error names what the cluster cannot run.
     pub fn from_scenario(scenario: &Scenario, seed: u64) -> Result<ClusterSetup, RunError> {
-        if !scenario.mutations.is_empty() {
-            return Err(RunError(format!(
-                "the cluster backend carries no mutation switches (scenario asks for {}); use \
-                 --backend engine",
-                scenario.mutations.join(", ")
-            )));
-        }
+        let mutations = ClusterMutations::parse(&scenario.mutations)?;
         if !scenario.script.is_empty() {
             return Err(RunError(
                 "the cluster backend does not run scripts (`script`); use --backend engine".into(),
@@ -119,6 +114,11 @@ impl ClusterSetup {
             ..ShareGroupClusterConfig::default()
         };
         cluster_config.services.semantics = semantics.clone();
+        cluster_config.services.share_coordinator = ShareCoordinatorConfig::new(&semantics);
+        cluster_config
+            .services
+            .share_coordinator
+            .skip_leader_epoch_fencing = mutations.skip_leader_epoch_fencing;
         cluster_config.services.share_partition = partition_config;
         if scenario.cluster.controller != "dedicated" {
             // The harness always runs a dedicated controller node.
@@ -150,6 +150,38 @@ impl ClusterSetup {
             classic_groups,
             notes,
         })
+    }
+}
+
+/// The mutation switches the cluster carries (issue 6), each in the engine that makes the mistake. The
+/// others live in the engine backend's glue (`--backend engine`).
+const CLUSTER_MUTATIONS: &[&str] = &["skip_leader_epoch_fencing"];
+
+/// The mutation switches a cluster run has on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ClusterMutations {
+    /// The share coordinator takes writes of an older leader epoch
+    /// (`ShareCoordinatorConfig::skip_leader_epoch_fencing`).
+    skip_leader_epoch_fencing: bool,
+}
+
+impl ClusterMutations {
+    /// The switches `names` turn on; a name the cluster does not carry is an error naming those it does.
+    fn parse(names: &[String]) -> Result<ClusterMutations, RunError> {
+        let mut mutations = ClusterMutations::default();
+        for name in names {
+            match name.as_str() {
+                "skip_leader_epoch_fencing" => mutations.skip_leader_epoch_fencing = true,
+                other => {
+                    return Err(RunError(format!(
+                        "the cluster backend does not carry the mutation switch `{other}` (it \
+                         carries {}); use --backend engine",
+                        CLUSTER_MUTATIONS.join(", ")
+                    )))
+                }
+            }
+        }
+        Ok(mutations)
     }
 }
 

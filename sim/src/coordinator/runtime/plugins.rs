@@ -37,7 +37,7 @@ use crate::coordinator::group::TopicMetadata;
 use crate::coordinator::placement::{
     InternalTopicsConfig, GROUP_METADATA_TOPIC_NAME, SHARE_GROUP_STATE_TOPIC_NAME,
 };
-use crate::coordinator::share::TopicId;
+use crate::coordinator::share::{ShareCoordinatorConfig, TopicId};
 use crate::log::{AppendInfo, TopicPartition};
 use crate::net::{ConnectionId, TransportError};
 use crate::ResponseError;
@@ -60,10 +60,15 @@ fn list_offsets_version() -> i16 {
     ApiKey::ListOffsets.valid_versions().max
 }
 
-/// Both coordinator plug-ins for one broker, sized by `topics` (internal-topic partition counts).
-pub fn coordinator_plugins(topics: &InternalTopicsConfig) -> Vec<Box<dyn BrokerService>> {
+/// Both coordinator plug-ins for one broker, sized by `topics` (internal-topic partition counts), the
+/// share coordinator's shards configured by `share_shard`.
+pub fn coordinator_plugins(
+    topics: &InternalTopicsConfig,
+    share_shard: &ShareCoordinatorConfig,
+) -> Vec<Box<dyn BrokerService>> {
     let share = ShareCoordinatorServiceConfig {
         state_topic_num_partitions: topics.share_state_topic_num_partitions,
+        shard: share_shard.clone(),
         ..ShareCoordinatorServiceConfig::default()
     };
     let group = GroupCoordinatorServiceConfig {

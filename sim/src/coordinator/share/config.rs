@@ -17,6 +17,11 @@ pub struct ShareCoordinatorConfig {
     pub state_topic_prune_interval_ms: u64,
     /// From [`Semantics::delivery_complete_count`]: KIP-1226 (4.2+). Without it every record carries -1.
     pub delivery_complete_count: bool,
+    /// Mutation switch `skip_leader_epoch_fencing` (issue 6; never set by a scenario's configs): writes
+    /// with a leader epoch below the newest seen are taken instead of fenced, so a zombie leader's
+    /// writes land. Exists only to show the FENCING checker catches it; `false` in every real use.
+    #[serde(default)]
+    pub skip_leader_epoch_fencing: bool,
 }
 
 impl ShareCoordinatorConfig {
@@ -27,6 +32,7 @@ impl ShareCoordinatorConfig {
             cold_partition_snapshot_interval_ms: 300_000,
             state_topic_prune_interval_ms: 300_000,
             delivery_complete_count: semantics.delivery_complete_count,
+            skip_leader_epoch_fencing: false,
         }
     }
 }

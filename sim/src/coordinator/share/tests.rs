@@ -278,6 +278,24 @@ fn initialize_keeps_the_leader_epoch_maximum_for_fencing() {
     h.assert_rebuild_matches();
 }
 
+/// Mutation switch `skip_leader_epoch_fencing` (issue 6; spec 3.4 inverted): a write with a lower leader
+/// epoch is taken; the state epoch is still checked and the highest leader epoch seen is kept.
+#[test]
+fn the_skip_leader_epoch_fencing_mutation_takes_a_stale_write() {
+    let mut h = Harness::new(ShareCoordinatorConfig {
+        skip_leader_epoch_fencing: true,
+        ..ShareCoordinatorConfig::default()
+    });
+    h.initialize(&key(0), 2, 0).unwrap();
+    h.write(&key(0), &write(2, 7, 0, vec![])).unwrap();
+    assert_eq!(h.write(&key(0), &write(2, 6, 5, vec![])), Ok(()));
+    assert_eq!(
+        h.write(&key(0), &write(1, 6, 0, vec![])),
+        Err(ResponseError::FencedStateEpoch)
+    );
+    assert_eq!(h.read(&key(0), 6), Err(ResponseError::FencedLeaderEpoch));
+}
+
 /// Spec 3.4: a write with a lower leader epoch is FENCED_LEADER_EPOCH; when both epochs are stale the
 /// leader epoch is reported (Kafka checks it first).
 #[test]

@@ -6,7 +6,9 @@ use madsim::runtime::NodeHandle;
 use super::SimCluster;
 use crate::client::application::ApplicationConfig;
 use crate::client::share_consumer::{RecordDeserializer, ShareConsumerConfig};
-use crate::node::{run_share_consumer, CommitStyle, ConsumerStats, NodeClock, ShareConsumerSetup};
+use crate::node::{
+    run_share_consumer, CommitStyle, ConsumerStats, NodeClock, ReconnectRequest, ShareConsumerSetup,
+};
 use crate::semantics::Semantics;
 
 impl SimCluster {
@@ -41,6 +43,7 @@ impl SimCluster {
             crash_at_ms: None,
             stats: ConsumerStats::default(),
             commit: CommitStyle::WithPoll,
+            reconnect: ReconnectRequest::default(),
         }
     }
 

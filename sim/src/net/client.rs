@@ -65,6 +65,17 @@ impl Client {
         result
     }
 
+    /// Closes every cached connection now on this side, each close reaching its broker `delay_ms` late
+    /// (the `consumer_reconnect_late_close` lever): calls waiting on them fail with ConnectionClosed and
+    /// the next call opens a new connection, while the broker sees the old one open until the close
+    /// arrives.
+    pub fn disconnect_all_late(&self, delay_ms: u64) {
+        let connections = std::mem::take(&mut *lock_map(&self.cached));
+        for connection in connections.into_values() {
+            connection.close_late(delay_ms);
+        }
+    }
+
     /// Closes the cached connection to a broker, if any.
     pub fn disconnect(&self, server: SocketAddr) {
         lock_map(&self.cached).remove(&server);
@@ -133,6 +144,7 @@ impl Client {
             tx: Some(Arc::new(tx)),
             reader,
             _endpoint: endpoint,
+            late_close_ms: Mutex::new(None),
         })
     }
 }
@@ -174,6 +186,8 @@ pub struct Connection {
     tx: Option<Arc<Sender>>,
     reader: JoinHandle<()>,
     _endpoint: Endpoint,
+    /// Set by [`Connection::close_late`]: how late the close reaches the broker.
+    late_close_ms: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -186,6 +200,16 @@ impl Connection {
     /// This connection's identity (as the broker sees it).
     pub fn id(&self) -> ConnectionId {
         self.id
+    }
+
+    /// Closes the connection on this side now (calls waiting on it fail with ConnectionClosed); the
+    /// close reaches the broker `delay_ms` after the last holder drops it.
+    pub fn close_late(&self, delay_ms: u64) {
+        *self
+            .late_close_ms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(delay_ms);
+        lock(&self.shared).close(TransportError::ConnectionClosed);
     }
 
     /// True once closed by either side.
@@ -324,7 +348,22 @@ impl Drop for Connection {
         let Some(tx) = self.tx.take() else {
             return;
         };
-        let delay_ms = self.faults.plan_close(self.id);
+        let late_close_ms = self
+            .late_close_ms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        let delay_ms = match late_close_ms {
+            Some(delay_ms) => {
+                self.faults.record(NetEvent::CloseDelayed {
+                    at_ms: now_ms(),
+                    connection: self.id,
+                    delay_ms,
+                });
+                delay_ms
+            }
+            None => self.faults.plan_close(self.id),
+        };
         if delay_ms > 0 {
             // The broker keeps seeing the connection open until the close arrives.
             madsim::task::spawn(async move {

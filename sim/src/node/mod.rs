@@ -17,6 +17,7 @@ pub use classic_consumer_node::{run_classic_consumer, ClassicConsumerSetup};
 pub use controller_node::{run_controller, SharedController};
 pub use producer_node::{spawn_producer, ProducerHandle};
 pub use share_consumer_node::{
-    run_share_consumer, CommitCallback, CommitStyle, ConsumerStats, Delivery, ShareConsumerSetup,
+    run_share_consumer, CommitCallback, CommitStyle, ConsumerStats, Delivery, ReconnectRequest,
+    ShareConsumerSetup,
 };
 pub use trace_sink::SharedTrace;

@@ -196,6 +196,31 @@ pub struct ShareConsumerSetup {
     pub stats: ConsumerStats,
     /// How the application commits its acknowledgements.
     pub commit: CommitStyle,
+    /// A reconnect the fault scheduler asks for (the `consumer_reconnect_late_close` lever).
+    pub reconnect: ReconnectRequest,
+}
+
+/// A reconnect with a late close (the `consumer_reconnect_late_close` lever): the fault target asks, the
+/// consumer node carries it out at its next wake-up. Clones share the request.
+#[derive(Clone, Debug, Default)]
+pub struct ReconnectRequest(Arc<Mutex<Option<u64>>>);
+
+impl ReconnectRequest {
+    /// Asks the consumer to reconnect, the old connections' closes reaching the brokers
+    /// `close_delay_ms` late.
+    pub fn request(&self, close_delay_ms: u64) {
+        *self.lock() = Some(close_delay_ms);
+    }
+
+    fn take(&self) -> Option<u64> {
+        self.lock().take()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// A record whose processing outlasts `renew_after_ms`: the application renews its lock while it works
@@ -312,6 +337,12 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
         if setup.crash_at_ms.is_some_and(|at| now_ms >= at) {
             // A crash: the node's connections drop with it (the client is dropped on return).
             return;
+        }
+        if let Some(close_delay_ms) = setup.reconnect.take() {
+            // The client drops every connection (their closes reach the brokers late) and starts its
+            // share sessions over on new ones.
+            client.disconnect_all_late(close_delay_ms);
+            consumer.handle_connections_lost(now_ms);
         }
         consumer.handle_timeout(now_ms);
         if !closing && setup.close_at_ms.is_some_and(|at| now_ms >= at) {

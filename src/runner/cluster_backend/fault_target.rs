@@ -4,9 +4,10 @@
 //! controller, zombie leaders cut off from the controller, the log-data levers on the brokers' disks:
 //! log-start moves, compaction, corrupt batches), coordinator failover (the coordinator's broker cut off
 //! from the controller until it is fenced), plus the clients this backend owns: consumer crash, restart
-//! (a new member), stall and resume, and network partitions naming consumers or producers. What neither
-//! can do answers `Unsupported`, which the scheduler records in the trace as `skipped: ... (why)` and the
-//! run's facts list as skipped faults.
+//! (a new member), stall and resume, reconnect with the old connections' closes arriving late, and
+//! network partitions naming consumers or producers. What neither can do answers `Unsupported`, which
+//! the scheduler records in the trace as `skipped: ... (why)` and the run's facts list as skipped
+//! faults.
 
 use std::time::Duration;
 
@@ -169,6 +170,10 @@ impl FaultTarget for ClusterFaultTarget<'_> {
             }
             FaultStep::StallConsumer { consumer } => self.consumers.pause(*consumer, true)?,
             FaultStep::ResumeConsumer { consumer } => self.consumers.pause(*consumer, false)?,
+            FaultStep::ReconnectWithLateClose {
+                consumer,
+                close_delay_ms,
+            } => self.consumers.reconnect(*consumer, *close_delay_ms)?,
             FaultStep::ClogNode { node } if is_client(*node) => {
                 let net = NetSim::current();
                 self.nodes(*node)?

@@ -315,6 +315,27 @@ impl Consumers {
         Ok(())
     }
 
+    /// Asks the consumer to reconnect on new connections, the old ones' closes reaching the brokers
+    /// `close_delay_ms` late (the `consumer_reconnect_late_close` lever); the consumer node carries it
+    /// out at its next wake-up.
+    pub(super) fn reconnect(
+        &mut self,
+        consumer: FaultNode,
+        close_delay_ms: u64,
+    ) -> Result<(), FaultError> {
+        let mut asked = 0;
+        for slot in self.matching(consumer)? {
+            if slot.node.is_some() {
+                slot.setup.reconnect.request(close_delay_ms);
+                asked += 1;
+            }
+        }
+        if asked == 0 {
+            return Err(FaultError::Refused(format!("{consumer} is not running")));
+        }
+        Ok(())
+    }
+
     /// The madsim nodes of a consumer or producer reference (for network partitions).
     pub(super) fn node_ids(&mut self, node: FaultNode) -> Result<Vec<NodeId>, FaultError> {
         match node {

@@ -278,6 +278,19 @@ impl ShareConsumer {
         self.after_input(now_ms);
     }
 
+    /// Every connection of the client closed at once (the `consumer_reconnect_late_close` lever: the
+    /// client reconnects): as Kafka's ShareSessionHandler does after a disconnect, every share session
+    /// starts over at epoch 0 on the new connection, so the broker binds the new session to it and the
+    /// old connection's close, however late, cannot release what the new session acquires (spec 2.5).
+    /// The requests in flight on the old connections fail on their own ([`Self::handle_request_failed`]).
+    pub fn handle_connections_lost(&mut self, now_ms: u64) {
+        let nodes: Vec<NodeId> = self.sessions.keys().copied().collect();
+        for node in nodes {
+            self.reset_session(now_ms, node, ResponseError::NetworkException.code());
+        }
+        self.after_input(now_ms);
+    }
+
     /// Time passed: request timeouts, acknowledgement and commit deadlines, `max.poll.interval.ms`, the
     /// close deadline.
     pub fn handle_timeout(&mut self, now_ms: u64) {

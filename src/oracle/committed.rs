@@ -172,3 +172,82 @@ impl CommittedCoverage {
         Some(violation(offset, message))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sharesim_sim::share::MemberId;
+
+    use super::*;
+
+    fn key() -> SharePartitionKey {
+        SharePartitionKey {
+            group_id: "g".to_string(),
+            topic_id: TopicId(1),
+            partition: 0,
+        }
+    }
+
+    fn acquired(first_offset: i64, last_offset: i64) -> PartitionEvent {
+        PartitionEvent::Acquired {
+            member: MemberId::new("m"),
+            first_offset,
+            last_offset,
+            delivery_count: 1,
+            lock_deadline_ms: 30_000,
+        }
+    }
+
+    fn fault(lever: &str, detail: &str) -> TraceRecord {
+        TraceRecord {
+            seq: 0,
+            at_ms: 0,
+            node: "sim".to_string(),
+            event: TraceEvent::Fault {
+                lever: lever.to_string(),
+                detail: detail.to_string(),
+            },
+        }
+    }
+
+    /// Offsets 0..10 committed; acquisitions show 0..=2 and 8..=9, jumping over 3..8.
+    fn coverage_after(faults: &[TraceRecord]) -> CommittedCoverage {
+        let mut coverage = CommittedCoverage::new(vec![CommittedPartition {
+            group_id: "g".to_string(),
+            topic_id: 1,
+            partition: 0,
+            end_offset: 10,
+            deliver_from_offset: 0,
+        }]);
+        let initialized = PartitionEvent::StartOffsetMoved {
+            from: 0,
+            to: 0,
+            cause: StartOffsetMoveCause::Initialization,
+        };
+        coverage.observe(&key(), &initialized);
+        coverage.observe(&key(), &acquired(0, 2));
+        faults
+            .iter()
+            .for_each(|record| coverage.observe_record(record));
+        coverage.observe(&key(), &acquired(8, 9));
+        coverage
+    }
+
+    /// Spec 6: after a pulled compaction, an acquisition past a gap the cleaner left passes it.
+    #[test]
+    fn a_compaction_gap_an_acquisition_jumps_is_passed() {
+        let coverage = coverage_after(&[fault("compaction", "pull: compact t")]);
+        assert!(coverage.first_skipped().is_none());
+    }
+
+    /// NO-LOSS: without a compaction (or with one only skipped), the same jump skips offset 3.
+    #[test]
+    fn a_jump_without_a_compaction_skips_records() {
+        for faults in [
+            Vec::new(),
+            vec![fault("compaction", "skipped: compact t (unsupported)")],
+        ] {
+            let skipped = coverage_after(&faults).first_skipped().expect("offset 3");
+            assert_eq!(skipped.offset, Some(3));
+        }
+    }
+}

@@ -19,9 +19,11 @@ mod workload;
 use std::time::Duration;
 
 use madsim::runtime::Runtime;
+use sharesim_sim::coordinator::placement::TRANSACTION_STATE_TOPIC_NAME;
 use sharesim_sim::faults::{run_fault_plan, virtual_now_ms, FaultScheduler};
 use sharesim_sim::harness::{
-    classic_group_services, combine_services, share_group_services, SimCluster, SimClusterConfig,
+    classic_group_services, combine_services, share_group_services, transaction_services,
+    SimCluster, SimClusterConfig,
 };
 use sharesim_sim::trace::{RunMarker, Trace, TraceEvent, TraceRecord};
 
@@ -29,7 +31,7 @@ use self::classic::ClassicConsumers;
 use self::committed::{produced_partitions, DrainWatch};
 use self::fault_target::ClusterFaultTarget;
 use self::setup::ClusterSetup;
-use self::workload::{spawn_producers, Consumers};
+use self::workload::{spawn_producers, Consumers, TransactionalProducersDone};
 use super::backend::{Backend, BackendRun, FaultFact, RunError, RunFacts};
 use crate::scenario::Scenario;
 
@@ -99,18 +101,24 @@ impl Backend for ClusterBackend {
 }
 
 /// The cluster with the share-group services on every broker, plus the classic group coordinator
-/// when the scenario has classic groups, and the internal topics.
+/// when the scenario has classic groups and the transaction coordinator (with `__transaction_state`)
+/// when it has transactional producers, and the internal topics.
 async fn start_cluster(setup: &ClusterSetup) -> Result<SimCluster, String> {
-    let Some(classic) = setup.classic_groups.clone() else {
+    let transactions = setup.transactional_producers > 0;
+    if setup.classic_groups.is_none() && !transactions {
         return Ok(SimCluster::start_share_groups(setup.cluster_config.clone()).await);
-    };
+    }
     let services = setup.cluster_config.services.clone();
     let internal_topics = services.internal_topics.clone();
+    let mut factories = vec![share_group_services(services)];
+    if let Some(classic) = setup.classic_groups.clone() {
+        factories.push(classic_group_services(classic, internal_topics.clone()));
+    }
+    if transactions {
+        factories.push(transaction_services(internal_topics.clone()));
+    }
     let config = SimClusterConfig {
-        services: combine_services(vec![
-            share_group_services(services),
-            classic_group_services(classic, internal_topics.clone()),
-        ]),
+        services: combine_services(factories),
         ..setup.cluster_config.cluster.clone()
     };
     let brokers = config.brokers;
@@ -119,6 +127,12 @@ async fn start_cluster(setup: &ClusterSetup) -> Result<SimCluster, String> {
         .create_internal_topics(&internal_topics, brokers)
         .await
         .map_err(|error| format!("creating the internal topics: {error:?}"))?;
+    if transactions {
+        cluster
+            .create_internal_topic(&internal_topics, TRANSACTION_STATE_TOPIC_NAME)
+            .await
+            .map_err(|error| format!("creating {TRANSACTION_STATE_TOPIC_NAME}: {error:?}"))?;
+    }
     Ok(cluster)
 }
 
@@ -167,7 +181,9 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
         madsim::time::sleep(Duration::from_millis(DRAIN_CHECK_INTERVAL_MS)).await;
     }
     let workload_start_ms = virtual_now_ms();
-    consumers.producers = spawn_producers(&cluster, &scenario, workload_start_ms)?;
+    let transactional_done = TransactionalProducersDone::default();
+    consumers.producers =
+        spawn_producers(&cluster, &scenario, workload_start_ms, &transactional_done)?;
     consumers.spawn_later(&cluster, workload_start_ms);
     classic.spawn(&cluster, workload_start_ms, false);
     notes.extend(consumers.problems.iter().cloned());
@@ -192,7 +208,9 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     let mut drained_at_ms = None;
     loop {
         watch.catch_up(&trace);
-        if watch.producers_done() && watch.drained() {
+        let producers_done =
+            watch.producers_done() && transactional_done.at_least(setup.transactional_producers);
+        if producers_done && watch.drained() {
             drained_at_ms = Some(virtual_now_ms());
             break;
         }

@@ -36,6 +36,9 @@ pub(super) struct ClusterSetup {
     pub initial_clocks: Vec<(FaultNode, i64, i64)>,
     /// The brokers' classic group coordinator, when the scenario has classic groups.
     pub classic_groups: Option<ClassicGroupConfig>,
+    /// Producer entries with `transactions`: the brokers run the transaction coordinator and the
+    /// cluster gets `__transaction_state`.
+    pub transactional_producers: usize,
     /// What this backend simplifies, for the report.
     pub notes: Vec<String>,
 }
@@ -124,12 +127,11 @@ impl ClusterSetup {
             // The harness always runs a dedicated controller node.
             notes.push("the controller always runs on its own node in the cluster".to_string());
         }
-        if scenario.producers.iter().any(|p| p.transactions.is_some()) {
-            notes.push(
-                "producers write without transactions on the cluster backend (not carried out yet)"
-                    .to_string(),
-            );
-        }
+        let transactional_producers = scenario
+            .producers
+            .iter()
+            .filter(|p| p.transactions.is_some())
+            .count();
         if scenario.producers.iter().any(|p| {
             p.poison
                 .iter()
@@ -148,6 +150,7 @@ impl ClusterSetup {
             fault_plan,
             initial_clocks,
             classic_groups,
+            transactional_producers,
             notes,
         })
     }

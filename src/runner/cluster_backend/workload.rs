@@ -1,8 +1,11 @@
 //! The cluster backend's clients: one producer node per producer entry (the engine backend's producer
 //! rules: batches every `linger.ms` of at most `batch.size` bytes, Kafka's partitioner; acks=all; poison
-//! records marked in their values) and one share-consumer node per consumer instance
-//! ([`Consumers`], which the fault target crashes, restarts, stalls and partitions).
+//! records marked in their values; an entry with `transactions` runs the simulator's transactional
+//! producer client, committing or aborting each transaction) and one share-consumer node per consumer
+//! instance ([`Consumers`], which the fault target crashes, restarts, stalls and partitions).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use madsim::rand::Rng;
@@ -11,16 +14,16 @@ use madsim::task::NodeId;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sharesim_sim::client::application::{slow_record_prefix, AcknowledgePolicy};
-use sharesim_sim::client::producer::{RecordAccumulator, RecordId};
+use sharesim_sim::client::producer::{Producer, RecordAccumulator, RecordId, SendRecord};
 use sharesim_sim::client::share_consumer::RecordDeserializer;
 use sharesim_sim::faults::{virtual_now_ms, FaultError, FaultNode};
 use sharesim_sim::harness::SimCluster;
 use sharesim_sim::log::{encode_data_batch, ProducerIdentity, TopicPartition};
-use sharesim_sim::node::{run_share_consumer, ShareConsumerSetup};
+use sharesim_sim::node::{run_share_consumer, spawn_producer, NodeClock, ShareConsumerSetup};
 
 use super::setup::ClusterSetup;
 use crate::runner::engine_backend::{processing_time, ProducerState};
-use crate::scenario::workload::{PoisonKind, PoisonRecord, ProducerSpec};
+use crate::scenario::workload::{PoisonKind, PoisonRecord, ProducerSpec, Transactions};
 use crate::scenario::{GroupType, Policy, Scenario};
 
 /// Value prefix of a record whose processing fails (the application's failure marker).
@@ -29,6 +32,19 @@ const PROCESSING_FAILURE_PREFIX: &str = "FAIL-";
 const DESERIALIZATION_PREFIX: &str = "POISON-";
 /// Attempts of one batch (each retries for `delivery.timeout.ms` inside the client).
 const PRODUCE_ATTEMPTS_MAX: u32 = 5;
+
+/// How many transactional producers finished (every transaction committed or aborted, or the
+/// producer failed): the drain watch cannot tell data records from transaction markers by the high
+/// watermark, so it waits for these instead.
+#[derive(Clone, Debug, Default)]
+pub(super) struct TransactionalProducersDone(Arc<AtomicUsize>);
+
+impl TransactionalProducersDone {
+    /// Whether at least `count` transactional producers finished.
+    pub(super) fn at_least(&self, count: usize) -> bool {
+        self.0.load(Ordering::SeqCst) >= count
+    }
+}
 
 /// Starts one node per scenario producer, writing from `origin_ms` on. Each producer follows the same
 /// rules as the engine backend's ([`ProducerState`]): the rate, `linger.ms`, Kafka's partitioner (key
@@ -39,6 +55,7 @@ pub(super) fn spawn_producers(
     cluster: &SimCluster,
     scenario: &Scenario,
     origin_ms: u64,
+    transactional_done: &TransactionalProducersDone,
 ) -> Result<Vec<NodeHandle>, String> {
     let mut nodes = Vec::new();
     for (index, spec) in scenario.producers.iter().enumerate() {
@@ -53,6 +70,22 @@ pub(super) fn spawn_producers(
         let mut producer = ProducerState::new(spec.clone(), 0, seed)
             .map_err(|problem| format!("producers[{index}].configs.{problem}"))?;
         let node = cluster.client_node(&name);
+        if let Some(transactions) = spec.transactions.clone() {
+            let transactional = TransactionalProducer {
+                name: name.clone(),
+                producer,
+                transactions,
+                partitions,
+                seed,
+                bootstrap: cluster.bootstrap(),
+                faults: cluster.faults().clone(),
+                origin_ms,
+                done: transactional_done.clone(),
+            };
+            node.spawn(transactional.run());
+            nodes.push(node);
+            continue;
+        }
         let client = cluster.test_client(&name);
         node.spawn(async move {
             let mut rng = StdRng::seed_from_u64(seed);
@@ -100,6 +133,99 @@ pub(super) fn spawn_producers(
         nodes.push(node);
     }
     Ok(nodes)
+}
+
+/// A producer entry with `transactions`, run by the simulator's transactional producer client (its
+/// `transactional.id` is the node name unless the entry sets one): records follow the engine's
+/// producer rules ([`ProducerState`]: rate, keys, partitioner, poison) and go out
+/// `records_per_transaction` at a time, each group in one transaction that is aborted with probability
+/// `abort_ratio` (seeded by the run), else committed. The client writes the transaction markers
+/// through the brokers' transaction coordinator.
+struct TransactionalProducer {
+    name: String,
+    producer: ProducerState,
+    transactions: Transactions,
+    partitions: u32,
+    seed: u64,
+    bootstrap: Vec<std::net::SocketAddr>,
+    faults: sharesim_sim::net::NetFaults,
+    origin_ms: u64,
+    done: TransactionalProducersDone,
+}
+
+impl TransactionalProducer {
+    async fn run(mut self) {
+        self.produce().await;
+        self.done.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Every transaction in turn; stops at the first error the client reports (a fenced or failed
+    /// producer: the records not sent are simply not produced).
+    async fn produce(&mut self) {
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let mut config = self.producer.config.clone();
+        config.client_id = self.name.clone();
+        if config.transactional_id.as_deref().is_none_or(str::is_empty) {
+            config.transactional_id = Some(self.name.clone());
+        }
+        let start_ms = self.origin_ms + self.producer.spec.start_ms;
+        madsim::time::sleep(Duration::from_millis(
+            start_ms.saturating_sub(virtual_now_ms()),
+        ))
+        .await;
+        let client = spawn_producer(
+            Producer::new(config, self.seed),
+            self.bootstrap.clone(),
+            NodeClock::new(),
+            self.faults.clone(),
+        );
+        if client.init_transactions().await.is_err() {
+            return;
+        }
+        let count = self.producer.spec.count;
+        let per_transaction = self.transactions.records_per_transaction.max(1);
+        let topic = self.producer.spec.topic.clone();
+        while self.producer.sent < count {
+            let end = (self.producer.sent + per_transaction).min(count);
+            let now_ms = loop {
+                let now_ms = virtual_now_ms().saturating_sub(self.origin_ms);
+                if self.producer.due_by(now_ms) >= end {
+                    break now_ms;
+                }
+                madsim::time::sleep(Duration::from_millis(self.producer.linger_ms())).await;
+            };
+            if client.begin_transaction().is_err() {
+                return;
+            }
+            while self.producer.sent < end {
+                let sequence = self.producer.sent;
+                let poison = self.producer.poison_of(sequence, &mut rng);
+                let value = value_of(&self.producer.spec, sequence, poison);
+                let record = self.producer.record(sequence, now_ms, &value, &mut rng);
+                let partition = self.producer.partition_of(&record, self.partitions) as i32;
+                let send = SendRecord {
+                    topic: topic.clone(),
+                    partition: Some(partition),
+                    record,
+                };
+                if client.send(send).is_err() {
+                    return;
+                }
+                self.producer.sent += 1;
+            }
+            let abort_ratio = self.transactions.abort_ratio.clamp(0.0, 1.0);
+            let ended = if abort_ratio > 0.0 && rng.gen_bool(abort_ratio) {
+                // The records reach the log before the abort marker, as an application's would.
+                client.flush().await;
+                client.abort_transaction().await
+            } else {
+                client.commit_transaction().await
+            };
+            if ended.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// Record `index`'s value: `v{index}` padded to `value_bytes`, with a poison prefix when it is poison.

@@ -5,6 +5,9 @@
 //! bound is judged at its end instead: nothing may have waited longer than `request.timeout.ms` (the
 //! client reports a timed-out request's acknowledgements as failed by then). Acknowledgements the client
 //! failed without sending them have their own event (`acknowledgements_failed_unsent`), not counted here.
+//! A consumer that crashes (the `consumer_crash` lever) takes its waiting acknowledgements with it: no
+//! application is left to report to, so they wait for nothing (the cluster names a consumer's node
+//! `consumer-E-I`, `consumer-E-I-rN` after restarts, and the lever `consumer:E/I` or `consumer:E`).
 
 use std::collections::BTreeMap;
 
@@ -30,6 +33,8 @@ pub struct AckOutcome {
     /// When the run finished (its `run_finished` marker).
     finished_ms: Option<u64>,
     last_at_ms: u64,
+    /// The node each member's events come from (a crash names nodes, not members).
+    member_nodes: BTreeMap<MemberId, String>,
     first: Option<Violation>,
 }
 
@@ -47,6 +52,18 @@ impl Checker for AckOutcome {
             TraceEvent::Run {
                 marker: RunMarker::RunFinished,
             } => self.finished_ms = Some(record.at_ms),
+            TraceEvent::Fault { lever, detail } if lever == "consumer_crash" => {
+                if let Some(node_prefix) = crashed_node_prefix(detail) {
+                    let crashed = |node: &String| {
+                        node.strip_prefix(&node_prefix)
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+                    };
+                    let members = &self.member_nodes;
+                    self.waiting.retain(|(_, member, _, _, _), _| {
+                        !members.get(member).is_some_and(crashed)
+                    });
+                }
+            }
             TraceEvent::ShareConsumer {
                 group_id,
                 member,
@@ -57,6 +74,8 @@ impl Checker for AckOutcome {
                     partition,
                     acknowledgements,
                 } => {
+                    self.member_nodes
+                        .insert(member.clone(), record.node.clone());
                     for (offset, _) in acknowledgements {
                         let key = (
                             group_id.clone(),
@@ -148,4 +167,11 @@ impl Checker for AckOutcome {
         }
         self.first.take().into_iter().collect()
     }
+}
+
+/// The node-name prefix of the consumer a `consumer_crash` pull names: `pull: crash consumer:0/2` →
+/// `consumer-0-2`, `pull: crash consumer:1` → `consumer-1`.
+fn crashed_node_prefix(detail: &str) -> Option<String> {
+    let reference = detail.strip_prefix("pull: crash consumer:")?;
+    Some(format!("consumer-{}", reference.replace('/', "-")))
 }

@@ -510,6 +510,24 @@ mod ack_outcome {
         );
     }
 
+    /// A consumer that crashes with an acknowledgement in flight (the `consumer_crash` lever) leaves no
+    /// application to report to: its waiting acknowledgement is no violation (cluster swarm seed 83).
+    #[test]
+    fn passes_an_acknowledgement_whose_consumer_crashed() {
+        let mut s = Script::new();
+        s.acks_sent(1, "consumer-0-2", &[(0, ACCEPT)]);
+        s.trace.record(
+            2,
+            "sim",
+            TraceEvent::Fault {
+                lever: "consumer_crash".into(),
+                detail: "pull: crash consumer:0/2".into(),
+            },
+        );
+        s.marker(40_000, RunMarker::RunFinished);
+        s.assert_passes("ACK-OUTCOME");
+    }
+
     /// Every acknowledgement reaches an outcome within `request.timeout.ms`, also in a run that drained
     /// before the liveness bound (the broker dropped it: never applied, never answered).
     #[test]

@@ -82,7 +82,13 @@ fn a_broker_crash_is_survived_with_redeliveries() {
         "{:?}",
         outcome.facts.faults_applied
     );
-    assert_eq!(outcome.facts.records_produced(), 300);
+    // The cluster backend's producers are not idempotent (Kafka's default is): a batch whose response
+    // the crash lost is retried and may be written twice, so the log can hold a record more than 300.
+    let produced = outcome.facts.records_produced();
+    assert!(
+        (300..=310).contains(&produced),
+        "{produced} records produced"
+    );
     for code in [
         "NO-LOSS",
         "EXCLUSIVE",
@@ -104,13 +110,13 @@ fn a_broker_crash_is_survived_with_redeliveries() {
         );
     }
     assert!(
-        metric(&outcome, "deliveries") > 300.0,
+        metric(&outcome, "deliveries") > produced as f64,
         "{:?}",
         outcome.metrics
     );
     assert_eq!(
         metric(&outcome, "acknowledged"),
-        300.0,
+        produced as f64,
         "{:?}",
         outcome.metrics
     );
@@ -149,7 +155,12 @@ fn a_broker_restarted_before_it_is_fenced_does_not_stall_the_consumers() {
         .map(|f| f.kind.as_str())
         .collect();
     assert!(kinds.contains(&"broker_crash"), "{kinds:?}");
-    assert_eq!(outcome.facts.records_produced(), 300);
+    // Not idempotent: a retried batch may be written twice (see above).
+    let produced = outcome.facts.records_produced();
+    assert!(
+        (300..=310).contains(&produced),
+        "{produced} records produced"
+    );
     assert!(
         outcome.facts.drained_at_ms.is_some(),
         "{:?}",
@@ -157,7 +168,7 @@ fn a_broker_restarted_before_it_is_fenced_does_not_stall_the_consumers() {
     );
     assert_eq!(
         metric(&outcome, "acknowledged"),
-        300.0,
+        produced as f64,
         "{:?}",
         outcome.metrics
     );

@@ -30,15 +30,6 @@ fn metric(outcome: &RunOutcome, name: &str) -> f64 {
     outcome.metrics.get(name).unwrap_or_default()
 }
 
-fn violations(outcome: &RunOutcome) -> Vec<String> {
-    outcome
-        .oracle
-        .violations()
-        .iter()
-        .map(|v| v.to_string())
-        .collect()
-}
-
 /// minimal.json on the cluster: the consumers join before the workload starts, so every one of the 100
 /// records (share.auto.offset.reset=latest, Kafka's default) is delivered and accepted, and the run
 /// passes the oracle and its expectations.
@@ -50,7 +41,7 @@ fn minimal_on_the_cluster_accepts_every_record() {
     let accepted = accepted_offsets(&outcome.records);
     let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
     assert_eq!(accepted_count, 100, "{accepted:?}");
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
     assert!(outcome.passed(), "{:#?}", outcome.expectations);
     assert!(outcome.facts.drained_at_ms.is_some());
 }
@@ -106,7 +97,7 @@ fn a_broker_crash_is_survived_with_redeliveries() {
             outcome.oracle.verdict(code),
             Some(&Verdict::Pass),
             "{code}: {:#?}",
-            violations(&outcome)
+            outcome.violation_texts()
         );
     }
     assert!(
@@ -129,7 +120,7 @@ fn a_broker_crash_is_survived_with_redeliveries() {
 #[test]
 fn a_broker_crash_passes_every_invariant() {
     let outcome = run(&ClusterBackend, &scenario("cluster_broker_crash.json"), 1);
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
     assert!(outcome.passed(), "{:#?}", outcome.expectations);
     assert_eq!(outcome.oracle.verdict("ACK-OUTCOME"), Some(&Verdict::Pass));
 }
@@ -172,7 +163,7 @@ fn a_broker_restarted_before_it_is_fenced_does_not_stall_the_consumers() {
         "{:?}",
         outcome.metrics
     );
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }
 
 /// The cluster backend with every share-partition and share-consumer event removed from its trace: what
@@ -209,7 +200,7 @@ fn a_run_that_consumes_nothing_fails_no_loss() {
     let outcome = run(&ConsumingNothing, &scenario("minimal.json"), 1);
     assert_eq!(outcome.facts.records_produced(), 100);
     assert_eq!(metric(&outcome, "records_consumed"), 0.0);
-    let failures = violations(&outcome);
+    let failures = outcome.violation_texts();
     assert!(
         failures.iter().any(|f| f.starts_with("NO-LOSS")),
         "{failures:#?}"
@@ -228,7 +219,7 @@ fn latest_reset_skips_only_what_came_before_the_consumers() {
     late.producers[1].start_ms = 15_000;
     let outcome = run(&ClusterBackend, &late, 1);
     assert_eq!(outcome.facts.records_produced(), 200);
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
     let accepted = accepted_offsets(&outcome.records);
     let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
     assert_eq!(accepted_count, 100, "{accepted:?}");
@@ -262,7 +253,7 @@ fn head_of_line_classic_records_wait_behind_the_slow_one_share_records_do_not() 
         "classic p99 {classic_p99} ms, share p99 {share_p99} ms: {:?}",
         outcome.metrics
     );
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
     // Expectations and study claims can name every metric the run reports, the classic ones too.
     let unnamed: Vec<&String> = outcome
         .metrics
@@ -345,7 +336,7 @@ fn persister_write_failures_roll_acknowledgements_back_on_the_cluster() {
     let accepted = accepted_offsets(&outcome.records);
     let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
     assert_eq!(accepted_count, 100, "{accepted:?}");
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }
 
 /// The `share_coordinator_failover` lever on the cluster (spec 3.1, 3.5): the broker leading
@@ -409,7 +400,7 @@ fn share_coordinator_failover_moves_the_coordinator_on_the_cluster() {
             outcome.oracle.verdict(code),
             Some(&Verdict::Pass),
             "{code}: {:#?}",
-            violations(&outcome)
+            outcome.violation_texts()
         );
     }
 }
@@ -491,7 +482,7 @@ fn leadership_bounce_moves_the_partition_away_and_back_on_the_cluster() {
     let accepted = accepted_offsets(&outcome.records);
     let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
     assert_eq!(accepted_count, 150, "{accepted:?}");
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }
 
 /// The zombie-leader scenario of the FENCING tests: `orders`-0's leader turns zombie at 1 s for 12 s
@@ -567,7 +558,7 @@ fn a_zombie_leaders_write_is_fenced_on_the_cluster() {
     let accepted_count: usize = accepted.values().map(|offsets| offsets.len()).sum();
     assert_eq!(accepted_count, 60, "{accepted:?}");
     assert_eq!(outcome.oracle.verdict("FENCING"), Some(&Verdict::Pass));
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }
 
 /// The `skip_leader_epoch_fencing` mutation switch on the cluster (issue 6): the share coordinator
@@ -583,7 +574,7 @@ fn skipping_leader_epoch_fencing_fails_fencing_on_the_cluster() {
     assert!(
         matches!(outcome.oracle.verdict("FENCING"), Some(Verdict::Fail(_))),
         "{:#?}",
-        violations(&outcome)
+        outcome.violation_texts()
     );
 }
 
@@ -669,5 +660,5 @@ fn a_late_close_of_the_old_connection_releases_nothing_of_the_new_session() {
         "{:?}",
         outcome.metrics
     );
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }

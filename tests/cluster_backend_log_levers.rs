@@ -16,15 +16,6 @@ fn run(scenario: &Scenario, seed: u64) -> RunOutcome {
     run_scenario(&ClusterBackend, scenario, seed, RunOptions::default()).expect("the run")
 }
 
-fn violations(outcome: &RunOutcome) -> Vec<String> {
-    outcome
-        .oracle
-        .violations()
-        .iter()
-        .map(|v| v.to_string())
-        .collect()
-}
-
 /// The virtual time the fault `kind` was pulled at; panics (with what was skipped) if it was not.
 fn pulled_at_ms(outcome: &RunOutcome, kind: &str) -> u64 {
     outcome
@@ -166,7 +157,7 @@ fn delete_records_moves_the_log_start_and_spso_on_the_cluster() {
         (60..100).all(|offset| accepted.contains(&offset)),
         "{accepted:?}"
     );
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }
 
 /// Spec 6 (compaction on the cluster): keyed records (5 keys) in batches of about ten; the consumer
@@ -211,7 +202,7 @@ fn compaction_leaves_gaps_the_share_group_skips_on_the_cluster() {
         unique.len() < 100,
         "every record survived the cleaning: {unique:?}"
     );
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }
 
 /// Spec 7.6 on the cluster (`corrupt_batch_on_disk`): a batch is corrupted on the leader's disk before
@@ -279,5 +270,5 @@ fn a_corrupt_batch_on_the_leader_is_rejected_whole_on_the_cluster() {
         100,
         "{accepted:?} / {rejected:?}"
     );
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }

@@ -39,15 +39,6 @@ fn run(scenario: &Scenario, seed: u64) -> RunOutcome {
     run_scenario(&ClusterBackend, scenario, seed, RunOptions::default()).expect("the run")
 }
 
-fn violations(outcome: &RunOutcome) -> Vec<String> {
-    outcome
-        .oracle
-        .violations()
-        .iter()
-        .map(|v| v.to_string())
-        .collect()
-}
-
 /// Offsets archived as aborted-transaction records (ACQUIRED -> ARCHIVED, cause aborted_transaction).
 fn aborted_offsets(records: &[TraceRecord]) -> BTreeSet<i64> {
     let mut aborted = BTreeSet::new();
@@ -119,7 +110,7 @@ fn read_committed_never_delivers_aborted_records_on_the_cluster() {
         "every committed record accepted: {accepted:?}"
     );
     assert!(outcome.facts.drained_at_ms.is_some(), "the run drained");
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }
 
 /// Spec 6: read_uncommitted (Kafka's default) on the cluster: the fetch reads up to the high watermark
@@ -137,7 +128,7 @@ fn read_uncommitted_delivers_aborted_records_on_the_cluster() {
         accepted as i64, RECORDS,
         "every record, though every one was aborted"
     );
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }
 
 /// Spec 6: every transaction aborted and the group reads committed: nothing is delivered, every record
@@ -148,5 +139,5 @@ fn read_committed_delivers_nothing_when_every_transaction_aborts() {
     assert_eq!(aborted_offsets(&outcome.records).len() as i64, RECORDS);
     assert!(delivered_offsets(&outcome.records).is_empty());
     assert!(outcome.facts.drained_at_ms.is_some(), "the run drained");
-    assert!(outcome.oracle.passed(), "{:#?}", violations(&outcome));
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }

@@ -50,6 +50,15 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// Each oracle violation as its one-line text (for test and log messages).
+    pub fn violation_texts(&self) -> Vec<String> {
+        self.oracle
+            .violations()
+            .iter()
+            .map(|violation| violation.to_string())
+            .collect()
+    }
+
     /// Every expectation met, and (when checked) the trace conforms to the spec, unless the scenario
     /// expects a violation (a known-bug or mutation scenario, whose trace need not conform).
     pub fn passed(&self) -> bool {

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use sharesim::cli::backend_for;
 use sharesim::report::write_run_report;
 use sharesim::runner::{
     mutation_table, run_scenario, sweep_mutation, EngineBackend, RunOptions, MUTATION_SWITCHES,
@@ -63,7 +64,10 @@ fn committed_run_reports_are_current() {
             .clone()
             .unwrap_or_else(|| file.trim_end_matches(".json").to_string());
         scenario.name = Some(name.clone());
-        let outcome = run_scenario(&EngineBackend, &scenario, seed, RunOptions::default()).unwrap();
+        // On the scenario's own backend, as `sharesim run` does.
+        let backend = backend_for(None, &scenario);
+        let outcome =
+            run_scenario(backend.as_ref(), &scenario, seed, RunOptions::default()).unwrap();
         let out = std::env::temp_dir().join(format!(
             "sharesim-canonical-{}-{name}-{seed}",
             std::process::id()

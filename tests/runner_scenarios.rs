@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use sharesim::cli::backend_for;
 use sharesim::runner::{run_scenario, EngineBackend, RunOptions};
 use sharesim::scenario::{load_scenario, parse_scenario};
 
@@ -32,8 +33,15 @@ fn every_scenario_runs_and_meets_its_expectations() {
     for path in files {
         let file = load_scenario(&path).expect("a valid scenario");
         let seed = file.scenario.seeds.to_vec()[0];
-        let outcome = run_scenario(&EngineBackend, &file.scenario, seed, RunOptions::default())
-            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        // On the scenario's own backend, as `sharesim run` does.
+        let backend = backend_for(None, &file.scenario);
+        let outcome = run_scenario(
+            backend.as_ref(),
+            &file.scenario,
+            seed,
+            RunOptions::default(),
+        )
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         let unmet: Vec<_> = outcome.expectations.iter().filter(|r| !r.met).collect();
         assert!(
             outcome.passed(),

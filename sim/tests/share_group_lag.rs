@@ -22,43 +22,6 @@ const RECORDS: i64 = 20;
 /// Data partitions: with three brokers, two partitions can avoid the coordinator's broker.
 const PARTITIONS: i32 = 2;
 
-/// The broker id FindCoordinator (key type GROUP) names for `GROUP`.
-async fn group_coordinator_id(cluster: &SimCluster) -> i32 {
-    use kafka_protocol::messages::{FindCoordinatorRequest, RequestKind, ResponseKind};
-    use kafka_protocol::protocol::StrBytes;
-    use sharesim_sim::net::{Client, NetFaults};
-    let bootstrap = cluster.bootstrap();
-    cluster
-        .client_node("probe")
-        .spawn(async move {
-            let client = Client::new("probe-find", NetFaults::new());
-            let find = RequestKind::FindCoordinator(
-                FindCoordinatorRequest::default()
-                    .with_key_type(0)
-                    .with_coordinator_keys(vec![StrBytes::from_static_str(GROUP)]),
-            );
-            for _ in 0..60 {
-                for addr in &bootstrap {
-                    let Ok(ResponseKind::FindCoordinator(found)) = client
-                        .call(*addr, 6, find.clone(), Duration::from_secs(5))
-                        .await
-                    else {
-                        continue;
-                    };
-                    if let Some(found) = found.coordinators.first() {
-                        if found.error_code == 0 {
-                            return found.node_id.0;
-                        }
-                    }
-                }
-                sleep(Duration::from_millis(500)).await;
-            }
-            panic!("no group coordinator for {GROUP}");
-        })
-        .await
-        .unwrap()
-}
-
 /// Three brokers with the share-group services and `TOPIC` (`PARTITIONS` partitions, replication 3)
 /// placed so that the group coordinator's broker leads none of its partitions. Placement is
 /// round-robin from a creation counter, so one-partition pad topics are created until one is led by the
@@ -74,7 +37,7 @@ async fn start_cluster_off_the_coordinator() -> (Arc<SimCluster>, i32) {
     };
     config.services.share_partition.auto_offset_reset = AutoOffsetReset::Earliest;
     let cluster = Arc::new(SimCluster::start_share_groups(config).await);
-    let coordinator = group_coordinator_id(&cluster).await;
+    let coordinator = share_support::group_coordinator_id(&cluster).await;
     for pad in 0..3 {
         let name: &'static str = ["pad-0", "pad-1", "pad-2"][pad];
         cluster.create_topic(name, 1, 1).await.unwrap();

@@ -275,6 +275,18 @@ pub async fn coordinator_via(
     addr: std::net::SocketAddr,
     find: &kafka_protocol::messages::RequestKind,
 ) -> Option<std::net::SocketAddr> {
+    found_coordinator(client, addr, find)
+        .await
+        .map(|(_, address)| address)
+}
+
+/// The coordinator's broker id and address that `addr` names for a FindCoordinator request `find` (v6,
+/// one key), or `None` when the call fails or the broker answers with an error.
+pub async fn found_coordinator(
+    client: &sharesim_sim::net::Client,
+    addr: std::net::SocketAddr,
+    find: &kafka_protocol::messages::RequestKind,
+) -> Option<(i32, std::net::SocketAddr)> {
     use kafka_protocol::messages::ResponseKind;
     let Ok(ResponseKind::FindCoordinator(found)) = client
         .call(addr, 6, find.clone(), Duration::from_secs(5))
@@ -284,7 +296,46 @@ pub async fn coordinator_via(
     };
     let found = found.coordinators.first()?;
     let host = found.host.as_str().parse().ok()?;
-    (found.error_code == 0).then(|| std::net::SocketAddr::new(host, found.port as u16))
+    (found.error_code == 0).then(|| {
+        (
+            found.node_id.0,
+            std::net::SocketAddr::new(host, found.port as u16),
+        )
+    })
+}
+
+/// FindCoordinator for `GROUP`'s group coordinator (key type GROUP).
+pub fn find_group_coordinator() -> kafka_protocol::messages::RequestKind {
+    use kafka_protocol::messages::{FindCoordinatorRequest, RequestKind};
+    use kafka_protocol::protocol::StrBytes;
+    RequestKind::FindCoordinator(
+        FindCoordinatorRequest::default()
+            .with_key_type(0)
+            .with_coordinator_keys(vec![StrBytes::from_static_str(GROUP)]),
+    )
+}
+
+/// The broker id FindCoordinator names for `GROUP`, asked from a client node until a broker answers.
+pub async fn group_coordinator_id(cluster: &SimCluster) -> i32 {
+    use sharesim_sim::net::{Client, NetFaults};
+    let bootstrap = cluster.bootstrap();
+    cluster
+        .client_node("probe")
+        .spawn(async move {
+            let client = Client::new("probe-find", NetFaults::new());
+            let find = find_group_coordinator();
+            for _ in 0..60 {
+                for addr in &bootstrap {
+                    if let Some((node_id, _)) = found_coordinator(&client, *addr, &find).await {
+                        return node_id;
+                    }
+                }
+                sleep(Duration::from_millis(500)).await;
+            }
+            panic!("no group coordinator for {GROUP}");
+        })
+        .await
+        .unwrap()
 }
 
 /// Sends `request` at `version` to `GROUP`'s group coordinator (found with FindCoordinator), from a
@@ -295,8 +346,6 @@ pub async fn call_group_coordinator(
     request: kafka_protocol::messages::RequestKind,
     error_of: fn(&kafka_protocol::messages::ResponseKind) -> i16,
 ) -> kafka_protocol::messages::ResponseKind {
-    use kafka_protocol::messages::{FindCoordinatorRequest, RequestKind};
-    use kafka_protocol::protocol::StrBytes;
     use sharesim_sim::net::{Client, NetFaults};
     use sharesim_sim::ResponseError;
     const TIMEOUT: Duration = Duration::from_secs(5);
@@ -305,11 +354,7 @@ pub async fn call_group_coordinator(
         .client_node("admin")
         .spawn(async move {
             let client = Client::new("admin", NetFaults::new());
-            let find = RequestKind::FindCoordinator(
-                FindCoordinatorRequest::default()
-                    .with_key_type(0)
-                    .with_coordinator_keys(vec![StrBytes::from_static_str(GROUP)]),
-            );
+            let find = find_group_coordinator();
             let retriable = [
                 ResponseError::NotCoordinator.code(),
                 ResponseError::CoordinatorNotAvailable.code(),

@@ -144,7 +144,7 @@ pub fn committed_partitions(scenario: &Scenario, facts: &RunFacts) -> Vec<Commit
             .is_some_and(|reset| reset.as_str().eq_ignore_ascii_case("earliest"));
         let started_ms = facts.workload_start_ms + start_ms;
         for produced in &facts.produced {
-            if !group.topics.is_empty() && !group.topics.contains(&produced.topic) {
+            if !group.subscribes_to(&produced.topic) {
                 continue;
             }
             // Records committed at the very instant the consumers start may precede their first fetch.

@@ -462,3 +462,20 @@ pub struct GroupSpec {
     #[serde(default)]
     pub configs: Configs,
 }
+
+impl GroupSpec {
+    /// Whether the group's consumers subscribe to `topic` (a group naming no topics takes every topic).
+    pub fn subscribes_to(&self, topic: &str) -> bool {
+        self.topics.is_empty() || self.topics.iter().any(|name| name == topic)
+    }
+
+    /// The topics of `scenario` the group's consumers subscribe to, in the scenario's order.
+    pub fn subscribed_topics<'a>(&self, scenario: &'a Scenario) -> Vec<&'a str> {
+        scenario
+            .topics
+            .iter()
+            .map(|topic| topic.name.as_str())
+            .filter(|topic| self.subscribes_to(topic))
+            .collect()
+    }
+}

@@ -41,11 +41,11 @@ impl ClassicConsumers {
             if group.group_type != GroupType::Classic {
                 continue;
             }
-            let topics: Vec<String> = if group.topics.is_empty() {
-                scenario.topics.iter().map(|t| t.name.clone()).collect()
-            } else {
-                group.topics.clone()
-            };
+            let topics: Vec<String> = group
+                .subscribed_topics(scenario)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
             for instance in 0..spec.count {
                 let name = format!("classic-{entry}-{instance}");
                 let mut consumer = ClassicConsumerConfig::new(&group.name, &name);

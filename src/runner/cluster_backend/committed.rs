@@ -128,11 +128,11 @@ impl DrainWatch {
     pub(super) fn new(scenario: &Scenario) -> DrainWatch {
         let groups = consumed_groups(scenario, GroupType::Share)
             .map(|(group, at_zero)| {
-                let topics = if group.topics.is_empty() {
-                    scenario.topics.iter().map(|t| t.name.clone()).collect()
-                } else {
-                    group.topics.clone()
-                };
+                let topics = group
+                    .subscribed_topics(scenario)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
                 (group.name.clone(), topics, at_zero)
             })
             .collect();
@@ -141,7 +141,7 @@ impl DrainWatch {
                 let records: u64 = scenario
                     .producers
                     .iter()
-                    .filter(|p| group.topics.is_empty() || group.topics.contains(&p.topic))
+                    .filter(|p| group.subscribes_to(&p.topic))
                     .map(|p| p.count)
                     .sum();
                 (group.name.clone(), records, at_zero)

@@ -293,11 +293,7 @@ impl Consumers {
             if group.group_type != GroupType::Share {
                 continue;
             }
-            let topics: Vec<&str> = if group.topics.is_empty() {
-                scenario.topics.iter().map(|t| t.name.as_str()).collect()
-            } else {
-                group.topics.iter().map(String::as_str).collect()
-            };
+            let topics = group.subscribed_topics(scenario);
             for instance in 0..spec.count {
                 let name = format!("consumer-{entry}-{instance}");
                 let node_seed = seed ^ ((entry as u64) << 32 | u64::from(instance));

@@ -116,7 +116,7 @@ impl World {
             });
             let consumed = scenario.consumers.iter().any(|c| c.group == group.name);
             for (topic_index, topic) in scenario.topics.iter().enumerate() {
-                if !group.topics.is_empty() && !group.topics.contains(&topic.name) {
+                if !group.subscribes_to(&topic.name) {
                     continue;
                 }
                 for partition in 0..topic.partitions {

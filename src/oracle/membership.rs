@@ -9,7 +9,11 @@
 //! 3. **Assignor bounds** (spec 4.2), whenever every live member has reconciled to the newest group epoch:
 //!    within a topic every assigned partition is shared by the same number of members; with one topic,
 //!    that number is `ceil(M / P)` and member loads differ by at most one. Judged while the group has had
-//!    a single coordinator (after a failover the reloaded members are not in the trace).
+//!    a single coordinator (after a failover the reloaded members are not in the trace), and only while
+//!    the live members are exactly those the group epoch was bumped with: the coordinator computes the
+//!    epoch's target over them, so once one of them is removed (a session timeout fences it, then bumps
+//!    the epoch: two trace events for Kafka's one step) the rest hold only part of that target and are
+//!    not a converged assignment. (Swarm seeds 19 and 149 on the cluster judged that part.)
 //! 4. **Convergence** (design table), in the liveness phase: once the group epoch moved, each member the
 //!    current coordinator knows reconciles (heartbeats) or is removed (session timeout) within
 //!    `session_timeout_ms + 2 × heartbeat_interval_ms`.
@@ -46,6 +50,8 @@ struct NodeGroup {
     highest_epoch: BTreeMap<MemberId, (i32, u64)>,
     /// Newest group epoch: (epoch, at_ms, seq).
     group_epoch: Option<(i32, u64, u64)>,
+    /// The members when the newest group epoch was bumped: those its target assignment is for.
+    epoch_members: BTreeSet<MemberId>,
     /// The group epoch whose converged assignment was last judged.
     judged_epoch: Option<i32>,
     /// Whether this node traced anything for the group in the liveness phase.
@@ -130,6 +136,7 @@ impl Membership {
             }
             GroupTraceEvent::GroupEpochBumped { group_epoch, .. } => {
                 group.group_epoch = Some((*group_epoch, record.at_ms, record.seq));
+                group.epoch_members = group.members.keys().cloned().collect();
             }
             GroupTraceEvent::AssignmentChanged {
                 member_id,
@@ -239,13 +246,15 @@ impl Membership {
     }
 }
 
-/// Rule 3: when every live member reconciled to the newest group epoch, the assignment is the
-/// assignor's target and must meet its bounds. Judged once per group epoch.
+/// Rule 3: when every live member reconciled to the newest group epoch, and the live members are
+/// the ones the epoch's target was computed for, the assignment is the assignor's target and must meet
+/// its bounds. Judged once per group epoch.
 fn judge_converged_assignment(group: &mut NodeGroup, record: &TraceRecord) -> Option<Violation> {
     let (group_epoch, _, _) = group.group_epoch?;
     if group.judged_epoch == Some(group_epoch)
         || group.members.is_empty()
         || group.members.values().any(|m| m.epoch != group_epoch)
+        || !group.members.keys().eq(group.epoch_members.iter())
     {
         return None;
     }

@@ -1032,6 +1032,51 @@ mod membership {
             .contains("shared unevenly (by {1, 2} members)"));
     }
 
+    /// Spec 4.1, 4.2 (swarm seeds 19 and 149 on the cluster): epoch 5's target is for four members; one
+    /// that never reconciled is fenced by its session timeout before the epoch moves on. The three left
+    /// hold three quarters of a balanced target, which is not a converged assignment. The same
+    /// reconciled assignment without the removal, or an uneven one at the next epoch, still fails.
+    #[test]
+    fn judges_a_target_only_over_the_members_it_was_computed_for() {
+        let four_members_at_epoch_5 = |s: &mut Script| {
+            for member in ["a", "b", "c", "d"] {
+                joined(s, 0, member);
+            }
+            bumped(s, 0, "broker-1", 4);
+            assigned(s, 0, "broker-1", "d", 4, &[2]);
+            bumped(s, 1_000, "broker-1", 5);
+            assigned(s, 1_000, "broker-1", "a", 5, &[1, 2]);
+            assigned(s, 1_000, "broker-1", "b", 5, &[0, 1]);
+            assigned(s, 1_000, "broker-1", "c", 5, &[0]);
+        };
+        let mut s = Script::new();
+        four_members_at_epoch_5(&mut s);
+        removed(&mut s, 45_000, "d");
+        bumped(&mut s, 45_000, "broker-1", 6);
+        assigned(&mut s, 46_000, "broker-1", "a", 6, &[1]);
+        assigned(&mut s, 46_000, "broker-1", "b", 6, &[2]);
+        assigned(&mut s, 46_000, "broker-1", "c", 6, &[0]);
+        s.assert_passes("MEMBERSHIP");
+
+        let mut s = Script::new();
+        four_members_at_epoch_5(&mut s);
+        assigned(&mut s, 2_000, "broker-1", "d", 5, &[]);
+        assert!(s
+            .only_failure()
+            .contains("at group epoch 5 the partitions of topic"));
+
+        let mut s = Script::new();
+        four_members_at_epoch_5(&mut s);
+        removed(&mut s, 45_000, "d");
+        bumped(&mut s, 45_000, "broker-1", 6);
+        assigned(&mut s, 46_000, "broker-1", "a", 6, &[1, 2]);
+        assigned(&mut s, 46_000, "broker-1", "b", 6, &[0, 1]);
+        assigned(&mut s, 46_000, "broker-1", "c", 6, &[0]);
+        assert!(s.only_failure().starts_with(
+            "MEMBERSHIP at seq 14 (46000 ms): at group epoch 6 the partitions of topic"
+        ));
+    }
+
     /// Spec 4.2: three members on one partition all share it (ceil(3/1) = 3).
     #[test]
     fn passes_a_shared_partition() {

@@ -233,6 +233,7 @@ pub fn run_metrics(records: &[TraceRecord], facts: &RunFacts, oracle: &Metrics) 
         metrics.set(&format!("oracle.{name}"), count as f64);
     }
     super::classic_metrics::classic_metrics(records, facts, &mut metrics);
+    super::transaction_metrics::transaction_metrics(records, &mut metrics);
     metrics
 }
 

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod mutation_sweep;
 pub mod run;
 pub mod sweep;
+pub mod transaction_metrics;
 
 pub use backend::{Backend, BackendRun, FaultFact, ProducedPartition, RunError, RunFacts};
 pub use cluster_backend::ClusterBackend;

@@ -168,6 +168,9 @@ impl JsonSchema for InvariantSet {
 
 /// Metrics a bound may name. The runner and the reports compute each of them.
 pub const METRICS: &[&str] = &[
+    // Set only when a transactional batch was produced (`runner::transaction_metrics`).
+    "aborted_archived",
+    "aborted_delivered",
     "acknowledged",
     "archived",
     // The classic groups' side of a share-versus-classic comparison (`runner::classic_metrics`); set

@@ -187,17 +187,20 @@ impl TransactionalProducer {
         let topic = self.producer.spec.topic.clone();
         while self.producer.sent < count {
             let end = (self.producer.sent + per_transaction).min(count);
-            let now_ms = loop {
-                let now_ms = virtual_now_ms().saturating_sub(self.origin_ms);
-                if self.producer.due_by(now_ms) >= end {
-                    break now_ms;
-                }
-                madsim::time::sleep(Duration::from_millis(self.producer.linger_ms())).await;
-            };
             if client.begin_transaction().is_err() {
                 return;
             }
             while self.producer.sent < end {
+                // Each record is sent when it is due, as an application sends what arrives while its
+                // transaction is open: the transaction stays open (and holds the LSO back) until
+                // its last record is sent.
+                let now_ms = loop {
+                    let now_ms = virtual_now_ms().saturating_sub(self.origin_ms);
+                    if self.producer.due_by(now_ms) > self.producer.sent {
+                        break now_ms;
+                    }
+                    madsim::time::sleep(Duration::from_millis(self.producer.linger_ms())).await;
+                };
                 let sequence = self.producer.sent;
                 let poison = self.producer.poison_of(sequence, &mut rng);
                 let value = value_of(&self.producer.spec, sequence, poison);

@@ -25,10 +25,13 @@ struct SpecRecord {
     pending: Option<Pending>,
     /// The share coordinator's entry for it, as the committed writes of the trace show it.
     persisted: Option<Persisted>,
-    /// After a restore the trace cannot always tell what the new leader read: a write in flight at
-    /// the failover may or may not have reached the coordinator first (the old leader's late events
-    /// are stale). The record as restored without those writes, when that differs; the first step
-    /// either allows settles it.
+    /// In this record's coordinator image it lies below the start offset: a write the trace never
+    /// saw answered moved the start past it (set by a restore, see `alternative`).
+    image_below_start: bool,
+    /// After a restore the trace cannot always tell what the new leader read: each write in flight
+    /// at the failover may or may not have reached the coordinator first (the old leader's late
+    /// events are stale; the trace never shows the answer). The other records the new leader may
+    /// have restored, chained; a step keeps those that allow it.
     alternative: Option<Box<SpecRecord>>,
 }
 
@@ -36,6 +39,39 @@ impl SpecRecord {
     /// Never fetched, or restored where nothing was persisted (spec 3.5: a hole is new again).
     fn is_new(&self) -> bool {
         self.state == RecordState::Available && self.delivery_count == 0 && self.persisted.is_none()
+    }
+
+    /// The record and its alternatives (see `alternative`).
+    fn candidates(&self) -> impl Iterator<Item = &SpecRecord> {
+        std::iter::successors(Some(self), |record| record.alternative.as_deref())
+    }
+
+    /// Applies `change` to the record and to each of its alternatives.
+    fn for_each_candidate(&mut self, mut change: impl FnMut(&mut SpecRecord)) {
+        let mut next = Some(self);
+        while let Some(record) = next {
+            change(record);
+            next = record.alternative.as_deref_mut();
+        }
+    }
+
+    /// The first of `candidates` with the others, without repeats, as its alternatives (`None` when
+    /// there is none).
+    fn chain(candidates: Vec<SpecRecord>) -> Option<SpecRecord> {
+        let mut distinct: Vec<SpecRecord> = Vec::new();
+        for mut candidate in candidates {
+            candidate.alternative = None;
+            if !distinct.contains(&candidate) {
+                distinct.push(candidate);
+            }
+        }
+        distinct
+            .into_iter()
+            .rev()
+            .fold(None, |alternative, mut record| {
+                record.alternative = alternative.map(Box::new);
+                Some(record)
+            })
     }
 }
 
@@ -138,71 +174,104 @@ impl SpecPartition {
         }
     }
 
-    /// Applies `step` to the record at `offset` (`None`: not seen), or to its restore alternative when
-    /// the record refuses; stores the record the step leads to.
+    /// Applies `step` to the record at `offset` (`None`: not seen) and to each of its restore
+    /// alternatives; stores the records the step leads to from those that allow it (the first one's
+    /// refusal is reported when none does).
     fn update(
         &mut self,
         offset: i64,
         step: impl Fn(&Self, Option<&SpecRecord>) -> Result<SpecRecord, String>,
     ) -> StepResult {
-        let current = self.records.get(&offset);
-        let outcome = match (
-            step(self, current),
-            current.and_then(|r| r.alternative.as_deref()),
-        ) {
-            (Err(message), Some(alternative)) => step(self, Some(alternative)).map_err(|_| message),
-            (outcome, _) => outcome,
+        let candidates: Vec<Option<&SpecRecord>> = match self.records.get(&offset) {
+            Some(record) => record.candidates().map(Some).collect(),
+            None => vec![None],
         };
-        let record = outcome.map_err(|message| (Some(offset), message))?;
+        let mut allowed = Vec::new();
+        let mut refusal = None;
+        for candidate in candidates {
+            match step(self, candidate) {
+                Ok(record) => allowed.push(SpecRecord {
+                    // The coordinator's image is what it was: a step changes the leader's record.
+                    image_below_start: candidate.is_some_and(|c| c.image_below_start),
+                    ..record
+                }),
+                Err(message) => {
+                    refusal.get_or_insert(message);
+                }
+            }
+        }
+        let record = SpecRecord::chain(allowed)
+            .ok_or_else(|| (Some(offset), refusal.unwrap_or_default()))?;
         self.records.insert(offset, record);
         Ok(())
     }
 
-    /// Spec 3.5: a new leader loads the persisted image. A write in flight at the failover may have
-    /// reached the coordinator before the new leader's read, or not; both restores are kept.
+    /// Spec 3.5: a new leader loads the persisted image. The trace cannot tell which of the writes in
+    /// flight at the failover reached the coordinator before the new leader's read (a write's answer
+    /// is an event of the old, now stale, leader, or never comes: swarm seeds 38, 54 and 150 of the
+    /// cluster backend), so every record the new leader may have restored is kept: each candidate
+    /// of the old leader (a restore that never served settled nothing) with any of those writes
+    /// landed. Writes carry each record's entry and the start offset, so each record's candidates
+    /// are taken on their own (a write landing for one record and not another is allowed too: an
+    /// over-approximation that keeps the replay per record). A write the coordinator committed is
+    /// durable (its `write_committed` event merged it into `persisted`); only an unanswered one is
+    /// uncertain.
     pub fn restore(&mut self, leader_epoch: i32, rules: &SpecRules) {
         self.leader_epoch = leader_epoch;
         self.spso = None;
         self.serving = false;
         self.since_write.clear();
         let in_flight = std::mem::take(&mut self.writes);
-        let landed_start = in_flight
-            .values()
-            .map(|write| write.start_offset)
-            .chain(self.persisted_start)
-            .max();
-        let restored = |record: &SpecRecord, below_start: bool| {
-            let before = Before {
-                below_persisted_start: below_start,
-                rollback_delivery_count: record.pending.as_ref().map(|p| p.delivery_count),
-                persisted: record.persisted,
-                ..Before::new(record.state, record.delivery_count)
-            };
-            let (state, delivery_count) = rules.restore(&before);
-            SpecRecord {
-                state,
-                delivery_count,
-                owner: None,
-                lock_deadline_ms: None,
-                pending: None,
-                persisted: record.persisted,
-                alternative: None,
-            }
-        };
+        let persisted_start = self.persisted_start;
         for (&offset, record) in self.records.iter_mut() {
-            let mut landed = record.clone();
-            for write in in_flight.values() {
-                for &(_, entry) in write.entries.iter().filter(|(o, _)| *o == offset) {
-                    landed.persisted = rules.merge(landed.persisted, entry);
+            let below = |start: i64| offset < start;
+            let mut restored = Vec::new();
+            for candidate in record.candidates() {
+                // The images of the record the coordinator may hold: (entry, below its start).
+                let below_start = candidate.image_below_start || persisted_start.is_some_and(below);
+                let mut images = vec![(candidate.persisted, below_start)];
+                for write in in_flight.values() {
+                    let landed: Vec<(Option<Persisted>, bool)> = images
+                        .iter()
+                        .map(|&(persisted, below_start)| {
+                            let entries = write.entries.iter().filter(|(o, _)| *o == offset);
+                            let persisted = entries.fold(persisted, |persisted, &(_, entry)| {
+                                rules.merge(persisted, entry)
+                            });
+                            (persisted, below_start || below(write.start_offset))
+                        })
+                        .collect();
+                    for image in landed {
+                        if !images.contains(&image) {
+                            images.push(image);
+                        }
+                    }
+                }
+                // Every write landed first: the image the old leader meant to leave.
+                for &(persisted, below_start) in images.iter().rev() {
+                    let before = Before {
+                        below_persisted_start: below_start,
+                        rollback_delivery_count: candidate
+                            .pending
+                            .as_ref()
+                            .map(|p| p.delivery_count),
+                        persisted,
+                        ..Before::new(candidate.state, candidate.delivery_count)
+                    };
+                    let (state, delivery_count) = rules.restore(&before);
+                    restored.push(SpecRecord {
+                        state,
+                        delivery_count,
+                        owner: None,
+                        lock_deadline_ms: None,
+                        pending: None,
+                        persisted,
+                        image_below_start: below_start,
+                        alternative: None,
+                    });
                 }
             }
-            let below = |start: Option<i64>| start.is_some_and(|start| offset < start);
-            let mut primary = restored(&landed, below(landed_start));
-            let lost = restored(record, below(self.persisted_start));
-            if lost != primary {
-                primary.alternative = Some(Box::new(lost));
-            }
-            *record = primary;
+            *record = SpecRecord::chain(restored).expect("a record has one candidate at least");
         }
     }
 
@@ -321,6 +390,7 @@ impl SpecPartition {
                     lock_deadline_ms: Some(lock_deadline_ms),
                     pending: None,
                     persisted: current.and_then(|record| record.persisted),
+                    image_below_start: false,
                     alternative: None,
                 }),
                 Verdict::Refused if below_spso => Err("spec 1.6: acquired below SPSO".to_string()),
@@ -409,6 +479,7 @@ impl SpecPartition {
                     lock_deadline_ms: None,
                     pending: None,
                     persisted: current.and_then(|record| record.persisted),
+                    image_below_start: false,
                     alternative: None,
                 }),
                 Verdict::Refused => Err(format!(
@@ -524,6 +595,7 @@ impl SpecPartition {
                         lock_deadline_ms: None,
                         pending: None,
                         persisted: None,
+                        image_below_start: false,
                         alternative: None,
                     });
                 }
@@ -558,6 +630,7 @@ impl SpecPartition {
                         .filter(|_| acquired),
                     pending: None,
                     persisted: current.and_then(|record| record.persisted),
+                    image_below_start: false,
                     alternative: None,
                 });
             }
@@ -579,6 +652,7 @@ impl SpecPartition {
                 .filter(|_| acquired || pending.is_some()),
             pending,
             persisted: current.and_then(|record| record.persisted),
+            image_below_start: false,
             alternative: None,
         })
     }
@@ -601,7 +675,7 @@ impl SpecPartition {
                 let Some(record) = self.records.get(&offset) else {
                     continue;
                 };
-                let mut candidates = std::iter::once(record).chain(record.alternative.as_deref());
+                let mut candidates = record.candidates();
                 // The model has no DLQ: ARCHIVING, which it takes for ARCHIVED, is not terminal
                 // (spec 1.1).
                 let passes = candidates.any(|record| {
@@ -634,9 +708,11 @@ impl SpecPartition {
             let Some(record) = self.records.get_mut(&offset) else {
                 continue;
             };
-            if let Some(pending) = record.pending.as_mut() {
-                pending.write_id.get_or_insert(write_id);
-            }
+            record.for_each_candidate(|record| {
+                if let Some(pending) = record.pending.as_mut() {
+                    pending.write_id.get_or_insert(write_id);
+                }
+            });
             // ACQUIRED is never persisted (spec 1.1).
             if record.state != RecordState::Acquired {
                 entries.retain(|(o, _)| *o != offset);
@@ -660,16 +736,18 @@ impl SpecPartition {
             let Some(record) = self.records.get_mut(&offset) else {
                 continue;
             };
-            if committed {
-                record.persisted = rules.merge(record.persisted, entry);
-            }
-            let carried = record
-                .pending
-                .as_ref()
-                .is_some_and(|pending| pending.write_id == Some(write_id));
-            if carried {
-                record.pending = None;
-            }
+            record.for_each_candidate(|record| {
+                if committed {
+                    record.persisted = rules.merge(record.persisted, entry);
+                }
+                let carried = record
+                    .pending
+                    .as_ref()
+                    .is_some_and(|pending| pending.write_id == Some(write_id));
+                if carried {
+                    record.pending = None;
+                }
+            });
         }
         if committed {
             self.persisted_start = self.persisted_start.max(Some(write.start_offset));

@@ -662,3 +662,75 @@ fn spso_passing_an_archiving_record_is_reported() {
         "{divergence}"
     );
 }
+
+/// Spec 3.2, 3.5: an acknowledgement is durable once its write commits, not before. A write the old
+/// leader never saw answered may or may not have landed, each one on its own, and a new leader that
+/// never served (fenced while initializing) settled nothing: the next one may still have read the
+/// image without it (cluster swarm seeds 38, 54 and 150). A committed acknowledgement is restored.
+#[test]
+fn unanswered_writes_may_each_have_landed_across_restores() {
+    use sharesim_sim::share::partition::PartitionState::*;
+    use RecordState::*;
+    let changed = |from, to| PartitionEvent::PartitionStateChanged {
+        from,
+        to,
+        error_code: 0,
+    };
+    let expiry = TransitionCause::LockExpiry;
+    // Seed 54: a lock expiry's write (count 1) and then an accept's write, both unanswered.
+    let two_writes_in_flight = |delivery_count: u16| {
+        trace(vec![
+            (1, 1, acquired("a", 0, 1)),
+            (2, 1, transition(0, Acquired, Available, 1, None, expiry)),
+            (2, 1, write_started(1)),
+            (3, 1, acquired("a", 0, 2)),
+            (
+                4,
+                1,
+                transition(0, Acquired, Acknowledged, 2, Some("a"), ACCEPT),
+            ),
+            (4, 1, write_started(2)),
+            (5, 2, acquired("b", 0, delivery_count)),
+        ])
+    };
+    for landed_writes in [1, 2] {
+        // 1: neither landed; 2: the expiry's landed, the accept's did not.
+        let report = conform(&two_writes_in_flight(landed_writes), 5);
+        assert!(report.conforms(), "{:?}", report.first_divergence);
+    }
+    let divergence = conform(&two_writes_in_flight(3), 5)
+        .first_divergence
+        .unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (6, Some(0)));
+    // Seeds 38 and 150: the leader of epoch 2 is fenced while initializing; epoch 3 restores.
+    let restored_twice = |committed_accept: bool| {
+        let mut events = vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                transition(0, Acquired, Acknowledged, 1, Some("a"), ACCEPT),
+            ),
+            (2, 1, write_started(1)),
+        ];
+        if committed_accept {
+            events.push((3, 1, committed(1)));
+        }
+        events.extend([
+            (4, 2, changed(Empty, Initializing)),
+            (5, 2, changed(Initializing, Fenced)),
+            (6, 3, changed(Empty, Initializing)),
+            (6, 3, changed(Initializing, Active)),
+            (7, 3, acquired("b", 0, 1)),
+        ]);
+        trace(events)
+    };
+    let report = conform(&restored_twice(false), 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let divergence = conform(&restored_twice(true), 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (8, Some(0)));
+    assert!(
+        divergence.message.contains("acquired from Acknowledged"),
+        "{divergence}"
+    );
+}

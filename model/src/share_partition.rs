@@ -22,7 +22,7 @@
 //! ranges with per-offset types (single-offset acks, plus the whole-batch REJECT of a corrupt batch).
 
 use serde::{Deserialize, Serialize};
-use stateright::{Model, Property};
+use stateright::{Expectation, Model, Property};
 
 use crate::config::{AcquireMode, SessionReleaseRule, ShareModelCfg, SpecMutation};
 use crate::state::{
@@ -274,6 +274,17 @@ impl ShareModel {
     fn log_batch_offsets(&self, log_batch: u8) -> std::ops::Range<u8> {
         let first = log_batch * self.cfg.log_batch_size;
         first..(first + self.cfg.log_batch_size).min(self.cfg.records)
+    }
+
+    /// Whether the `always` property `name` (one of [`names::ALWAYS`]) holds in `state` (`true` for
+    /// any other name). Public so that a trace replay judges the states it projects by the model's
+    /// own invariants.
+    pub fn always_holds(&self, name: &str, state: &ShareState) -> bool {
+        self.properties()
+            .into_iter()
+            .filter(|property| property.expectation == Expectation::Always)
+            .find(|property| property.name == name)
+            .is_none_or(|property| (property.condition)(self, state))
     }
 
     /// Takes one step. Returns the next state and the immediate response; a refused or disabled step
@@ -1119,7 +1130,9 @@ impl ShareModel {
         self.set_spso(state, offset);
     }
 
-    fn set_spso(&self, state: &mut ShareState, spso: u8) {
+    /// Moves SPSO to `spso`; a move back is recorded for SPSO-SAFE. Public so that a trace replay
+    /// moves SPSO as its trace does and asks [`names::SPSO_SAFE`] of the outcome.
+    pub fn set_spso(&self, state: &mut ShareState, spso: u8) {
         if spso < state.spso {
             state.ghost.violations |= violation::SPSO_REGRESSED;
         }

@@ -852,3 +852,26 @@ fn aborted_offsets_past_the_log_are_rejected() {
     };
     assert!(cfg.validate().unwrap_err().contains("aborted offsets"));
 }
+
+/// Spec 1.6 and 1.4 as the invariants a trace replay asks: SPSO moved back breaks SPSO-SAFE, an
+/// acquired record without a live lock breaks EXCLUSIVE; a name that is no `always` property holds.
+#[test]
+fn always_holds_judges_a_state_by_the_named_invariant() {
+    let model = model(|_| {});
+    let acquired = run(&model, &with(produce_all(&model), &[acquire(M0)]));
+    assert!(names::ALWAYS
+        .iter()
+        .all(|name| model.always_holds(name, &acquired)));
+    let mut moved_back = acquired.clone();
+    moved_back.record_mut(0).state = RecordState::Archived;
+    moved_back.record_mut(0).owner = None;
+    moved_back.record_mut(0).lock = Lock::None;
+    model.set_spso(&mut moved_back, 1);
+    assert!(model.always_holds(names::SPSO_SAFE, &moved_back));
+    model.set_spso(&mut moved_back, 0);
+    assert!(!model.always_holds(names::SPSO_SAFE, &moved_back));
+    let mut lockless = acquired.clone();
+    lockless.record_mut(0).lock = Lock::None;
+    assert!(!model.always_holds(names::EXCLUSIVE, &lockless));
+    assert!(model.always_holds(names::SPSO_PAST_EVERYTHING, &lockless));
+}

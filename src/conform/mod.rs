@@ -9,9 +9,13 @@
 //! `sharesim_model::ShareModel` state and taken with `ShareModel::step` (see [`projection`]), so those
 //! rules are written once. [`partition`] keeps what a trace replay needs around them: the records'
 //! known states, owners, locks, pending writes and persisted images, SPSO and the writes in flight.
-//! Not in the model: the DLQ's ARCHIVING (checked against the spec's table) and the lock deadline
-//! (the model abstracts time). The trace does not name its release, so a step conforms when the rules
-//! of one profile allow it ([`conform_profile`] fixes the profile).
+//! Some rules are the model's invariants rather than its steps: SPSO moving back is judged by its
+//! SPSO-SAFE, and the lock an acquisition or RENEW starts (live when its deadline lies after now; the
+//! model abstracts time) by its EXCLUSIVE ([`sharesim_model::ShareModel::always_holds`]).
+//! Not in the model: the DLQ's ARCHIVING (the model has no DLQ; checked against the spec's table in
+//! [`partition`]), and the trace's own consistency (a transition's `from` must be the state the
+//! replay knows: well-formedness, not a protocol rule). The trace does not name its release, so a
+//! step conforms when the rules of one profile allow it ([`conform_profile`] fixes the profile).
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -13,6 +13,7 @@
 //! kept at or past it. The coordinator's merge compares two counts only, so it gets an
 //! order-preserving projection of the pair.
 
+use sharesim_model::share_partition::names;
 use sharesim_model::state::{
     Lock, Member, PendingWrite, PersistedRecord, PersistedState, RecordState as SpecState,
     Rollback, WriteKind, RECORDS_MAX,
@@ -352,6 +353,54 @@ impl SpecRules {
             model.advance_spso(&mut state);
             state.spso == 1
         })
+    }
+
+    /// Spec 1.6, asked of the model's SPSO-SAFE: whether SPSO may move from past the record back
+    /// before it (never: SPSO only advances; a new leader's initialization is not a move).
+    pub fn spso_may_move_back(&self, before: &Before) -> bool {
+        self.models.iter().any(|model| {
+            let past = Before {
+                below_spso: true,
+                ..*before
+            };
+            let mut state = self.state(model, &past);
+            model.set_spso(&mut state, 0);
+            model.always_holds(names::SPSO_SAFE, &state)
+        })
+    }
+
+    /// Spec 1.2 #1, #7 and 1.4, asked of the model's EXCLUSIVE: whether the record `action` (an
+    /// acquisition or a RENEW) leaves ACQUIRED may hold a lock that is `lock_live` (the trace's
+    /// deadline lies after now). The model abstracts time: its acquisition and renewal start a
+    /// live lock, and EXCLUSIVE holds only with one.
+    fn lock_allowed(&self, before: &Before, action: ShareAction, lock_live: bool) -> bool {
+        self.models.iter().any(|model| {
+            let (mut next, response) = model.step(&self.state(model, before), action);
+            let record = next.record_mut(0);
+            if response != Response::None || record.state != SpecState::Acquired {
+                // This model does not take the step (another profile's may).
+                return false;
+            }
+            if !lock_live {
+                record.lock = Lock::None;
+            }
+            model.always_holds(names::EXCLUSIVE, &next)
+        })
+    }
+
+    /// [`Self::lock_allowed`] of an acquisition.
+    pub fn acquired_lock_allowed(&self, before: &Before, lock_live: bool) -> bool {
+        self.lock_allowed(before, acquire_action(), lock_live)
+    }
+
+    /// [`Self::lock_allowed`] of a RENEW by the requester.
+    pub fn renewed_lock_allowed(&self, before: &Before, lock_live: bool) -> bool {
+        let renew = ShareAction::Acknowledge {
+            member: REQUESTER,
+            offset: 0,
+            ack_type: AckType::Renew,
+        };
+        self.lock_allowed(before, renew, lock_live)
     }
 
     /// Spec 3.3: the coordinator's image of the record after it applies a write carrying `entry`.

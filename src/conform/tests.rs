@@ -734,3 +734,117 @@ fn unanswered_writes_may_each_have_landed_across_restores() {
         "{divergence}"
     );
 }
+
+/// Spec 1.4 (the model's EXCLUSIVE): an acquisition or a RENEW starts a live lock, so a deadline not
+/// after the event's time is reported at that event.
+#[test]
+fn a_lock_that_is_not_live_when_it_starts_is_reported() {
+    let acquired_at = |lock_deadline_ms: u64| PartitionEvent::Acquired {
+        member: MemberId::new("a"),
+        first_offset: 0,
+        last_offset: 1,
+        delivery_count: 1,
+        lock_deadline_ms,
+    };
+    let renewed_at = |lock_deadline_ms: u64| PartitionEvent::LockRenewed {
+        member: MemberId::new("a"),
+        first_offset: 1,
+        last_offset: 1,
+        lock_deadline_ms,
+    };
+    let report = conform(
+        &trace(vec![(10, 1, acquired_at(11)), (12, 1, renewed_at(20))]),
+        5,
+    );
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    let divergence = conform(&trace(vec![(10, 1, acquired_at(10))]), 5)
+        .first_divergence
+        .unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (0, Some(0)));
+    assert!(
+        divergence
+            .message
+            .contains("spec 1.4 (EXCLUSIVE): acquired with a lock deadline 10"),
+        "{divergence}"
+    );
+    let late_renewal = trace(vec![(10, 1, acquired_at(20)), (15, 1, renewed_at(15))]);
+    let divergence = conform(&late_renewal, 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (1, Some(1)));
+    assert!(
+        divergence
+            .message
+            .contains("renewed with a lock deadline 15"),
+        "{divergence}"
+    );
+}
+
+/// Spec 1.6 (the model's SPSO-SAFE): SPSO only advances; moving it back is reported at that move,
+/// at the first offset it comes back before (also one the replay has forgotten).
+#[test]
+fn spso_moving_back_is_reported() {
+    use RecordState::*;
+    let accepted_then = |back_to: i64| {
+        trace(vec![
+            (1, 1, acquired("a", 0, 1)),
+            (
+                2,
+                1,
+                transition(0, Acquired, Acknowledged, 1, Some("a"), ACCEPT),
+            ),
+            (2, 1, write_started(1)),
+            (3, 1, committed(1)),
+            (3, 1, spso_advanced(0, 1)),
+            (4, 1, spso_advanced(1, back_to)),
+        ])
+    };
+    let report = conform(&accepted_then(1), 5);
+    assert!(report.conforms(), "{:?}", report.first_divergence);
+    for back_to in [0, -3] {
+        let divergence = conform(&accepted_then(back_to), 5)
+            .first_divergence
+            .unwrap();
+        assert_eq!((divergence.seq, divergence.offset), (5, Some(back_to)));
+        assert!(
+            divergence.message.contains("SPSO moved back from 1"),
+            "{divergence}"
+        );
+    }
+}
+
+/// Not a protocol rule but the trace's own consistency: a transition whose `from` is not the state
+/// its earlier events left the record in is reported at that transition.
+#[test]
+fn a_transition_from_a_state_the_trace_did_not_leave_is_reported() {
+    use RecordState::*;
+    let records = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (
+            2,
+            1,
+            transition(0, Available, Acknowledged, 1, Some("a"), ACCEPT),
+        ),
+    ]);
+    let divergence = conform(&records, 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (1, Some(0)));
+    assert!(
+        divergence
+            .message
+            .contains("a transition from Available while the record is Acquired"),
+        "{divergence}"
+    );
+}
+
+/// Spec 1.2 #10 (the spec's table; the model has no DLQ): the DLQ's phase 2 only completes an
+/// ARCHIVING record.
+#[test]
+fn a_dead_letter_completion_of_a_record_not_archiving_is_reported() {
+    use RecordState::*;
+    let completed = TransitionCause::DeadLetterCompleted;
+    let records = trace(vec![
+        (1, 1, acquired("a", 0, 1)),
+        (2, 1, transition(0, Acquired, Archived, 1, None, completed)),
+    ]);
+    let divergence = conform(&records, 5).first_divergence.unwrap();
+    assert_eq!((divergence.seq, divergence.offset), (1, Some(0)));
+    assert!(divergence.message.contains("spec 1.2 #10"), "{divergence}");
+}

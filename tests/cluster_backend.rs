@@ -578,6 +578,41 @@ fn skipping_leader_epoch_fencing_fails_fencing_on_the_cluster() {
     );
 }
 
+/// The `assignor_skips_a_member` mutation switch (issue 6, cluster only; spec 4.2 inverted): the
+/// simple assignor leaves the last of three members out, so the converged loads of three partitions
+/// are 2, 1, 0 and MEMBERSHIP says so; with the switch off the same run keeps MEMBERSHIP.
+#[test]
+fn an_assignor_skipping_a_member_fails_membership_on_the_cluster() {
+    let assignor_scenario = |mutations: &str| {
+        let text = r#"{
+              "duration_ms": 10000, "liveness_bound_ms": 90000,
+              "cluster": {"brokers": 3},
+              "topics": [{"name": "events", "partitions": 3, "replication_factor": 3}],
+              "groups": [{"name": "g", "configs": {"share.auto.offset.reset": "earliest"}}],
+              "producers": [{"topic": "events", "count": 30, "rate_per_sec": 10}],
+              "consumers": [{"group": "g", "count": 3, "processing": {"kind": "fixed", "ms": 5}}],
+              "mutations": MUTATIONS
+            }"#;
+        inline_scenario("assignor.json", &text.replace("MUTATIONS", mutations))
+    };
+    let outcome = run(
+        &ClusterBackend,
+        &assignor_scenario(r#"["assignor_skips_a_member"]"#),
+        1,
+    );
+    let Some(Verdict::Fail(violation)) = outcome.oracle.verdict("MEMBERSHIP") else {
+        panic!("MEMBERSHIP holds: {:#?}", outcome.violation_texts());
+    };
+    assert!(
+        violation
+            .to_string()
+            .contains("member loads range from 0 to 2 partitions"),
+        "{violation}"
+    );
+    let outcome = run(&ClusterBackend, &assignor_scenario("[]"), 1);
+    assert_eq!(outcome.oracle.verdict("MEMBERSHIP"), Some(&Verdict::Pass));
+}
+
 /// A mutation switch the cluster does not carry is refused with the ones it does.
 #[test]
 fn the_cluster_refuses_mutation_switches_it_does_not_carry() {

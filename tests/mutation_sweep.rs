@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use sharesim::oracle::{Oracle, OracleConfig};
-use sharesim::runner::{sweep_mutation, EngineBackend, MUTATION_SWITCHES};
+use sharesim::runner::{
+    sweep_mutation, EngineBackend, CLUSTER_ONLY_MUTATION_SWITCHES, MUTATION_SWITCHES,
+};
 use sharesim::scenario::load_scenario;
 
 /// Design "Oracle": each switch breaks one invariant on purpose; the sweep must report that
@@ -33,7 +35,8 @@ fn every_mutation_switch_is_caught_within_100_swarm_seeds() {
 
 /// Issue 6: every invariant family of the design's table that the engine backend can break has a
 /// switch. MEMBERSHIP is the exception: the engine backend has no group coordinator (its consumers are
-/// assigned every partition up front), so no switch there could be seen; the cluster backend judges it.
+/// assigned every partition up front), so no switch there could be seen; the cluster backend judges it
+/// and carries its switch (`CLUSTER_ONLY_MUTATION_SWITCHES`, tested in `cluster_backend.rs`).
 #[test]
 fn every_invariant_family_but_membership_has_a_switch() {
     let report = Oracle::new(&OracleConfig::default()).finish();
@@ -44,6 +47,11 @@ fn every_invariant_family_but_membership_has_a_switch() {
         .collect();
     let missing: Vec<&str> = families.difference(&switched).copied().collect();
     assert_eq!(missing, ["MEMBERSHIP"]);
+    let cluster_only: Vec<&str> = CLUSTER_ONLY_MUTATION_SWITCHES
+        .iter()
+        .map(|switch| switch.breaks)
+        .collect();
+    assert_eq!(cluster_only, ["MEMBERSHIP"]);
     let names: BTreeSet<&str> = MUTATION_SWITCHES.iter().map(|switch| switch.name).collect();
     assert_eq!(
         names.len(),

@@ -9,7 +9,9 @@ use clap::Args;
 
 use super::sweep_command::parse_seed_range;
 use super::{backend_for, fail, load, scenario_name};
-use crate::runner::{mutation_table, sweep_mutation, MUTATION_SWITCHES};
+use crate::runner::{
+    mutation_table, sweep_mutation, CLUSTER_ONLY_MUTATION_SWITCHES, MUTATION_SWITCHES,
+};
 use crate::scenario::BackendKind;
 
 /// Arguments of `mutations`.
@@ -41,19 +43,26 @@ pub fn run_mutations(args: &MutationsArgs) -> ExitCode {
         Ok(seeds) => seeds,
         Err(message) => return fail(message),
     };
+    // Cluster-only switches run when named with `--only`; the default sweep is the engine's list.
+    let named = MUTATION_SWITCHES
+        .iter()
+        .chain(CLUSTER_ONLY_MUTATION_SWITCHES)
+        .filter(|s| args.only.iter().any(|n| n == s.name));
     if let Some(unknown) = args
         .only
         .iter()
-        .find(|name| !MUTATION_SWITCHES.iter().any(|s| s.name == name.as_str()))
+        .find(|name| !named.clone().any(|s| s.name == name.as_str()))
     {
         return fail(format!("unknown mutation switch `{unknown}`"));
     }
     let backend = backend_for(args.backend, &file.scenario);
     let mut catches = Vec::new();
-    for switch in MUTATION_SWITCHES
-        .iter()
-        .filter(|s| args.only.is_empty() || args.only.iter().any(|n| n == s.name))
-    {
+    let switches: Vec<_> = if args.only.is_empty() {
+        MUTATION_SWITCHES.iter().collect()
+    } else {
+        named.collect()
+    };
+    for switch in switches {
         match sweep_mutation(backend.as_ref(), &file.scenario, switch, &seeds) {
             Ok(catch) => catches.push(catch),
             Err(error) => return fail(error.to_string()),

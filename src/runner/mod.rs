@@ -18,7 +18,9 @@ pub mod transaction_metrics;
 
 pub use backend::{Backend, BackendRun, FaultFact, ProducedPartition, RunError, RunFacts};
 pub use cluster_backend::ClusterBackend;
-pub use engine_backend::{EngineBackend, MutationSwitch, MUTATION_SWITCHES};
+pub use engine_backend::{
+    EngineBackend, MutationSwitch, CLUSTER_ONLY_MUTATION_SWITCHES, MUTATION_SWITCHES,
+};
 pub use expectations::{evaluate, ExpectationResult};
 pub use library::{library_files, StudyRun};
 pub use metrics::{latencies_ms, percentile, run_metrics, RecordStates, RunMetrics};

@@ -31,6 +31,9 @@ impl FaultTarget for SimCluster {
                 if !lose_unflushed {
                     // A clean shutdown flushes first; a crash loses the page cache.
                     self.store(id).ok_or_else(|| unknown(step))?.flush_all();
+                } else if let Some(addr) = self.broker_addr(id) {
+                    // ... and the frames its kernel had not delivered yet.
+                    self.faults().host_crashed(addr.ip());
                 }
                 Handle::current().kill(node);
             }

@@ -329,6 +329,9 @@ impl SimCluster {
         };
         if !lose_unflushed {
             slot.store.flush_all();
+        } else {
+            // A host crash loses the frames its kernel had not delivered yet, too.
+            self.faults.host_crashed(slot.addr.ip());
         }
         self.record_fault(
             "broker_crash",

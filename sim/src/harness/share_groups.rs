@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::{SimCluster, SimClusterConfig};
 use crate::broker::BrokerService;
+use crate::coordinator::group::GroupCoordinatorConfig;
 use crate::coordinator::placement::{
     InternalTopicsConfig, GROUP_METADATA_TOPIC_NAME, SHARE_GROUP_STATE_TOPIC_NAME,
 };
@@ -44,6 +45,9 @@ pub struct ShareGroupServicesConfig {
     /// The share coordinator's shard settings (Kafka's defaults for the release; the
     /// `skip_leader_epoch_fencing` mutation switch lives here).
     pub share_coordinator: ShareCoordinatorConfig,
+    /// The group coordinator's share-group settings (Kafka's defaults; the `assignor_skips_a_member`
+    /// mutation switch lives here).
+    pub group_coordinator: GroupCoordinatorConfig,
 }
 
 impl Default for ShareGroupServicesConfig {
@@ -54,6 +58,7 @@ impl Default for ShareGroupServicesConfig {
         ShareGroupServicesConfig {
             share_partition: SharePartitionConfig::for_semantics(&semantics),
             share_coordinator: ShareCoordinatorConfig::new(&semantics),
+            group_coordinator: GroupCoordinatorConfig::new(&semantics),
             semantics,
             internal_topics: InternalTopicsConfig {
                 offsets_topic_num_partitions: 1,
@@ -84,6 +89,7 @@ pub fn share_group_broker_services(
     services.extend(coordinator_plugins(
         &config.internal_topics,
         &config.share_coordinator,
+        &config.group_coordinator,
     ));
     services
 }

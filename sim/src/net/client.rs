@@ -397,11 +397,17 @@ async fn read_responses(
     shared: Arc<Mutex<Shared>>,
     faults: NetFaults,
 ) {
+    let server_crashes = faults.host_crash_count(id.server.ip());
     loop {
         let Ok(payload) = rx.recv().await else {
             lock(&shared).close(TransportError::ConnectionClosed);
             return;
         };
+        if faults.host_crash_count(id.server.ip()) != server_crashes {
+            // The broker's host crashed: what it sent before dies with it (`NetFaults::host_crashed`).
+            lock(&shared).close(TransportError::ConnectionClosed);
+            return;
+        }
         let Ok(wire) = payload.downcast::<Wire>() else {
             continue;
         };

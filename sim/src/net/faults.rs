@@ -5,6 +5,7 @@
 //! Node and link clogging, partitions and kills stay madsim's own (`NetSim::clog_*`, `Handle::kill`).
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use madsim::rand::Rng;
@@ -94,6 +95,8 @@ struct FaultState {
     close_delay_probability: f64,
     close_delay_ms: u64,
     events: Vec<NetEvent>,
+    /// How many times each host crashed (its page cache and socket buffers lost with it).
+    host_crashes: BTreeMap<IpAddr, u64>,
 }
 
 /// The shared fault controller and event log of one simulation: cloned into every node's transport,
@@ -112,6 +115,22 @@ impl NetFaults {
     /// Sets (or replaces) the rule for some API keys.
     pub fn set_rule(&self, selector: ApiKeySelector, rule: FaultRule) {
         self.lock().rules.insert(selector, rule);
+    }
+
+    /// The host at `ip` crashed (a power loss, not a process exit): the frames it sent that have not
+    /// been delivered yet die with its kernel. madsim's reliable channels retry a clogged link from the
+    /// receiver's side, so without this a dead host's frames arrive when the link heals, like a
+    /// BrokerHeartbeat that renews the session of a broker that died seconds earlier (cluster swarm
+    /// seed 176: the controller then kept the dead leader in the ISR and elected it, with its log
+    /// short of committed records, over the replicas that held them).
+    pub fn host_crashed(&self, ip: IpAddr) {
+        *self.lock().host_crashes.entry(ip).or_insert(0) += 1;
+    }
+
+    /// How many times the host at `ip` crashed so far ([`NetFaults::host_crashed`]); a connection
+    /// remembers it when it opens and ends when it changes, delivering nothing more from that host.
+    pub fn host_crash_count(&self, ip: IpAddr) -> u64 {
+        self.lock().host_crashes.get(&ip).copied().unwrap_or(0)
     }
 
     /// Removes the rule for some API keys.

@@ -214,12 +214,16 @@ async fn serve_connection(
         connection,
     });
     let _ = events.send(ServerEvent::Opened(connection)).await;
+    let client_crashes = faults.host_crash_count(client.ip());
     loop {
         let payload = match select(pin!(rx.recv()), pin!(hung_up.recv())).await {
             Either::Left((Ok(payload), _)) => payload,
             // The client went away, or the broker closed the connection (`Server::close`).
             _ => break,
         };
+        if faults.host_crash_count(client.ip()) != client_crashes {
+            break; // The client's host crashed: what it sent before dies with it (`host_crashed`).
+        }
         let Ok(wire) = payload.downcast::<Wire>() else {
             continue;
         };

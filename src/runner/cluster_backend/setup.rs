@@ -122,6 +122,10 @@ impl ClusterSetup {
             .services
             .share_coordinator
             .skip_leader_epoch_fencing = mutations.skip_leader_epoch_fencing;
+        cluster_config
+            .services
+            .group_coordinator
+            .assignor_skips_a_member = mutations.assignor_skips_a_member;
         cluster_config.services.share_partition = partition_config;
         if scenario.cluster.controller != "dedicated" {
             // The harness always runs a dedicated controller node.
@@ -158,7 +162,7 @@ impl ClusterSetup {
 
 /// The mutation switches the cluster carries (issue 6), each in the engine that makes the mistake. The
 /// others live in the engine backend's glue (`--backend engine`).
-const CLUSTER_MUTATIONS: &[&str] = &["skip_leader_epoch_fencing"];
+const CLUSTER_MUTATIONS: &[&str] = &["skip_leader_epoch_fencing", "assignor_skips_a_member"];
 
 /// The mutation switches a cluster run has on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -166,6 +170,9 @@ struct ClusterMutations {
     /// The share coordinator takes writes of an older leader epoch
     /// (`ShareCoordinatorConfig::skip_leader_epoch_fencing`).
     skip_leader_epoch_fencing: bool,
+    /// The group coordinator's simple assignor leaves a member out
+    /// (`GroupCoordinatorConfig::assignor_skips_a_member`; cluster only).
+    assignor_skips_a_member: bool,
 }
 
 impl ClusterMutations {
@@ -175,6 +182,7 @@ impl ClusterMutations {
         for name in names {
             match name.as_str() {
                 "skip_leader_epoch_fencing" => mutations.skip_leader_epoch_fencing = true,
+                "assignor_skips_a_member" => mutations.assignor_skips_a_member = true,
                 other => {
                     return Err(RunError(format!(
                         "the cluster backend does not carry the mutation switch `{other}` (it \

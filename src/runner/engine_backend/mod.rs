@@ -29,7 +29,7 @@ use sharesim_sim::trace::{RunMarker, Trace, TraceEvent};
 
 pub(crate) use self::consumer::processing_time;
 pub(crate) use self::log::ProducerState;
-pub use self::mutations::{MutationSwitch, MUTATION_SWITCHES};
+pub use self::mutations::{MutationSwitch, CLUSTER_ONLY_MUTATION_SWITCHES, MUTATION_SWITCHES};
 pub(crate) use self::setup::share_partition_config;
 
 use self::consumer::ConsumerState;

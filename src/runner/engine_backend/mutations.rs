@@ -111,6 +111,18 @@ pub const MUTATION_SWITCHES: &[MutationSwitch] = &[
     },
 ];
 
+/// Switches only the cluster backend carries (`--backend cluster`): the mistake is its group
+/// coordinator's, and the engine backend has none (its consumers own every partition up front). They
+/// are not in [`MUTATION_SWITCHES`], the list `sharesim mutations` sweeps on the engine backend (and
+/// `reports/mutations.md`); `sharesim mutations --backend cluster --only NAME` sweeps one of them.
+pub const CLUSTER_ONLY_MUTATION_SWITCHES: &[MutationSwitch] = &[MutationSwitch {
+    name: "assignor_skips_a_member",
+    breaks: "MEMBERSHIP",
+    mistake:
+        "the group coordinator's simple assignor leaves the last member (by id) out: it gets no \
+              partitions while the others share the assignment",
+}];
+
 /// The switches a run has on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Mutations {
@@ -143,6 +155,15 @@ impl Mutations {
                 mutations.node.insert(node);
                 continue;
             }
+            if CLUSTER_ONLY_MUTATION_SWITCHES
+                .iter()
+                .any(|s| s.name == name)
+            {
+                return Err(RunError(format!(
+                    "the mutation switch `{name}` exists only on the cluster backend (its group \
+                     coordinator makes the mistake); use --backend cluster"
+                )));
+            }
             let kebab = serde_json::Value::String(name.replace('_', "-"));
             let engine: EngineMutation = serde_json::from_value(kebab).map_err(|_| {
                 let known: Vec<String> = MUTATION_SWITCHES
@@ -174,6 +195,10 @@ mod tests {
         for switch in MUTATION_SWITCHES {
             let parsed = Mutations::parse(&[switch.name.to_string()]).expect(switch.name);
             assert_ne!(parsed, Mutations::default(), "{}", switch.name);
+        }
+        for switch in CLUSTER_ONLY_MUTATION_SWITCHES {
+            let error = Mutations::parse(&[switch.name.to_string()]).unwrap_err();
+            assert!(error.0.contains("only on the cluster backend"), "{error:?}");
         }
         let error = Mutations::parse(&["skip_fencing_typo".to_string()]).unwrap_err();
         assert!(error.0.contains("unknown mutation `skip_fencing_typo`"));

@@ -90,6 +90,21 @@ pub fn assign(
     result
 }
 
+/// Mutation switch `assignor_skips_a_member` (issue 6; spec 4.2 inverted): [`assign`] over every
+/// member but the last (by id), which gets nothing, as an off-by-one over the member list would.
+pub fn assign_skipping_last_member(
+    members: &BTreeMap<MemberId, AssignorMember>,
+    assignable: &BTreeSet<TopicIdPartition>,
+) -> BTreeMap<MemberId, BTreeSet<TopicIdPartition>> {
+    let mut others = members.clone();
+    let skipped = others.pop_last();
+    let mut result = assign(&others, assignable);
+    if let Some((member_id, _)) = skipped {
+        result.insert(member_id, BTreeSet::new());
+    }
+    result
+}
+
 fn merge_into(
     result: &mut BTreeMap<MemberId, BTreeSet<TopicIdPartition>>,
     part: BTreeMap<MemberId, BTreeSet<TopicIdPartition>>,

@@ -70,6 +70,9 @@ pub struct GroupCoordinatorConfig {
     pub partition_max_record_locks_range: ConfigRange,
     /// From [`Semantics::group_isolation_level_supported`]: `share.isolation.level` exists (4.1+).
     pub group_isolation_level_supported: bool,
+    /// Mutation switch `assignor_skips_a_member` (issue 6; never set by a scenario's configs, only by
+    /// its `mutations` on the cluster backend): the simple assignor leaves the last member (by id) out.
+    pub assignor_skips_a_member: bool,
 }
 
 impl GroupCoordinatorConfig {
@@ -101,6 +104,7 @@ impl GroupCoordinatorConfig {
                 max: 4_000,
             },
             group_isolation_level_supported: semantics.group_isolation_level_supported,
+            assignor_skips_a_member: false,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::assignor::{assign, AssignorMember};
+use super::assignor::{assign, assign_skipping_last_member, AssignorMember};
 use super::config::{GroupCoordinatorConfig, ShareGroupConfig};
 use super::effects::{
     EpochBumpCause, GroupEffect, GroupTraceEvent, InitializePartition, MemberRemovalCause,
@@ -461,7 +461,11 @@ impl ShareGroupCoordinator {
             );
         }
         let assignable = self.assignable_partitions(group);
-        let target = assign(&assignor_members, &assignable);
+        let target = if self.config.assignor_skips_a_member {
+            assign_skipping_last_member(&assignor_members, &assignable)
+        } else {
+            assign(&assignor_members, &assignable)
+        };
         let changed: Vec<(MemberId, BTreeSet<TopicIdPartition>)> = target
             .into_iter()
             .filter(|(member_id, partitions)| {

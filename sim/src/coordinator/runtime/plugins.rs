@@ -33,7 +33,7 @@ use crate::broker::{
 };
 use crate::coordinator::find_coordinator::answer_find_coordinator;
 use crate::coordinator::find_coordinator_plugin::ViewCoordinatorMetadata;
-use crate::coordinator::group::TopicMetadata;
+use crate::coordinator::group::{GroupCoordinatorConfig, TopicMetadata};
 use crate::coordinator::placement::{
     InternalTopicsConfig, GROUP_METADATA_TOPIC_NAME, SHARE_GROUP_STATE_TOPIC_NAME,
 };
@@ -61,10 +61,11 @@ fn list_offsets_version() -> i16 {
 }
 
 /// Both coordinator plug-ins for one broker, sized by `topics` (internal-topic partition counts), the
-/// share coordinator's shards configured by `share_shard`.
+/// share coordinator's shards configured by `share_shard`, the group coordinator's by `group_shard`.
 pub fn coordinator_plugins(
     topics: &InternalTopicsConfig,
     share_shard: &ShareCoordinatorConfig,
+    group_shard: &GroupCoordinatorConfig,
 ) -> Vec<Box<dyn BrokerService>> {
     let share = ShareCoordinatorServiceConfig {
         state_topic_num_partitions: topics.share_state_topic_num_partitions,
@@ -73,6 +74,7 @@ pub fn coordinator_plugins(
     };
     let group = GroupCoordinatorServiceConfig {
         offsets_topic_num_partitions: topics.offsets_topic_num_partitions,
+        share: group_shard.clone(),
         ..GroupCoordinatorServiceConfig::default()
     };
     vec![

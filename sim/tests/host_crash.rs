@@ -57,13 +57,15 @@ async fn a_crashed_brokers_held_heartbeats_do_not_reach_the_controller() {
     let controller = cluster.controller_node_id();
     let clogged_at_ms = now_ms();
     NetSim::current().clog_link(broker, controller);
-    // Two heartbeat intervals: heartbeats queue up behind the clog.
-    sleep(Duration::from_secs(4)).await;
+    // More than a heartbeat interval (2 s): a heartbeat waits behind the clog. The link heals soon
+    // after the crash, so madsim's retries would deliver it well before the session runs out.
+    sleep(Duration::from_millis(2_500)).await;
+    let crashed_at_ms = now_ms();
     cluster.kill_broker(2, true);
-    sleep(Duration::from_secs(1)).await;
+    sleep(Duration::from_millis(500)).await;
     let healed_at_ms = now_ms();
     NetSim::current().unclog_link(broker, controller);
-    sleep(Duration::from_secs(20)).await;
+    sleep(Duration::from_secs(30)).await;
 
     let fenced_at_ms = fenced_at_ms(&cluster, 2).expect("the dead broker is fenced");
     assert!(
@@ -71,4 +73,25 @@ async fn a_crashed_brokers_held_heartbeats_do_not_reach_the_controller() {
         "fenced at {fenced_at_ms} ms: a heartbeat sent before the crash renewed the session after \
          the link healed at {healed_at_ms} ms (clogged at {clogged_at_ms} ms)"
     );
+    assert_eq!(
+        unfenced_after_ms(&cluster, 2, crashed_at_ms),
+        None,
+        "a heartbeat of the dead broker unfenced it"
+    );
+}
+
+/// When the controller unfenced `broker_id` after `after_ms`, if it did.
+fn unfenced_after_ms(cluster: &SimCluster, broker_id: i32, after_ms: u64) -> Option<u64> {
+    cluster.trace().with(|trace| {
+        trace
+            .records()
+            .expect("kept")
+            .iter()
+            .find_map(|record| match &record.event {
+                TraceEvent::Cluster {
+                    event: ClusterEvent::BrokerUnfenced { broker_id: id, .. },
+                } if *id == broker_id && record.at_ms > after_ms => Some(record.at_ms),
+                _ => None,
+            })
+    })
 }

@@ -426,3 +426,41 @@ fn fault_field_of_another_kind_is_refused() {
         "{message}"
     );
 }
+
+/// Spec 5.3: `offset_reset` names a share group and one of its topic's partitions; it is an admin action,
+/// never a swarm lever.
+#[test]
+fn offset_reset_bad_input() {
+    let reset = |group: &str, topic: &str, partition: u32| {
+        format!(
+            r#"{{"topics": [{{"name": "t"}}], "groups": [{{"name": "s"}}, {{"name": "c", "type": "classic"}}],
+ "faults": [{{"at_ms": 1, "kind": "offset_reset", "group": "{group}", "topic": "{topic}",
+ "partition": {partition}, "start_offset": 0}}]}}"#
+        )
+    };
+    let (_, unknown_group) = error_of(&reset("x", "t", 0));
+    assert!(
+        unknown_group.contains("faults[0].group: no group `x`"),
+        "{unknown_group}"
+    );
+    let (_, classic) = error_of(&reset("c", "t", 0));
+    assert!(
+        classic.contains("group `c` is not a share group"),
+        "{classic}"
+    );
+    let (_, topic) = error_of(&reset("s", "u", 0));
+    assert!(topic.contains("faults[0].topic"), "{topic}");
+    let (_, partition) = error_of(&reset("s", "t", 3));
+    assert!(
+        partition.contains("faults[0].partition: topic `t` has 1 partitions; no partition 3"),
+        "{partition}"
+    );
+    let (_, negative) = error_of(
+        r#"{"topics": [{"name": "t"}], "groups": [{"name": "s"}],
+ "faults": [{"at_ms": 1, "kind": "offset_reset", "group": "s", "topic": "t", "start_offset": -1}]}"#,
+    );
+    assert!(negative.contains("faults[0].start_offset"), "{negative}");
+    let (kind, swarm) = error_of(r#"{"swarm": {"levers": {"offset_reset": 0.5}}}"#);
+    assert_eq!(kind, ScenarioErrorKind::InvalidValue);
+    assert!(swarm.contains("is an admin action"), "{swarm}");
+}

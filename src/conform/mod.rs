@@ -17,7 +17,7 @@
 //! replay knows: well-formedness, not a protocol rule). The trace does not name its release, so a
 //! step conforms when the rules of one profile allow it ([`conform_profile`] fixes the profile).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use sharesim_model::Profile;
@@ -90,7 +90,12 @@ pub fn conform_profile(
         stale_steps: 0,
         first_divergence: None,
     };
+    // (group, partition) of accepted offset resets not yet loaded by the partition's leader.
+    let mut resets: BTreeSet<(String, i32)> = BTreeSet::new();
     for record in records {
+        if let Some(reset) = crate::oracle::offset_reset::successful_reset_of(record) {
+            resets.insert(reset);
+        }
         let TraceEvent::SharePartition {
             group_id,
             topic_id,
@@ -110,7 +115,11 @@ pub fn conform_profile(
         }
         // Spec 3.4, 3.5: a new leader, or the same leader's new share partition after it dropped
         // the old one (a fenced write, a failed read), starts from the persisted image.
-        if *leader_epoch > spec.leader_epoch || spec.reinitializes(event) {
+        if spec.reinitializes(event) && resets.remove(&(group_id.clone(), *partition)) {
+            // Spec 5.3: AlterShareGroupOffsets replaced the persisted state with a fresh snapshot at
+            // the new start offset; the reloaded share partition starts from nothing.
+            *spec = SpecPartition::new(*leader_epoch);
+        } else if *leader_epoch > spec.leader_epoch || spec.reinitializes(event) {
             spec.restore(*leader_epoch, &rules);
         }
         report.steps += 1;

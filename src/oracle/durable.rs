@@ -43,6 +43,13 @@ impl Checker for Durable {
     }
 
     fn observe(&mut self, record: &TraceRecord) {
+        if let Some((group, partition)) = super::offset_reset::successful_reset_of(record) {
+            // Spec 5.3: an offset reset replaces the group's state; what was acknowledged before may
+            // be delivered again.
+            self.acknowledged
+                .retain(|(g, _, p, _), _| !(*g == group && *p == partition));
+            return;
+        }
         if let TraceEvent::ShareConsumer {
             group_id,
             member,

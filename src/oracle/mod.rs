@@ -17,6 +17,7 @@ mod liveness;
 mod membership;
 mod metrics;
 mod no_loss;
+pub(crate) mod offset_reset;
 mod owner;
 mod runner;
 mod spso_safe;

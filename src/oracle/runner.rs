@@ -71,6 +71,7 @@ pub struct Oracle {
     checkers: Vec<Box<dyn Checker>>,
     metrics_observer: MetricsObserver,
     metrics: Metrics,
+    reset_view: super::offset_reset::ResetView,
 }
 
 impl Oracle {
@@ -102,13 +103,17 @@ impl Oracle {
             checkers,
             metrics_observer: MetricsObserver::default(),
             metrics: Metrics::default(),
+            reset_view: super::offset_reset::ResetView::default(),
         }
     }
 
     /// Feeds the next record to every checker.
     pub fn observe(&mut self, record: &TraceRecord) {
+        // After a successful offset reset the checkers see the reloaded share partition as a new
+        // incarnation (`offset_reset`).
+        let viewed = self.reset_view.view(record);
         for checker in &mut self.checkers {
-            checker.observe(record);
+            checker.observe(&viewed);
         }
         self.metrics_observer.observe(record, &mut self.metrics);
     }

@@ -234,6 +234,7 @@ pub fn run_metrics(records: &[TraceRecord], facts: &RunFacts, oracle: &Metrics) 
     }
     super::classic_metrics::classic_metrics(records, facts, &mut metrics);
     super::transaction_metrics::transaction_metrics(records, &mut metrics);
+    super::admin_metrics::admin_metrics(records, &mut metrics);
     metrics
 }
 

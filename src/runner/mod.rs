@@ -4,6 +4,7 @@
 //! Backends: [`EngineBackend`] drives the real sans-IO engines in-process (engine level: no network,
 //! no replication); the madsim cluster backend runs the same scenarios on simulated brokers.
 
+pub mod admin_metrics;
 pub mod backend;
 pub mod classic_metrics;
 pub mod cluster_backend;

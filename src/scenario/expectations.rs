@@ -187,6 +187,9 @@ pub const METRICS: &[&str] = &[
     "lock_expiries",
     "max_delivery_count",
     "max_latency_ms",
+    // Set only when an `offset_reset` was answered (`runner::admin_metrics`).
+    "offset_resets_done",
+    "offset_resets_rejected",
     "out_of_order",
     "p50_latency_ms",
     "p99_latency_ms",

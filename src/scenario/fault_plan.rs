@@ -259,6 +259,13 @@ fn lever(fault: &Fault) -> Result<Lever, String> {
             skew_ms: skew.skew_ms,
             drift_ppm: skew.drift_ppm,
         },
+        Fault::OffsetReset(reset) => Lever::OffsetReset {
+            group: reset.group.clone(),
+            topic: reset.topic.clone(),
+            partition: reset.partition as i32,
+            start_offset: i64::try_from(reset.start_offset)
+                .map_err(|_| "start_offset too large".to_string())?,
+        },
     })
 }
 
@@ -306,12 +313,13 @@ fn delay_range(delay: &Distribution) -> (u64, u64) {
 mod tests {
     use super::*;
     use crate::scenario::{parse_scenario, FAULT_KINDS};
-    use sharesim_sim::faults::swarm::LEVER_KINDS;
+    use sharesim_sim::faults::swarm::{ADMIN_LEVER_KINDS, LEVER_KINDS};
 
-    /// Design "Faults are first-class and named": the scenario's kinds are the simulator's levers.
+    /// Design "Faults are first-class and named": the scenario's kinds are the simulator's levers
+    /// (the swarm's, then the scheduled admin actions).
     #[test]
     fn scenario_kinds_are_the_simulator_levers() {
-        assert_eq!(FAULT_KINDS, LEVER_KINDS);
+        assert_eq!(FAULT_KINDS, [LEVER_KINDS, ADMIN_LEVER_KINDS].concat());
     }
 
     /// Every scenario fault kind maps onto the lever of the same name, with its parameters.
@@ -352,7 +360,8 @@ mod tests {
             {"at_ms": 26, "kind": "consumer_crash", "consumer": "consumer:0/1"},
             {"at_ms": 27, "kind": "consumer_stall", "consumer": "consumer:0", "stall_ms": 100},
             {"at_ms": 28, "kind": "consumer_reconnect_late_close", "consumer": "consumer:0/0", "close_delay_ms": 9},
-            {"at_ms": 29, "kind": "clock_skew", "node": "broker:3", "skew_ms": -40, "drift_ppm": 200}
+            {"at_ms": 29, "kind": "clock_skew", "node": "broker:3", "skew_ms": -40, "drift_ppm": 200},
+            {"at_ms": 30, "kind": "offset_reset", "group": "g", "topic": "t", "partition": 1, "start_offset": 4}
           ]
         }"#;
         let scenario = parse_scenario("kinds.json", text).expect("valid");
@@ -399,6 +408,15 @@ mod tests {
                 api_key: 85,
                 probability: 1.0,
                 duration_ms: None
+            }
+        );
+        assert_eq!(
+            plan.faults[29].lever,
+            Lever::OffsetReset {
+                group: "g".to_string(),
+                topic: "t".to_string(),
+                partition: 1,
+                start_offset: 4
             }
         );
         assert_eq!(

@@ -340,6 +340,23 @@ pub struct ClockSkew {
     pub drift_ppm: i64,
 }
 
+/// `offset_reset`: an admin sends AlterShareGroupOffsets (spec 5.3) for one partition of a share group:
+/// refused with NON_EMPTY_GROUP while the group has members; on an empty group it sets the start offset
+/// and bumps the state epoch, so a live share partition is fenced at its next write and reloads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OffsetReset {
+    /// The share group.
+    pub group: String,
+    /// Topic.
+    pub topic: String,
+    /// Partition (default 0).
+    #[serde(default)]
+    pub partition: u32,
+    /// The new start offset (SPSO) of the group on the partition.
+    pub start_offset: u64,
+}
+
 /// Defines [`Fault`], its kind names, and the per-kind decoder that finds the exact field of an error
 /// (serde reports errors inside internally tagged enums at the enum's object).
 macro_rules! faults {
@@ -446,6 +463,8 @@ faults! {
     ConsumerReconnectLateClose(ConsumerReconnectLateClose) = "consumer_reconnect_late_close",
     /// Skew a node's clock.
     ClockSkew(ClockSkew) = "clock_skew",
+    /// AlterShareGroupOffsets from an admin client.
+    OffsetReset(OffsetReset) = "offset_reset",
 }
 
 /// A fault at a virtual time. In JSON the time and the fault share one object:

@@ -736,6 +736,19 @@ impl Context<'_> {
                 self.consumer_node(late.consumer, &path.key("consumer"))
             }
             Fault::ClockSkew(skew) => self.node(skew.node, &path.key("node")),
+            Fault::OffsetReset(reset) => {
+                if self.group_type(&reset.group, &path.key("group"))? != GroupType::Share {
+                    return Err(FieldError::new(
+                        path.key("group"),
+                        Kind::InvalidValue,
+                        format!(
+                            "group `{}` is not a share group: AlterShareGroupOffsets resets share groups",
+                            reset.group
+                        ),
+                    ));
+                }
+                self.topic(&reset.topic, Some(reset.partition), &path.key("topic"))
+            }
         }
     }
 
@@ -803,6 +816,17 @@ impl Context<'_> {
                         format!("levers: {}", quoted_list(FAULT_KINDS.iter().copied()))
                     }),
                 ));
+            }
+            if sharesim_sim::faults::swarm::ADMIN_LEVER_KINDS.contains(&lever.as_str()) {
+                return Err(FieldError::new(
+                    at,
+                    Kind::InvalidValue,
+                    format!("`{lever}` is an admin action, never drawn at random"),
+                )
+                .at_key()
+                .with_hint(format!(
+                    "schedule it in `faults`: {{\"at_ms\": T, \"kind\": \"{lever}\", ...}}"
+                )));
             }
             probability(*chance, &at)?;
         }

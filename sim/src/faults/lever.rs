@@ -345,6 +345,17 @@ pub enum Lever {
         /// Drift in ppm.
         drift_ppm: i64,
     },
+    /// An admin client sends AlterShareGroupOffsets (spec 5.3) for one partition of a share group.
+    OffsetReset {
+        /// The share group.
+        group: String,
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+        /// The new start offset.
+        start_offset: i64,
+    },
 }
 
 impl Lever {
@@ -399,6 +410,7 @@ impl Lever {
             Lever::ConsumerStall { .. } => "consumer_stall",
             Lever::ConsumerReconnectLateClose { .. } => "consumer_reconnect_late_close",
             Lever::ClockSkew { .. } => "clock_skew",
+            Lever::OffsetReset { .. } => "offset_reset",
         }
     }
 }

@@ -463,6 +463,20 @@ impl FaultScheduler {
                     self.add_undo(window, Undo::Step(reset));
                 }
             }
+            Lever::OffsetReset {
+                group,
+                topic,
+                partition,
+                start_offset,
+            } => {
+                let step = FaultStep::AlterShareGroupOffsets {
+                    group,
+                    topic,
+                    partition,
+                    start_offset,
+                };
+                self.apply(now_ms, kind, "pull", &step, target);
+            }
         }
     }
 

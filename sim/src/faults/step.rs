@@ -174,6 +174,17 @@ pub enum FaultStep {
         /// Drift in ppm.
         drift_ppm: i64,
     },
+    /// Send AlterShareGroupOffsets to the group's coordinator (spec 5.3); the answer goes to the trace.
+    AlterShareGroupOffsets {
+        /// The share group.
+        group: String,
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+        /// The new start offset.
+        start_offset: i64,
+    },
 }
 
 impl fmt::Display for FaultStep {
@@ -274,6 +285,15 @@ impl fmt::Display for FaultStep {
                 skew_ms,
                 drift_ppm,
             } => write!(f, "clock {node} skew={skew_ms}ms drift={drift_ppm}ppm"),
+            FaultStep::AlterShareGroupOffsets {
+                group,
+                topic,
+                partition,
+                start_offset,
+            } => write!(
+                f,
+                "AlterShareGroupOffsets {group} {topic}-{partition} to {start_offset}"
+            ),
         }
     }
 }

@@ -16,6 +16,11 @@ use super::lever::{
 use crate::net::FaultDirection;
 use crate::ResponseError;
 
+/// Scheduled admin actions (`offset_reset`): levers a scenario may pull at a time, never drawn by a
+/// swarm (an admin's request is no fault; adding it to [`LEVER_KINDS`] would also shift every swarm
+/// seed's draws). The scenario's `FAULT_KINDS` are [`LEVER_KINDS`] followed by these.
+pub const ADMIN_LEVER_KINDS: &[&str] = &["offset_reset"];
+
 /// Every lever's kind name, in the design's order (the scenario's `FAULT_KINDS` must equal this).
 pub const LEVER_KINDS: &[&str] = &[
     "broker_crash",

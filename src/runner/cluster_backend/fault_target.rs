@@ -200,6 +200,20 @@ impl FaultTarget for ClusterFaultTarget<'_> {
                 ));
             }
             FaultStep::FailOverCoordinator { kind, .. } => self.fail_over_coordinator(*kind)?,
+            FaultStep::AlterShareGroupOffsets {
+                group,
+                topic,
+                partition,
+                start_offset,
+            } => super::admin::spawn_alter_share_group_offsets(
+                self.cluster,
+                super::admin::AlterOffsets {
+                    group: group.clone(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                    start_offset: *start_offset,
+                },
+            ),
             _ => return self.cluster.apply(step),
         }
         Ok(StepOutcome::Done)

@@ -10,6 +10,7 @@
 //! join seconds after the producers, and `share.auto.offset.reset=latest` (Kafka's default) would skip
 //! every record (the zero-consumption bug of the first draft).
 
+mod admin;
 mod classic;
 mod committed;
 mod fault_target;

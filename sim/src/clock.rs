@@ -244,8 +244,9 @@ impl SharedNodeClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// madsim's true virtual time, in ms since the simulation started.
-    fn true_now_ms(&self) -> u64 {
+    /// madsim's true virtual time, in ms since the simulation started: for observations (trace stamps,
+    /// latencies), never for the node's own decisions.
+    pub fn true_now_ms(&self) -> u64 {
         match &self.time {
             Some(time) => time.elapsed().as_millis() as u64,
             // Made outside a runtime: look the runtime up on every reading.

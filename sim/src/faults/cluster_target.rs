@@ -1,14 +1,15 @@
 //! [`FaultTarget`] for the [`SimCluster`] harness: the levers it can pull today. Broker crash and restart
 //! (with or without unflushed-data loss), node and link clogs (madsim's `NetSim`), the transport's
-//! per-API-key rules (network and RPC faults, persister faults carried by rules) and broker clock skew
-//! and drift, the brokers' persister-failure switch (persister calls failing with an error code),
-//! leadership moves (the controller elects the named or the next ISR replica with a bumped leader epoch;
-//! the brokers learn it from their next metadata pull), zombie leaders (the old leader loses the
-//! partition at the controller but is cut off from it, so it keeps leading with its old epoch until the
-//! zombie stops), and the log-data levers on the brokers' disks (log-start moves, compaction, corrupt
-//! batches: see `cluster_log_levers.rs`). Every other step answers [`FaultError::Unsupported`], which
-//! the scheduler records in the trace as `skipped`: consumers, coordinator failover, the lock-timer
-//! order and the controller's clock need harness support that does not exist yet.
+//! per-API-key rules (network and RPC faults, persister faults carried by rules), broker and controller
+//! clock skew and drift, the brokers' in-node switches (persister calls failing with an error code; the
+//! order of lock timers against same-instant requests, see `node/timer_race.rs`), leadership moves (the
+//! controller elects the named or the next ISR replica with a bumped leader epoch; the brokers learn it
+//! from their next metadata pull), zombie leaders (the old leader loses the partition at the controller
+//! but is cut off from it, so it keeps leading with its old epoch until the zombie stops), and the
+//! log-data levers on the brokers' disks (log-start moves, compaction, corrupt batches: see
+//! `cluster_log_levers.rs`). Every other step answers [`FaultError::Unsupported`], which the scheduler
+//! records in the trace as `skipped`: the clients (consumers, producers, their clocks) and coordinator
+//! failover belong to the runner's target, which wraps this one.
 
 use madsim::net::NetSim;
 use madsim::runtime::Handle;
@@ -64,6 +65,19 @@ impl FaultTarget for SimCluster {
                     .set(*skew_ms, *drift_ppm)
                     .map_err(|error| FaultError::Refused(error.to_string()))?;
             }
+            FaultStep::SetClock {
+                node: FaultNode::Controller,
+                skew_ms,
+                drift_ppm,
+            } => {
+                // The controller reads one clock for everything, as the brokers do (its broker
+                // sessions among them; Kafka's controller tracks those on a monotonic clock, so a
+                // step there is harsher than in Kafka).
+                self.controller_clock()
+                    .set(*skew_ms, *drift_ppm)
+                    .map_err(|error| FaultError::Refused(error.to_string()))?;
+            }
+            FaultStep::SetLockTimerOrder { order } => self.fault_switches().lock_timer.set(*order),
             FaultStep::SetPersisterFailure {
                 api_key,
                 probability,

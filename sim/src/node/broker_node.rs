@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use kafka_protocol::messages::{RequestHeader, ResponseKind};
 
+use super::timer_race::{TimerRace, Wake};
 use super::trace_sink::SharedTrace;
 use super::NodeClock;
 use crate::broker::{BrokerConfig, BrokerCore, BrokerOutput, BrokerService};
@@ -45,7 +46,8 @@ pub struct BrokerNodeSetup {
     pub starts: Arc<AtomicU64>,
 }
 
-enum NodeInput {
+/// What wakes the broker loop besides its timers.
+pub(super) enum NodeInput {
     Server(ServerEvent),
     CallResult {
         token: u64,
@@ -85,6 +87,7 @@ pub async fn run_broker(setup: BrokerNodeSetup) {
         ConnectionId,
         async_channel::Sender<(RequestHeader, ResponseKind)>,
     > = BTreeMap::new();
+    let mut race = TimerRace::default();
     loop {
         while let Some(output) = core.poll_output() {
             match output {
@@ -137,19 +140,20 @@ pub async fn run_broker(setup: BrokerNodeSetup) {
                 }
             }
         }
-        let input = match core.poll_timeout() {
-            Some(deadline_ms) => {
-                let wait = Duration::from_millis(setup.clock.until_ms(deadline_ms));
-                match madsim::time::timeout(wait, inputs.recv()).await {
-                    Ok(Ok(input)) => Some(input),
-                    Ok(Err(_)) => return,
-                    Err(_) => None,
-                }
-            }
-            None => match inputs.recv().await {
-                Ok(input) => Some(input),
-                Err(_) => return,
-            },
+        let wake = if setup.switches.lock_timer.order().is_some() {
+            // The `lock_timer_race` lever is pulled: the switch orders due timers against the
+            // requests of the same instant (see `timer_race.rs`).
+            race.next_wake(&mut core, &setup.clock, &setup.switches.lock_timer, &inputs)
+                .await
+        } else {
+            race = TimerRace::default();
+            natural_wake(&core, &setup.clock, &inputs).await
+        };
+        let input = match wake {
+            Wake::Input(input) => Some(input),
+            Wake::TimersDue => None,
+            Wake::Again => continue,
+            Wake::Closed => return,
         };
         let now_ms = setup.clock.now_ms();
         match input {
@@ -173,6 +177,26 @@ pub async fn run_broker(setup: BrokerNodeSetup) {
             }
         }
     }
+}
+
+/// The node's natural order: the next input, or the timers when the earliest deadline passes first (an
+/// input already waiting wins over a due timer).
+async fn natural_wake(
+    core: &BrokerCore,
+    clock: &NodeClock,
+    inputs: &async_channel::Receiver<NodeInput>,
+) -> Wake {
+    let received = match core.poll_timeout() {
+        Some(deadline_ms) => {
+            let wait = Duration::from_millis(clock.until_ms(deadline_ms));
+            match madsim::time::timeout(wait, inputs.recv()).await {
+                Ok(received) => received,
+                Err(_) => return Wake::TimersDue,
+            }
+        }
+        None => inputs.recv().await,
+    };
+    received.map_or(Wake::Closed, Wake::Input)
 }
 
 async fn call(

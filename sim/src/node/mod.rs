@@ -7,6 +7,7 @@ mod classic_consumer_node;
 mod controller_node;
 mod producer_node;
 mod share_consumer_node;
+mod timer_race;
 mod trace_sink;
 
 /// A node's clock: the one implementation, [`crate::clock::SharedNodeClock`], under the name nodes and

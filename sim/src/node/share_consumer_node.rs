@@ -532,7 +532,7 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                     });
                 }
                 ConsumerEvent::Closed => {
-                    record_traces(&mut consumer, &setup, now_ms);
+                    record_traces(&mut consumer, &setup);
                     setup.stats.with(|stats| stats.closed = true);
                     return;
                 }
@@ -550,7 +550,7 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
                 }
             }
         }
-        record_traces(&mut consumer, &setup, now_ms);
+        record_traces(&mut consumer, &setup);
         let mut deadline_ms = consumer.poll_timeout().unwrap_or(u64::MAX);
         if !closing {
             if waiting_commit.is_none() {
@@ -722,7 +722,11 @@ fn advance_renew_tasks(
 }
 
 /// Moves the engine's trace events into the run's trace.
-fn record_traces(consumer: &mut ShareConsumer, setup: &ShareConsumerSetup, now_ms: u64) {
+///
+/// Stamped with the simulator's true time, not the consumer's clock (which the `clock_skew` lever
+/// moves): the trace is the simulator's observation, and latencies are measured on it.
+fn record_traces(consumer: &mut ShareConsumer, setup: &ShareConsumerSetup) {
+    let stamp_ms = setup.clock.true_now_ms();
     while let Some(event) = consumer.poll_trace() {
         match &event {
             ClientTraceEvent::ShareSessionReset {
@@ -804,7 +808,7 @@ fn record_traces(consumer: &mut ShareConsumer, setup: &ShareConsumerSetup, now_m
         };
         for (member_id, event) in mapped {
             setup.trace.record(
-                now_ms,
+                stamp_ms,
                 &setup.node_name,
                 TraceEvent::ShareConsumer {
                     group_id: setup.config.group_id.clone(),

@@ -1,11 +1,13 @@
 //! The fault scheduler's target on the cluster backend: the [`SimCluster`] harness's own levers (broker
 //! crash and restart, node and link clogs between brokers and the controller, the transport's per-API
-//! rules, broker clocks, the brokers' persister-failure switch, leadership moves through the
+//! rules, broker and controller clocks, the brokers' persister-failure and lock-timer-order switches,
+//! leadership moves through the
 //! controller, zombie leaders cut off from the controller, the log-data levers on the brokers' disks:
 //! log-start moves, compaction, corrupt batches), coordinator failover (the coordinator's broker cut off
 //! from the controller until it is fenced), plus the clients this backend owns: consumer crash, restart
-//! (a new member), stall and resume, reconnect with the old connections' closes arriving late, and
-//! network partitions naming consumers or producers. What neither can do answers `Unsupported`, which
+//! (a new member), stall and resume, reconnect with the old connections' closes arriving late, clock
+//! skew and drift (see [`Consumers::set_clock`] and `spawn_producers`), and network partitions naming
+//! consumers or producers. What neither can do answers `Unsupported`, which
 //! the scheduler records in the trace as `skipped: ... (why)` and the run's facts list as skipped
 //! faults.
 
@@ -192,13 +194,11 @@ impl FaultTarget for ClusterFaultTarget<'_> {
             FaultStep::UnclogLink { from, to } if is_client(*from) || is_client(*to) => {
                 self.clog_links(*from, *to, false)?
             }
-            FaultStep::SetLockTimerOrder { .. } => {
-                // The broker node's loop would have to order a due timer against a waiting request;
-                // a first attempt stalled a run (LIVENESS), so the lever stays skipped here.
-                return Err(FaultError::Unsupported(
-                    "the cluster's brokers do not consult the lock-timer switch yet".to_string(),
-                ));
-            }
+            FaultStep::SetClock {
+                node,
+                skew_ms,
+                drift_ppm,
+            } if is_client(*node) => self.consumers.set_clock(*node, *skew_ms, *drift_ppm)?,
             FaultStep::FailOverCoordinator { kind, .. } => self.fail_over_coordinator(*kind)?,
             FaultStep::AlterShareGroupOffsets {
                 group,

@@ -183,7 +183,7 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     }
     let workload_start_ms = virtual_now_ms();
     let transactional_done = TransactionalProducersDone::default();
-    consumers.producers =
+    (consumers.producers, consumers.producer_clocks) =
         spawn_producers(&cluster, &scenario, workload_start_ms, &transactional_done)?;
     consumers.spawn_later(&cluster, workload_start_ms);
     classic.spawn(&cluster, workload_start_ms, false);

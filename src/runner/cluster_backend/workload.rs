@@ -50,15 +50,24 @@ impl TransactionalProducersDone {
 /// rules as the engine backend's ([`ProducerState`]): the rate, `linger.ms`, Kafka's partitioner (key
 /// hash or sticky partition) and batches of at most `batch.size` bytes (`RecordAccumulator`), so both
 /// backends see the same batch shapes (the share-partition leader acquires whole batches, spec 1.5).
-/// Returns the producer nodes (for partitions that name `producer:I`), or the first bad producer config.
+/// Returns the producer nodes (for partitions that name `producer:I`) and their clocks (for
+/// `clock_skew`), or the first bad producer config.
+///
+/// A producer's clock (what skew and drift move, as a wrong wall clock moves a Java producer's
+/// `time.milliseconds()`): the records' CreateTime timestamps, and the transactional client's own
+/// timers (linger, request and transaction timeouts). The workload's pace (when the application hands
+/// records over) stays on the simulator's time: it is the scenario's, not the client's.
 pub(super) fn spawn_producers(
     cluster: &SimCluster,
     scenario: &Scenario,
     origin_ms: u64,
     transactional_done: &TransactionalProducersDone,
-) -> Result<Vec<NodeHandle>, String> {
+) -> Result<(Vec<NodeHandle>, Vec<NodeClock>), String> {
     let mut nodes = Vec::new();
+    let mut clocks = Vec::new();
     for (index, spec) in scenario.producers.iter().enumerate() {
+        let clock = NodeClock::new();
+        clocks.push(clock.clone());
         let name = format!("producer-{index}");
         let partitions = scenario
             .topics
@@ -81,6 +90,7 @@ pub(super) fn spawn_producers(
                 faults: cluster.faults().clone(),
                 origin_ms,
                 done: transactional_done.clone(),
+                clock,
             };
             node.spawn(transactional.run());
             nodes.push(node);
@@ -93,12 +103,13 @@ pub(super) fn spawn_producers(
             while producer.sent < producer.spec.count {
                 let now_ms = virtual_now_ms().saturating_sub(origin_ms);
                 let due = producer.due_by(now_ms);
+                let timestamp_ms = clock.now_ms().saturating_sub(origin_ms);
                 let mut accumulator = RecordAccumulator::default();
                 while producer.sent < due {
                     let sequence = producer.sent;
                     let poison = producer.poison_of(sequence, &mut rng);
                     let value = value_of(&producer.spec, sequence, poison);
-                    let record = producer.record(sequence, now_ms, &value, &mut rng);
+                    let record = producer.record(sequence, timestamp_ms, &value, &mut rng);
                     let topic_partition = TopicPartition {
                         topic: topic.clone(),
                         partition: producer.partition_of(&record, partitions) as i32,
@@ -132,7 +143,7 @@ pub(super) fn spawn_producers(
         });
         nodes.push(node);
     }
-    Ok(nodes)
+    Ok((nodes, clocks))
 }
 
 /// A producer entry with `transactions`, run by the simulator's transactional producer client (its
@@ -151,6 +162,8 @@ struct TransactionalProducer {
     faults: sharesim_sim::net::NetFaults,
     origin_ms: u64,
     done: TransactionalProducersDone,
+    /// The producer's clock (see [`spawn_producers`]).
+    clock: NodeClock,
 }
 
 impl TransactionalProducer {
@@ -176,7 +189,7 @@ impl TransactionalProducer {
         let client = spawn_producer(
             Producer::new(config, self.seed),
             self.bootstrap.clone(),
-            NodeClock::new(),
+            self.clock.clone(),
             self.faults.clone(),
         );
         if client.init_transactions().await.is_err() {
@@ -194,17 +207,21 @@ impl TransactionalProducer {
                 // Each record is sent when it is due, as an application sends what arrives while its
                 // transaction is open: the transaction stays open (and holds the LSO back) until
                 // its last record is sent.
-                let now_ms = loop {
+                // The workload's pace is the simulator's time; the records' timestamps the clock's.
+                loop {
                     let now_ms = virtual_now_ms().saturating_sub(self.origin_ms);
                     if self.producer.due_by(now_ms) > self.producer.sent {
-                        break now_ms;
+                        break;
                     }
                     madsim::time::sleep(Duration::from_millis(self.producer.linger_ms())).await;
-                };
+                }
                 let sequence = self.producer.sent;
                 let poison = self.producer.poison_of(sequence, &mut rng);
                 let value = value_of(&self.producer.spec, sequence, poison);
-                let record = self.producer.record(sequence, now_ms, &value, &mut rng);
+                let timestamp_ms = self.clock.now_ms().saturating_sub(self.origin_ms);
+                let record = self
+                    .producer
+                    .record(sequence, timestamp_ms, &value, &mut rng);
                 let partition = self.producer.partition_of(&record, self.partitions) as i32;
                 let send = SendRecord {
                     topic: topic.clone(),
@@ -275,6 +292,8 @@ pub(super) struct Consumers {
     slots: Vec<ConsumerSlot>,
     /// Producer nodes, once started (partitions may name them).
     pub producers: Vec<NodeHandle>,
+    /// The producers' clocks, once started (`clock_skew` may name them).
+    pub producer_clocks: Vec<NodeClock>,
     /// Consumer configs the share consumer rejected (reported as notes).
     pub problems: Vec<String>,
 }
@@ -338,6 +357,7 @@ impl Consumers {
         Consumers {
             slots,
             producers: Vec::new(),
+            producer_clocks: Vec::new(),
             problems,
         }
     }
@@ -457,6 +477,39 @@ impl Consumers {
         }
         if asked == 0 {
             return Err(FaultError::Refused(format!("{consumer} is not running")));
+        }
+        Ok(())
+    }
+
+    /// Sets the clocks of a producer or consumer reference (every instance of an entry without one):
+    /// the `clock_skew` lever. A consumer's clock is everything its client reads time for, as a Java
+    /// client's `time.milliseconds()` is: poll and heartbeat timers, request timeouts, the
+    /// application's processing time; a forward step times out what is in flight, a step back (the
+    /// clock holds until true time catches up) makes timers wait longer. A restarted instance keeps
+    /// its machine's clock. The trace is stamped on the simulator's time (latencies stay true).
+    pub(super) fn set_clock(
+        &mut self,
+        node: FaultNode,
+        skew_ms: i64,
+        drift_ppm: i64,
+    ) -> Result<(), FaultError> {
+        let clocks: Vec<NodeClock> = match node {
+            FaultNode::Producer(index) => vec![self
+                .producer_clocks
+                .get(index)
+                .cloned()
+                .ok_or_else(|| FaultError::UnknownTarget(node.to_string()))?],
+            FaultNode::Consumer { .. } => self
+                .matching(node)?
+                .into_iter()
+                .map(|slot| slot.setup.clock.clone())
+                .collect(),
+            _ => return Err(FaultError::UnknownTarget(node.to_string())),
+        };
+        for clock in clocks {
+            clock
+                .set(skew_ms, drift_ppm)
+                .map_err(|error| FaultError::Refused(error.to_string()))?;
         }
         Ok(())
     }

@@ -23,6 +23,8 @@ use crate::broker::BrokerCore;
 use crate::faults::LockTimerSwitch;
 
 /// What woke the broker loop.
+// Returned once per wake and matched at once: boxing the input would allocate on every request.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Wake {
     /// An input to handle (the due timers, if the race said so, already fired).
     Input(NodeInput),

@@ -19,6 +19,19 @@ use super::frame::{
 };
 use super::{ConnectionId, EncodeError, TransportError, Wire};
 
+/// Where a sent request's reply arrives.
+type ReplyReceiver = async_channel::Receiver<Result<ResponseKind, TransportError>>;
+
+/// A request [`Client::send_request`] sent, its reply still to come.
+pub struct PendingReply {
+    server: SocketAddr,
+    connection: Arc<Connection>,
+    api_key: ApiKey,
+    correlation_id: i32,
+    reply: ReplyReceiver,
+    timeout: Duration,
+}
+
 /// A client process's transport: names its connections, keeps one cached connection per broker for
 /// [`Client::call`] (as Kafka's `NetworkClient` does), and shares the fault controller.
 #[derive(Debug)]
@@ -59,6 +72,56 @@ impl Client {
             }
         };
         let result = connection.call(api_version, request, timeout).await;
+        if connection.is_closed() {
+            self.forget(server, &connection);
+        }
+        result
+    }
+
+    /// Sends a request on the cached connection to `server` (opening one if needed) and returns its
+    /// reply to wait for ([`Client::wait_reply`]). Requests one task sends one after another reach the
+    /// broker in that order, as on Kafka's one connection per broker; concurrent [`Client::call`]s may
+    /// race to connect and to send (a pipelining producer needs the order for its sequence numbers).
+    pub async fn send_request(
+        &self,
+        server: SocketAddr,
+        api_version: i16,
+        request: RequestKind,
+        timeout: Duration,
+    ) -> Result<PendingReply, TransportError> {
+        let connection = match self.cached_connection(server) {
+            Some(connection) => connection,
+            None => {
+                let connection = Arc::new(self.connect(server, timeout).await?);
+                lock_map(&self.cached).insert(server, connection.clone());
+                connection
+            }
+        };
+        let (api_key, correlation_id, reply) =
+            connection.send_request(api_version, request).await?;
+        Ok(PendingReply {
+            server,
+            connection,
+            api_key,
+            correlation_id,
+            reply,
+            timeout,
+        })
+    }
+
+    /// Waits for the reply of a request [`Client::send_request`] sent (at most its timeout).
+    pub async fn wait_reply(&self, pending: PendingReply) -> Result<ResponseKind, TransportError> {
+        let PendingReply {
+            server,
+            connection,
+            api_key,
+            correlation_id,
+            reply,
+            timeout,
+        } = pending;
+        let result = connection
+            .await_reply(reply, api_key, correlation_id, timeout)
+            .await;
         if connection.is_closed() {
             self.forget(server, &connection);
         }
@@ -224,6 +287,17 @@ impl Connection {
         request: RequestKind,
         timeout: Duration,
     ) -> Result<ResponseKind, TransportError> {
+        let (api_key, correlation_id, reply) = self.send_request(api_version, request).await?;
+        self.await_reply(reply, api_key, correlation_id, timeout)
+            .await
+    }
+
+    /// Registers and sends a request; returns its API key, correlation id and reply channel.
+    async fn send_request(
+        &self,
+        api_version: i16,
+        request: RequestKind,
+    ) -> Result<(ApiKey, i32, ReplyReceiver), TransportError> {
         let api_key = api_key_of_request(&request)
             .ok_or(TransportError::Encode(EncodeError::ApiKeyMismatch))?;
         let (correlation_id, reply) = self.register(api_key, api_version)?;
@@ -240,8 +314,7 @@ impl Connection {
             }
         };
         self.send(api_key as i16, correlation_id, frame).await;
-        self.await_reply(reply, api_key, correlation_id, timeout)
-            .await
+        Ok((api_key, correlation_id, reply))
     }
 
     /// Sends raw bytes as a request frame (fault injection: malformed frames) and waits for a response

@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-pub use client::{Client, Connection};
+pub use client::{Client, Connection, PendingReply};
 pub use event::{Closer, Direction, NetEvent};
 pub use faults::{ApiKeySelector, FaultDirection, FaultRule, MessageFault, NetFaults};
 pub use frame::{

@@ -3,6 +3,7 @@
 //! the response (or the transport failure) back, sleeps until [`Producer::poll_timeout`], and keeps
 //! the engine's events for the application ([`ProducerHandle`]).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -170,6 +171,7 @@ async fn drive(
     receiver: async_channel::Receiver<Input>,
 ) {
     let mut bootstrap_next = 0usize;
+    let mut senders: BTreeMap<SocketAddr, async_channel::Sender<Transmit>> = BTreeMap::new();
     loop {
         let now = clock.now_ms();
         let (transmits, deadline) = {
@@ -195,28 +197,22 @@ async fn drive(
                     continue;
                 }
             };
-            let (client, inputs) = (client.clone(), inputs.clone());
-            madsim::task::spawn(async move {
-                let timeout = Duration::from_millis(transmit.timeout_ms);
-                let result = client
-                    .call(address, transmit.api_version, transmit.request, timeout)
-                    .await;
-                if !transmit.expects_response {
-                    return;
-                }
-                let result = result.map_err(|e| match e {
-                    TransportError::Timeout => {
-                        // Kafka closes a connection whose request timed out; the engine fails the
-                        // other requests on it, and the next call opens a new one.
-                        client.disconnect(address);
-                        RequestFailure::TimedOut
-                    }
-                    _ => RequestFailure::Disconnected,
-                });
-                let _ = inputs
-                    .send(Input::Response(transmit.request_id, Box::new(result)))
-                    .await;
+            // One sender task per broker sends in the engine's order, as Kafka's `NetworkClient` writes
+            // on one connection: an idempotent producer's pipelined batches (up to five in flight)
+            // must reach the leader in sequence order. A task per request raced to connect and to
+            // send, so a later batch could land first and the earlier one fail with
+            // OUT_OF_ORDER_SEQUENCE_NUMBER (ingress_spike.json lost 268 burst records that way).
+            let sender = senders.entry(address).or_insert_with(|| {
+                let (sender, queue) = async_channel::unbounded();
+                madsim::task::spawn(send_in_order(
+                    client.clone(),
+                    address,
+                    queue,
+                    inputs.clone(),
+                ));
+                sender
             });
+            let _ = sender.try_send(transmit);
         }
         let input = match deadline {
             Some(deadline) => {
@@ -239,6 +235,67 @@ async fn drive(
             Some(Input::Wake) => {}
             None => guard.engine.handle_timeout(now),
         }
+    }
+}
+
+/// Sends the transmits for one broker one after another (connecting first when needed), each reply
+/// awaited on its own task. A failed connection fails the request and every one queued behind it, as
+/// Kafka fails a node's requests when its connection fails.
+async fn send_in_order(
+    client: Arc<Client>,
+    address: SocketAddr,
+    queue: async_channel::Receiver<Transmit>,
+    inputs: async_channel::Sender<Input>,
+) {
+    while let Ok(transmit) = queue.recv().await {
+        let timeout = Duration::from_millis(transmit.timeout_ms);
+        let sent = client
+            .send_request(address, transmit.api_version, transmit.request, timeout)
+            .await;
+        let pending = match sent {
+            Ok(pending) => pending,
+            Err(error) => {
+                let mut failed = vec![(transmit.request_id, transmit.expects_response)];
+                while let Ok(queued) = queue.try_recv() {
+                    failed.push((queued.request_id, queued.expects_response));
+                }
+                for (request_id, expects_response) in failed {
+                    if expects_response {
+                        let failure = request_failure(&client, address, error.clone());
+                        let _ = inputs
+                            .send(Input::Response(request_id, Box::new(Err(failure))))
+                            .await;
+                    }
+                }
+                continue;
+            }
+        };
+        if !transmit.expects_response {
+            continue;
+        }
+        let (client, inputs) = (client.clone(), inputs.clone());
+        madsim::task::spawn(async move {
+            let result = client
+                .wait_reply(pending)
+                .await
+                .map_err(|e| request_failure(&client, address, e));
+            let _ = inputs
+                .send(Input::Response(transmit.request_id, Box::new(result)))
+                .await;
+        });
+    }
+}
+
+/// What the engine is told of a transport error.
+fn request_failure(client: &Client, address: SocketAddr, error: TransportError) -> RequestFailure {
+    match error {
+        TransportError::Timeout => {
+            // Kafka closes a connection whose request timed out; the engine fails the other requests
+            // on it, and the next call opens a new one.
+            client.disconnect(address);
+            RequestFailure::TimedOut
+        }
+        _ => RequestFailure::Disconnected,
     }
 }
 

@@ -106,7 +106,8 @@ impl Backend for ClusterBackend {
 /// when it has transactional producers, and the internal topics.
 async fn start_cluster(setup: &ClusterSetup) -> Result<SimCluster, String> {
     let transactions = setup.transactional_producers > 0;
-    if setup.classic_groups.is_none() && !transactions {
+    let producer_ids = transactions || setup.idempotent_producers;
+    if setup.classic_groups.is_none() && !producer_ids {
         return Ok(SimCluster::start_share_groups(setup.cluster_config.clone()).await);
     }
     let services = setup.cluster_config.services.clone();
@@ -115,7 +116,7 @@ async fn start_cluster(setup: &ClusterSetup) -> Result<SimCluster, String> {
     if let Some(classic) = setup.classic_groups.clone() {
         factories.push(classic_group_services(classic, internal_topics.clone()));
     }
-    if transactions {
+    if producer_ids {
         factories.push(transaction_services(internal_topics.clone()));
     }
     let config = SimClusterConfig {
@@ -162,9 +163,9 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     }
     let mut consumers = Consumers::new(&cluster, &scenario, seed, &setup);
     consumers.spawn_starting_at(&cluster, 0);
-    let classic = ClassicConsumers::new(&cluster, &scenario, seed);
-    notes.extend(classic.problems.iter().cloned());
-    classic.spawn(&cluster, virtual_now_ms(), true);
+    consumers.classic = ClassicConsumers::new(&cluster, &scenario, seed);
+    notes.extend(consumers.classic.problems.iter().cloned());
+    consumers.classic.spawn(&cluster, virtual_now_ms(), true);
     let mut watch = DrainWatch::new(&scenario);
     let ready_deadline_ms = virtual_now_ms() + READY_BOUND_MS;
     loop {
@@ -186,7 +187,7 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     (consumers.producers, consumers.producer_clocks) =
         spawn_producers(&cluster, &scenario, workload_start_ms, &transactional_done)?;
     consumers.spawn_later(&cluster, workload_start_ms);
-    classic.spawn(&cluster, workload_start_ms, false);
+    consumers.classic.spawn(&cluster, workload_start_ms, false);
     notes.extend(consumers.problems.iter().cloned());
     let mut plan = setup.fault_plan.clone();
     for fault in &mut plan.faults {

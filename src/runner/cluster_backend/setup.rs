@@ -39,6 +39,9 @@ pub(super) struct ClusterSetup {
     /// Producer entries with `transactions`: the brokers run the transaction coordinator and the
     /// cluster gets `__transaction_state`.
     pub transactional_producers: usize,
+    /// Whether a producer is idempotent (`enable.idempotence`, Kafka's default): the brokers run the
+    /// transaction coordinator, which hands out producer ids (InitProducerId).
+    pub idempotent_producers: bool,
     /// What this backend simplifies, for the report.
     pub notes: Vec<String>,
 }
@@ -78,13 +81,9 @@ impl ClusterSetup {
                 group.name
             ));
         }
-        // Classic groups run on the brokers' classic group coordinator with Kafka's defaults
-        // (`group.initial.rebalance.delay.ms` 3 s: the workload waits for their first assignment).
-        let classic_groups = scenario
-            .groups
-            .iter()
-            .any(|group| group.group_type == GroupType::Classic)
-            .then(ClassicGroupConfig::default);
+        // Classic groups run on the brokers' classic group coordinator (`group.initial.rebalance.delay.ms`
+        // 3 s by default: the workload waits for their first assignment).
+        let classic_groups = super::classic::classic_group_config(scenario).map_err(RunError)?;
         let partition_config = share_partition_config(&group.configs, &broker, &semantics)?;
         let group_config = ShareGroupConfig::from_entries(
             group.configs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
@@ -136,6 +135,11 @@ impl ClusterSetup {
             .iter()
             .filter(|p| p.transactions.is_some())
             .count();
+        let idempotent_producers = scenario.producers.iter().any(|p| {
+            p.configs
+                .get("enable.idempotence")
+                .is_none_or(|value| value.as_str() != "false")
+        });
         if scenario.producers.iter().any(|p| {
             p.poison
                 .iter()
@@ -155,6 +159,7 @@ impl ClusterSetup {
             initial_clocks,
             classic_groups,
             transactional_producers,
+            idempotent_producers,
             notes,
         })
     }

@@ -1,8 +1,9 @@
-//! The cluster backend's clients: one producer node per producer entry (the engine backend's producer
-//! rules: batches every `linger.ms` of at most `batch.size` bytes, Kafka's partitioner; acks=all; poison
-//! records marked in their values; an entry with `transactions` runs the simulator's transactional
-//! producer client, committing or aborting each transaction) and one share-consumer node per consumer
-//! instance ([`Consumers`], which the fault target crashes, restarts, stalls and partitions).
+//! The cluster backend's clients: one producer node per producer entry (the simulator's producer client
+//! with the engine backend's producer rules: the rate, Kafka's partitioner, `linger.ms` and
+//! `batch.size`; acks=all; idempotent by default as Kafka's; poison records marked in their values; an
+//! entry with `transactions` runs it transactionally, committing or aborting each transaction) and one
+//! share-consumer node per consumer instance ([`Consumers`], which the fault target crashes, restarts,
+//! stalls and partitions; classic consumers too, through [`ClassicConsumers`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -14,13 +15,13 @@ use madsim::task::NodeId;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sharesim_sim::client::application::{slow_record_prefix, AcknowledgePolicy};
-use sharesim_sim::client::producer::{Producer, RecordAccumulator, RecordId, SendRecord};
+use sharesim_sim::client::producer::{Producer, SendRecord};
 use sharesim_sim::client::share_consumer::RecordDeserializer;
 use sharesim_sim::faults::{virtual_now_ms, FaultError, FaultNode};
 use sharesim_sim::harness::SimCluster;
-use sharesim_sim::log::{encode_data_batch, ProducerIdentity, TopicPartition};
 use sharesim_sim::node::{run_share_consumer, spawn_producer, NodeClock, ShareConsumerSetup};
 
+use super::classic::ClassicConsumers;
 use super::setup::ClusterSetup;
 use crate::runner::engine_backend::{processing_time, ProducerState};
 use crate::scenario::workload::{PoisonKind, PoisonRecord, ProducerSpec, Transactions};
@@ -30,8 +31,6 @@ use crate::scenario::{GroupType, Policy, Scenario};
 const PROCESSING_FAILURE_PREFIX: &str = "FAIL-";
 /// Value prefix of a record that fails to deserialize (the consumer's poison marker).
 const DESERIALIZATION_PREFIX: &str = "POISON-";
-/// Attempts of one batch (each retries for `delivery.timeout.ms` inside the client).
-const PRODUCE_ATTEMPTS_MAX: u32 = 5;
 
 /// How many transactional producers finished (every transaction committed or aborted, or the
 /// producer failed): the drain watch cannot tell data records from transaction markers by the high
@@ -47,16 +46,16 @@ impl TransactionalProducersDone {
 }
 
 /// Starts one node per scenario producer, writing from `origin_ms` on. Each producer follows the same
-/// rules as the engine backend's ([`ProducerState`]): the rate, `linger.ms`, Kafka's partitioner (key
-/// hash or sticky partition) and batches of at most `batch.size` bytes (`RecordAccumulator`), so both
-/// backends see the same batch shapes (the share-partition leader acquires whole batches, spec 1.5).
-/// Returns the producer nodes (for partitions that name `producer:I`) and their clocks (for
-/// `clock_skew`), or the first bad producer config.
+/// rules as the engine backend's ([`ProducerState`]): the rate and Kafka's partitioner (key hash or
+/// sticky partition); the producer client batches by `linger.ms` and `batch.size` as the engine does
+/// (the share-partition leader acquires whole batches, spec 1.5). Returns the producer nodes (for
+/// partitions that name `producer:I`) and their clocks (for `clock_skew`), or the first bad producer
+/// config.
 ///
 /// A producer's clock (what skew and drift move, as a wrong wall clock moves a Java producer's
-/// `time.milliseconds()`): the records' CreateTime timestamps, and the transactional client's own
-/// timers (linger, request and transaction timeouts). The workload's pace (when the application hands
-/// records over) stays on the simulator's time: it is the scenario's, not the client's.
+/// `time.milliseconds()`): the records' CreateTime timestamps, and the client's own timers (linger,
+/// request and transaction timeouts). The workload's pace (when the application hands records over)
+/// stays on the simulator's time: it is the scenario's, not the client's.
 pub(super) fn spawn_producers(
     cluster: &SimCluster,
     scenario: &Scenario,
@@ -76,7 +75,7 @@ pub(super) fn spawn_producers(
             .map_or(1, |topic| topic.partitions.max(1));
         // Drawn from the run's seeded random stream, in producer order.
         let seed: u64 = madsim::rand::thread_rng().gen();
-        let mut producer = ProducerState::new(spec.clone(), 0, seed)
+        let producer = ProducerState::new(spec.clone(), 0, seed)
             .map_err(|problem| format!("producers[{index}].configs.{problem}"))?;
         let node = cluster.client_node(&name);
         if let Some(transactions) = spec.transactions.clone() {
@@ -96,54 +95,86 @@ pub(super) fn spawn_producers(
             nodes.push(node);
             continue;
         }
-        let client = cluster.test_client(&name);
-        node.spawn(async move {
-            let mut rng = StdRng::seed_from_u64(seed);
-            let topic = producer.spec.topic.clone();
-            while producer.sent < producer.spec.count {
-                let now_ms = virtual_now_ms().saturating_sub(origin_ms);
-                let due = producer.due_by(now_ms);
-                let timestamp_ms = clock.now_ms().saturating_sub(origin_ms);
-                let mut accumulator = RecordAccumulator::default();
-                while producer.sent < due {
-                    let sequence = producer.sent;
-                    let poison = producer.poison_of(sequence, &mut rng);
-                    let value = value_of(&producer.spec, sequence, poison);
-                    let record = producer.record(sequence, timestamp_ms, &value, &mut rng);
-                    let topic_partition = TopicPartition {
-                        topic: topic.clone(),
-                        partition: producer.partition_of(&record, partitions) as i32,
-                    };
-                    let batch_size = producer.config.batch_size;
-                    let id = RecordId(sequence);
-                    accumulator.append(now_ms, &topic_partition, record, id, batch_size);
-                    producer.sent += 1;
-                }
-                for batch in accumulator.take_all() {
-                    let Some(bytes) =
-                        encode_data_batch(ProducerIdentity::NONE, 0, false, &batch.records)
-                    else {
-                        continue;
-                    };
-                    let partition = batch.topic_partition.partition;
-                    for _attempt in 0..PRODUCE_ATTEMPTS_MAX {
-                        let produced = client.produce(&topic, partition, bytes.clone(), -1).await;
-                        if produced.is_ok() {
-                            break;
-                        }
-                    }
-                }
-                let wait_ms = match producer.sent < producer.spec.count {
-                    // Not started yet: sleep until the start, else one linger window.
-                    true if now_ms < producer.spec.start_ms => producer.spec.start_ms - now_ms,
-                    _ => producer.linger_ms(),
-                };
-                madsim::time::sleep(Duration::from_millis(wait_ms)).await;
-            }
-        });
+        let plain = PlainProducer {
+            name: name.clone(),
+            producer,
+            partitions,
+            seed,
+            bootstrap: cluster.bootstrap(),
+            faults: cluster.faults().clone(),
+            origin_ms,
+            clock,
+        };
+        node.spawn(plain.run());
         nodes.push(node);
     }
     Ok((nodes, clocks))
+}
+
+/// A producer entry without `transactions`, run by the simulator's producer client (Kafka's
+/// `KafkaProducer`): idempotent unless the entry sets `enable.idempotence=false` (Kafka's default since
+/// 3.0), so a batch retried after a leader crash is written once. Records follow the engine's producer
+/// rules ([`ProducerState`]: rate, keys, partitioner, poison); the client batches them by `linger.ms`
+/// and `batch.size` and retries until `delivery.timeout.ms`.
+struct PlainProducer {
+    name: String,
+    producer: ProducerState,
+    partitions: u32,
+    seed: u64,
+    bootstrap: Vec<std::net::SocketAddr>,
+    faults: sharesim_sim::net::NetFaults,
+    origin_ms: u64,
+    /// The producer's clock (see [`spawn_producers`]).
+    clock: NodeClock,
+}
+
+impl PlainProducer {
+    /// Sends every record when it is due, then flushes; stops at a fatal client error.
+    async fn run(mut self) {
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let mut config = self.producer.config.clone();
+        config.client_id = self.name.clone();
+        let client = spawn_producer(
+            Producer::new(config, self.seed),
+            self.bootstrap.clone(),
+            self.clock.clone(),
+            self.faults.clone(),
+        );
+        let topic = self.producer.spec.topic.clone();
+        while self.producer.sent < self.producer.spec.count {
+            // The workload's pace is the simulator's time; the records' timestamps the clock's.
+            let now_ms = virtual_now_ms().saturating_sub(self.origin_ms);
+            let due = self.producer.due_by(now_ms);
+            let timestamp_ms = self.clock.now_ms().saturating_sub(self.origin_ms);
+            while self.producer.sent < due {
+                let sequence = self.producer.sent;
+                let poison = self.producer.poison_of(sequence, &mut rng);
+                let value = value_of(&self.producer.spec, sequence, poison);
+                let record = self
+                    .producer
+                    .record(sequence, timestamp_ms, &value, &mut rng);
+                let partition = self.producer.partition_of(&record, self.partitions) as i32;
+                let send = SendRecord {
+                    topic: topic.clone(),
+                    partition: Some(partition),
+                    record,
+                };
+                if client.send(send).is_err() {
+                    return;
+                }
+                self.producer.sent += 1;
+            }
+            let wait_ms = match self.producer.sent < self.producer.spec.count {
+                // Not started yet: sleep until the start, else one linger window.
+                true if now_ms < self.producer.spec.start_ms => {
+                    self.producer.spec.start_ms - now_ms
+                }
+                _ => self.producer.linger_ms(),
+            };
+            madsim::time::sleep(Duration::from_millis(wait_ms)).await;
+        }
+        client.flush().await;
+    }
 }
 
 /// A producer entry with `transactions`, run by the simulator's transactional producer client (its
@@ -296,6 +327,8 @@ pub(super) struct Consumers {
     pub producer_clocks: Vec<NodeClock>,
     /// Consumer configs the share consumer rejected (reported as notes).
     pub problems: Vec<String>,
+    /// The classic groups' consumers (fault targets too).
+    pub classic: ClassicConsumers,
 }
 
 impl Consumers {
@@ -359,6 +392,7 @@ impl Consumers {
             producers: Vec::new(),
             producer_clocks: Vec::new(),
             problems,
+            classic: ClassicConsumers::default(),
         }
     }
 
@@ -402,8 +436,16 @@ impl Consumers {
         Ok(slots)
     }
 
+    /// Whether `consumer` names a classic group's consumer entry.
+    fn is_classic(&self, consumer: FaultNode) -> bool {
+        matches!(consumer, FaultNode::Consumer { entry, .. } if self.classic.has_entry(entry))
+    }
+
     /// Kills the consumer's node: no close, no leave; its connections drop and its session times out.
     pub(super) fn crash(&mut self, consumer: FaultNode) -> Result<(), FaultError> {
+        if self.is_classic(consumer) {
+            return self.classic.crash(consumer);
+        }
         let mut crashed = 0;
         for slot in self.matching(consumer)? {
             if let Some(node) = slot.node.take() {
@@ -423,6 +465,9 @@ impl Consumers {
         cluster: &SimCluster,
         consumer: FaultNode,
     ) -> Result<(), FaultError> {
+        if self.is_classic(consumer) {
+            return self.classic.restart(cluster, consumer);
+        }
         let mut restarted = 0;
         for slot in self.matching(consumer)? {
             if slot.node.is_some() {
@@ -447,6 +492,9 @@ impl Consumers {
     /// Pauses (`pause`) or resumes the consumer's node: nothing on it runs meanwhile, heartbeats
     /// included, so a stall longer than the session timeout also loses the membership.
     pub(super) fn pause(&mut self, consumer: FaultNode, pause: bool) -> Result<(), FaultError> {
+        if self.is_classic(consumer) {
+            return self.classic.pause(consumer, pause);
+        }
         let handle = Handle::current();
         for slot in self.matching(consumer)? {
             if let Some(node) = &slot.node {
@@ -522,6 +570,7 @@ impl Consumers {
                 .get(index)
                 .map(|node| vec![node.id()])
                 .ok_or_else(|| FaultError::UnknownTarget(node.to_string())),
+            FaultNode::Consumer { .. } if self.is_classic(node) => self.classic.node_ids(node),
             FaultNode::Consumer { .. } => Ok(self
                 .matching(node)?
                 .into_iter()

@@ -370,15 +370,30 @@ impl ShareConsumer {
         if let Some(error) = self.deferred_error.take() {
             return Err(self.surface(now_ms, error));
         }
-        self.fetch_wanted = true;
+        let renewed_before = self.renewed.len();
         let (records, error) = self.collect_records();
+        // Renewed records come first; they are the same acquisition back again, not a new delivery.
+        let renewed_returned = renewed_before - self.renewed.len();
+        // Fetch more only when nothing is left to hand out, as Kafka 4.2's `ShareConsumerImpl.collect`
+        // sends its ShareFetchEvent only when the current fetch and the buffer are empty; renewed records
+        // (confirmed or still waiting for the broker) keep the current fetch non-empty.
+        // `ShareConsumeRequestManager` clears `fetchMoreRecords` when a ShareFetch response acquires
+        // records, so the client never fetches ahead while the application holds records (their locks
+        // would run down unseen).
+        if records.is_empty()
+            && self.renewed.is_empty()
+            && self.buffer.is_empty()
+            && !self.renew_outstanding()
+        {
+            self.fetch_wanted = true;
+        }
         if let Some(error) = error {
             if records.is_empty() {
                 return Err(self.surface(now_ms, error));
             }
             self.deferred_error = Some(error);
         }
-        for record in &records {
+        for record in records.iter().skip(renewed_returned) {
             self.trace.push_back(ClientTraceEvent::RecordDelivered {
                 at_ms: now_ms,
                 member_id: self.member_id().to_owned(),
@@ -387,14 +402,8 @@ impl ShareConsumer {
                 delivery_count: record.delivery_count,
             });
         }
-        if !records.is_empty() {
-            if self.mode == AcknowledgementModeState::Unknown {
-                self.mode = AcknowledgementModeState::Pending;
-            }
-            // More data is buffered: do not fetch until the application asks again.
-            if !self.buffer.is_empty() || !self.renewed.is_empty() {
-                self.fetch_wanted = false;
-            }
+        if !records.is_empty() && self.mode == AcknowledgementModeState::Unknown {
+            self.mode = AcknowledgementModeState::Pending;
         }
         self.check_invariants();
         Ok(records)
@@ -590,6 +599,15 @@ impl ShareConsumer {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// Whether a RENEW is taken for sending or waiting for its answer (spec 7.8).
+    fn renew_outstanding(&self) -> bool {
+        let pending = self.pending.values().flat_map(BTreeMap::values);
+        let in_flight = self.requests.values().flat_map(|r| r.acks.values());
+        pending
+            .chain(in_flight)
+            .any(|acks| !acks.renew_records.is_empty())
     }
 
     fn has_unacknowledged_records(&self) -> bool {

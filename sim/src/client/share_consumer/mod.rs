@@ -3,11 +3,12 @@
 //! request descriptions, application events (commit callbacks, commitSync results) and trace events.
 //!
 //! Choices where the spec is silent or the model is simpler than Kafka (each also noted where made):
-//! * Fetching: the engine fetches for assigned partitions with nothing buffered while the application
-//!   polls; a poll that leaves data buffered stops fetching until the next poll (Kafka's buffer-driven
-//!   prefetch, one buffered response per partition). Every ShareFetch lists all fetchable partitions (an
-//!   incremental request would list only added ones; the broker treats both alike); partitions that left
-//!   the fetch set go in ForgottenTopicsData.
+//! * Fetching: no prefetch. As Kafka 4.2 (`ShareConsumerImpl.collect` sends a ShareFetchEvent only when
+//!   the current fetch and the buffer are empty; `ShareConsumeRequestManager` clears `fetchMoreRecords`
+//!   once a ShareFetch response acquires records), the engine fetches only after a poll found nothing to
+//!   hand out, and stops at the first response that acquires records. Every ShareFetch lists all
+//!   fetchable partitions (an incremental request would list only added ones; the broker treats both
+//!   alike); partitions that left the fetch set go in ForgottenTopicsData.
 //! * One request per node at a time (ShareFetch or ShareAcknowledge): they share the session epoch.
 //! * RENEW goes in a ShareAcknowledge with IsRenewAck (never a renew-only ShareFetch), together with the
 //!   node's other pending acknowledgements.

@@ -151,6 +151,11 @@ impl ShareConsumer {
             }
             match partition.error {
                 None => {
+                    if !partition.acquired_records.is_empty() {
+                        // Kafka `ShareConsumeRequestManager.handleShareFetchSuccess`: acquired records
+                        // stop fetching until a poll finds nothing buffered.
+                        self.fetch_wanted = false;
+                    }
                     if self.close.is_none() && !partition.acquired_records.is_empty() {
                         let topic = self
                             .topic_names

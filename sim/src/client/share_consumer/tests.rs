@@ -480,6 +480,66 @@ fn renew_reappears_after_confirmation() {
     assert!(matches!(h.poll(), Err(ClientError::IllegalState(_))));
 }
 
+/// Spec 7, 7.8: no prefetch. Once a ShareFetch acquired records the client sends no ShareFetch while the
+/// application holds them (Kafka `ShareConsumeRequestManager` clears `fetchMoreRecords`; only a poll that
+/// finds nothing to hand out asks for more), nor while a RENEW is outstanding; the renewed record's return
+/// is the same delivery, not traced again.
+#[test]
+fn no_fetch_while_the_application_holds_records_or_a_renew_is_outstanding() {
+    let mut h = Harness::joined(&[("share.acknowledgement.mode", "explicit")], &[0]);
+    let (_, records) = h.deliver(plain_batch(0, 1), vec![acquired(0, 0, 1)]);
+    let record = records.unwrap()[0].clone();
+    assert!(h
+        .transmits()
+        .iter()
+        .all(|t| !matches!(t, Transmit::ShareFetch { .. })));
+    h.now_ms += 10_000;
+    h.consumer.handle_timeout(h.now_ms);
+    assert!(h
+        .transmits()
+        .iter()
+        .all(|t| !matches!(t, Transmit::ShareFetch { .. })));
+    h.consumer.acknowledge(&record, Renew).unwrap();
+    h.consumer.commit_async(h.now_ms).unwrap();
+    assert!(h.poll().unwrap().is_empty(), "renewed record not back yet");
+    let transmits = h.transmits();
+    assert!(transmits
+        .iter()
+        .all(|t| !matches!(t, Transmit::ShareFetch { .. })));
+    let (request_id, request) = transmits
+        .into_iter()
+        .find_map(|t| match t {
+            Transmit::ShareAcknowledge {
+                request_id,
+                request,
+                ..
+            } => Some((request_id, request)),
+            _ => None,
+        })
+        .expect("the RENEW");
+    h.answer_acknowledge(request_id, &request, None);
+    assert!(h
+        .transmits()
+        .iter()
+        .all(|t| !matches!(t, Transmit::ShareFetch { .. })));
+    let again = h.poll().unwrap();
+    assert_eq!(offsets(&again), vec![0]);
+    let delivered = h
+        .trace
+        .iter()
+        .filter(|e| matches!(e, ClientTraceEvent::RecordDelivered { .. }))
+        .count();
+    assert_eq!(delivered, 1, "the renewed record is the same delivery");
+    h.consumer.acknowledge(&again[0], Accept).unwrap();
+    // Nothing left to hand out: this poll asks for more, with the ACCEPT piggybacked.
+    assert!(h.poll().unwrap().is_empty());
+    let (_, request) = h.expect_fetch();
+    assert_eq!(
+        flatten(&request.partitions[0].acknowledgement_batches),
+        vec![(0, Accept)]
+    );
+}
+
 /// Spec 7.8: RENEW does not exist before 4.2.
 #[test]
 fn renew_needs_4_2() {
@@ -789,18 +849,10 @@ fn no_acks_on_an_epoch_0_fetch() {
     let mut h = Harness::joined(&[], &[0]);
     let (_, records) = h.deliver(plain_batch(0, 1), vec![acquired(0, 0, 1)]);
     assert_eq!(records.unwrap().len(), 1);
-    // The next fetch goes out while the application processes; the broker lost the session.
-    let (request_id, request) = h.expect_fetch();
-    assert_eq!(request.share_session_epoch, 1);
-    h.consumer.handle_share_fetch_response(
-        h.now_ms,
-        request_id,
-        &ShareFetchResponse {
-            error: Some(ResponseError::ShareSessionNotFound),
-            acquisition_lock_timeout_ms: -1,
-            partitions: vec![],
-        },
-    );
+    // The connection drops while the application processes (no fetch is out: spec 7, no prefetch):
+    // the session starts over at epoch 0.
+    assert!(h.transmits().is_empty());
+    h.consumer.handle_connections_lost(h.now_ms);
     h.drain();
     assert!(h.callbacks().is_empty());
     // The implicit ACCEPT of offset 0 cannot ride the epoch-0 fetch: it fails locally.
@@ -954,12 +1006,10 @@ fn idle_session_is_closed_when_no_longer_needed() {
     let mut h = Harness::joined(&[], &[0]);
     let (_, records) = h.deliver(plain_batch(0, 1), vec![acquired(0, 0, 1)]);
     assert_eq!(records.unwrap().len(), 1);
-    // The prefetch while the application works comes back empty.
-    let (fetch_id, _) = h.expect_fetch();
-    h.answer_fetch(fetch_id, vec![], None);
+    // No fetch goes out while the application works (spec 7: no prefetch); only the heartbeat.
     h.now_ms += 5_000;
     let transmits = h.transmits();
-    assert_eq!(transmits.len(), 2, "{transmits:?}");
+    assert_eq!(transmits.len(), 1, "{transmits:?}");
     for transmit in transmits {
         match transmit {
             Transmit::ShareGroupHeartbeat { request_id, .. } => {
@@ -982,7 +1032,7 @@ fn idle_session_is_closed_when_no_longer_needed() {
     // The un-acked record keeps the session open; the implicit ACCEPT goes alone, then the session closes.
     assert!(h.poll().unwrap().is_empty());
     let (ack_id, ack) = h.expect_acknowledge();
-    assert_eq!(ack.share_session_epoch, 3);
+    assert_eq!(ack.share_session_epoch, 1);
     h.answer_acknowledge(ack_id, &ack, None);
     let (_, close) = h.expect_acknowledge();
     assert_eq!(close.share_session_epoch, -1);

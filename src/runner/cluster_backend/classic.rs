@@ -16,6 +16,7 @@ use sharesim_sim::faults::{virtual_now_ms, FaultError, FaultNode};
 use sharesim_sim::harness::SimCluster;
 use sharesim_sim::node::{run_classic_consumer, ClassicConsumerSetup, NodeClock};
 
+use super::workload::kill_running;
 use crate::runner::engine_backend::processing_time;
 use crate::scenario::{GroupType, Scenario};
 
@@ -142,17 +143,8 @@ impl ClassicConsumers {
     /// Kills the consumer's node: no commit, no LeaveGroup; the coordinator removes the member when its
     /// `session.timeout.ms` passes and rebalances, and the partitions resume from the last commit.
     pub(super) fn crash(&mut self, consumer: FaultNode) -> Result<(), FaultError> {
-        let mut crashed = 0;
-        for slot in self.matching(consumer)? {
-            if let Some(node) = slot.node.take() {
-                Handle::current().kill(node.id());
-                crashed += 1;
-            }
-        }
-        if crashed == 0 {
-            return Err(FaultError::Refused(format!("{consumer} is not running")));
-        }
-        Ok(())
+        let nodes = self.matching(consumer)?.into_iter().map(|slot| &mut slot.node);
+        kill_running(nodes, consumer)
     }
 
     /// Starts a crashed consumer again on a new node: a new member (JoinGroup without a member id).

@@ -147,18 +147,8 @@ impl PlainProducer {
             let due = self.producer.due_by(now_ms);
             let timestamp_ms = self.clock.now_ms().saturating_sub(self.origin_ms);
             while self.producer.sent < due {
-                let sequence = self.producer.sent;
-                let poison = self.producer.poison_of(sequence, &mut rng);
-                let value = value_of(&self.producer.spec, sequence, poison);
-                let record = self
-                    .producer
-                    .record(sequence, timestamp_ms, &value, &mut rng);
-                let partition = self.producer.partition_of(&record, self.partitions) as i32;
-                let send = SendRecord {
-                    topic: topic.clone(),
-                    partition: Some(partition),
-                    record,
-                };
+                let send =
+                    next_record(&mut self.producer, &topic, self.partitions, timestamp_ms, &mut rng);
                 if client.send(send).is_err() {
                     return;
                 }
@@ -246,19 +236,9 @@ impl TransactionalProducer {
                     }
                     madsim::time::sleep(Duration::from_millis(self.producer.linger_ms())).await;
                 }
-                let sequence = self.producer.sent;
-                let poison = self.producer.poison_of(sequence, &mut rng);
-                let value = value_of(&self.producer.spec, sequence, poison);
                 let timestamp_ms = self.clock.now_ms().saturating_sub(self.origin_ms);
-                let record = self
-                    .producer
-                    .record(sequence, timestamp_ms, &value, &mut rng);
-                let partition = self.producer.partition_of(&record, self.partitions) as i32;
-                let send = SendRecord {
-                    topic: topic.clone(),
-                    partition: Some(partition),
-                    record,
-                };
+                let send =
+                    next_record(&mut self.producer, &topic, self.partitions, timestamp_ms, &mut rng);
                 if client.send(send).is_err() {
                     return;
                 }
@@ -280,6 +260,46 @@ impl TransactionalProducer {
 }
 
 /// Record `index`'s value: `v{index}` padded to `value_bytes`, with a poison prefix when it is poison.
+/// Kills every running node of `nodes` (a consumer's instances): no close, no leave. Refused when none
+/// was running. One rule for share and classic consumers.
+pub(super) fn kill_running<'a>(
+    nodes: impl IntoIterator<Item = &'a mut Option<NodeHandle>>,
+    consumer: FaultNode,
+) -> Result<(), FaultError> {
+    let mut crashed = 0;
+    for node in nodes {
+        if let Some(node) = node.take() {
+            Handle::current().kill(node.id());
+            crashed += 1;
+        }
+    }
+    if crashed == 0 {
+        return Err(FaultError::Refused(format!("{consumer} is not running")));
+    }
+    Ok(())
+}
+
+/// The producer's next record (its `sent`-th), stamped `timestamp_ms`, with its poison if it is one and
+/// the partition Kafka's partitioner gives it: one rule for plain and transactional producers.
+fn next_record(
+    producer: &mut ProducerState,
+    topic: &str,
+    partitions: u32,
+    timestamp_ms: u64,
+    rng: &mut StdRng,
+) -> SendRecord {
+    let sequence = producer.sent;
+    let poison = producer.poison_of(sequence, rng);
+    let value = value_of(&producer.spec, sequence, poison);
+    let record = producer.record(sequence, timestamp_ms, &value, rng);
+    let partition = producer.partition_of(&record, partitions) as i32;
+    SendRecord {
+        topic: topic.to_string(),
+        partition: Some(partition),
+        record,
+    }
+}
+
 fn value_of(spec: &ProducerSpec, index: u64, poison: Option<PoisonRecord>) -> Vec<u8> {
     let prefix = match poison {
         Some(PoisonRecord {
@@ -446,17 +466,8 @@ impl Consumers {
         if self.is_classic(consumer) {
             return self.classic.crash(consumer);
         }
-        let mut crashed = 0;
-        for slot in self.matching(consumer)? {
-            if let Some(node) = slot.node.take() {
-                Handle::current().kill(node.id());
-                crashed += 1;
-            }
-        }
-        if crashed == 0 {
-            return Err(FaultError::Refused(format!("{consumer} is not running")));
-        }
-        Ok(())
+        let nodes = self.matching(consumer)?.into_iter().map(|slot| &mut slot.node);
+        kill_running(nodes, consumer)
     }
 
     /// Starts a crashed consumer again on a new node: a new member (as a restarted Kafka client is).

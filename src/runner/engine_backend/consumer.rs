@@ -477,7 +477,9 @@ impl World {
         self.pump_engine(slot, role);
     }
 
-    /// The consumer process dies: its connection closes, so every leader releases its records.
+    /// The consumer process dies: its connection closes, so every leader releases its records (4.1 and
+    /// later). In 4.0 a disconnect released nothing (spec 2.4, 8: `Semantics::release_on_disconnect`,
+    /// as the cluster's session cache does): the records wait for their acquisition locks to expire.
     pub(super) fn crash_consumer(&mut self, consumer: usize) {
         let state = &mut self.consumers[consumer];
         if state.crashed {
@@ -487,7 +489,16 @@ impl World {
         state.generation += 1;
         state.held.clear();
         let member = state.member.clone();
-        self.release_session(consumer, &member);
+        self.release_on_disconnect(consumer, &member);
+    }
+
+    /// A connection of `member` closed without a final ShareAcknowledge: its session's records are
+    /// released where the release does that on a disconnect (4.1 and later), else kept until their locks
+    /// expire.
+    pub(super) fn release_on_disconnect(&mut self, consumer: usize, member: &MemberId) {
+        if self.semantics.release_on_disconnect {
+            self.release_session(consumer, member);
+        }
     }
 
     /// Every leader releases `member`'s records (a share session closed).

@@ -446,7 +446,7 @@ impl World {
                     "consumer_reconnect_late_close",
                     format!("the old connection of {member} closes"),
                 );
-                self.release_session(consumer, &member);
+                self.release_on_disconnect(consumer, &member);
             }
         }
     }

@@ -143,7 +143,10 @@ impl ClassicConsumers {
     /// Kills the consumer's node: no commit, no LeaveGroup; the coordinator removes the member when its
     /// `session.timeout.ms` passes and rebalances, and the partitions resume from the last commit.
     pub(super) fn crash(&mut self, consumer: FaultNode) -> Result<(), FaultError> {
-        let nodes = self.matching(consumer)?.into_iter().map(|slot| &mut slot.node);
+        let nodes = self
+            .matching(consumer)?
+            .into_iter()
+            .map(|slot| &mut slot.node);
         kill_running(nodes, consumer)
     }
 

@@ -147,8 +147,13 @@ impl PlainProducer {
             let due = self.producer.due_by(now_ms);
             let timestamp_ms = self.clock.now_ms().saturating_sub(self.origin_ms);
             while self.producer.sent < due {
-                let send =
-                    next_record(&mut self.producer, &topic, self.partitions, timestamp_ms, &mut rng);
+                let send = next_record(
+                    &mut self.producer,
+                    &topic,
+                    self.partitions,
+                    timestamp_ms,
+                    &mut rng,
+                );
                 if client.send(send).is_err() {
                     return;
                 }
@@ -237,8 +242,13 @@ impl TransactionalProducer {
                     madsim::time::sleep(Duration::from_millis(self.producer.linger_ms())).await;
                 }
                 let timestamp_ms = self.clock.now_ms().saturating_sub(self.origin_ms);
-                let send =
-                    next_record(&mut self.producer, &topic, self.partitions, timestamp_ms, &mut rng);
+                let send = next_record(
+                    &mut self.producer,
+                    &topic,
+                    self.partitions,
+                    timestamp_ms,
+                    &mut rng,
+                );
                 if client.send(send).is_err() {
                     return;
                 }
@@ -466,7 +476,10 @@ impl Consumers {
         if self.is_classic(consumer) {
             return self.classic.crash(consumer);
         }
-        let nodes = self.matching(consumer)?.into_iter().map(|slot| &mut slot.node);
+        let nodes = self
+            .matching(consumer)?
+            .into_iter()
+            .map(|slot| &mut slot.node);
         kill_running(nodes, consumer)
     }
 

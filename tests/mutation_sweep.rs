@@ -59,3 +59,30 @@ fn every_invariant_family_but_membership_has_a_switch() {
         "switch names are unique"
     );
 }
+
+/// `sharesim mutations` without `--only` sweeps the switches the backend carries: every engine switch on
+/// the engine backend (none of the cluster-only ones), and on the cluster exactly the two the cluster's
+/// engines carry, so the default cluster sweep no longer stops at the first switch the cluster refuses.
+#[test]
+fn each_backend_carries_its_own_switches() {
+    use sharesim::runner::{Backend, ClusterBackend};
+    let every = || {
+        MUTATION_SWITCHES
+            .iter()
+            .chain(CLUSTER_ONLY_MUTATION_SWITCHES)
+    };
+    let engine: Vec<&str> = every()
+        .filter(|s| EngineBackend.carries_mutation(s.name))
+        .map(|s| s.name)
+        .collect();
+    let engine_list: Vec<&str> = MUTATION_SWITCHES.iter().map(|s| s.name).collect();
+    assert_eq!(engine, engine_list);
+    let cluster: Vec<&str> = every()
+        .filter(|s| ClusterBackend.carries_mutation(s.name))
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        cluster,
+        ["skip_leader_epoch_fencing", "assignor_skips_a_member"]
+    );
+}

@@ -43,7 +43,6 @@ pub fn run_mutations(args: &MutationsArgs) -> ExitCode {
         Ok(seeds) => seeds,
         Err(message) => return fail(message),
     };
-    // Cluster-only switches run when named with `--only`; the default sweep is the engine's list.
     let named = MUTATION_SWITCHES
         .iter()
         .chain(CLUSTER_ONLY_MUTATION_SWITCHES)
@@ -57,8 +56,15 @@ pub fn run_mutations(args: &MutationsArgs) -> ExitCode {
     }
     let backend = backend_for(args.backend, &file.scenario);
     let mut catches = Vec::new();
+    // Without `--only`, every switch the backend carries: the engine's list on the engine backend, the
+    // cluster's few (leader-epoch fencing, the assignor) on the cluster, rather than stopping at the first
+    // switch the backend refuses.
     let switches: Vec<_> = if args.only.is_empty() {
-        MUTATION_SWITCHES.iter().collect()
+        MUTATION_SWITCHES
+            .iter()
+            .chain(CLUSTER_ONLY_MUTATION_SWITCHES)
+            .filter(|switch| backend.carries_mutation(switch.name))
+            .collect()
     } else {
         named.collect()
     };

@@ -16,6 +16,11 @@ pub trait Backend: Sync {
     fn name(&self) -> &'static str;
     /// Runs `scenario` with `seed`: the same inputs must give the same trace, byte for byte.
     fn run(&self, scenario: &Scenario, seed: u64) -> Result<BackendRun, RunError>;
+    /// Whether a scenario's `mutations` may name the switch `name` on this backend (the default
+    /// `sharesim mutations` sweep runs exactly these). None, unless a backend says otherwise.
+    fn carries_mutation(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// What one run produced.

@@ -59,6 +59,10 @@ impl Backend for ClusterBackend {
         "cluster"
     }
 
+    fn carries_mutation(&self, name: &str) -> bool {
+        setup::CLUSTER_MUTATIONS.contains(&name)
+    }
+
     fn run(&self, scenario: &Scenario, seed: u64) -> Result<BackendRun, RunError> {
         let setup = ClusterSetup::from_scenario(scenario, seed)?;
         let runtime = Runtime::with_seed_and_config(seed, setup.madsim_config.clone());

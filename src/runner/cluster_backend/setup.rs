@@ -167,7 +167,8 @@ impl ClusterSetup {
 
 /// The mutation switches the cluster carries (issue 6), each in the engine that makes the mistake. The
 /// others live in the engine backend's glue (`--backend engine`).
-const CLUSTER_MUTATIONS: &[&str] = &["skip_leader_epoch_fencing", "assignor_skips_a_member"];
+pub(super) const CLUSTER_MUTATIONS: &[&str] =
+    &["skip_leader_epoch_fencing", "assignor_skips_a_member"];
 
 /// The mutation switches a cluster run has on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

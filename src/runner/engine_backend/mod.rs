@@ -59,6 +59,10 @@ impl Backend for EngineBackend {
         world.run();
         Ok(world.finish())
     }
+
+    fn carries_mutation(&self, name: &str) -> bool {
+        MUTATION_SWITCHES.iter().any(|switch| switch.name == name)
+    }
 }
 
 /// A topic and its partition logs.

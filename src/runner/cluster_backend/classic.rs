@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use madsim::runtime::{Handle, NodeHandle};
+use madsim::runtime::NodeHandle;
 use madsim::task::NodeId;
 use sharesim_sim::client::application::ApplicationConfig;
 use sharesim_sim::client::classic_consumer::{ClassicConsumerConfig, OffsetResetStrategy};
@@ -16,7 +16,7 @@ use sharesim_sim::faults::{virtual_now_ms, FaultError, FaultNode};
 use sharesim_sim::harness::SimCluster;
 use sharesim_sim::node::{run_classic_consumer, ClassicConsumerSetup, NodeClock};
 
-use super::workload::kill_running;
+use super::workload::{kill_running, pause_running};
 use crate::runner::engine_backend::processing_time;
 use crate::scenario::{GroupType, Scenario};
 
@@ -180,16 +180,8 @@ impl ClassicConsumers {
     /// Pauses (`pause`) or resumes the consumer's node: neither its poll loop nor its heartbeats run
     /// meanwhile, so a stall past `session.timeout.ms` costs the membership.
     pub(super) fn pause(&mut self, consumer: FaultNode, pause: bool) -> Result<(), FaultError> {
-        let handle = Handle::current();
-        for slot in self.matching(consumer)? {
-            if let Some(node) = &slot.node {
-                if pause {
-                    handle.pause(node.id());
-                } else {
-                    handle.resume(node.id());
-                }
-            }
-        }
+        let nodes = self.matching(consumer)?.into_iter().map(|slot| &slot.node);
+        pause_running(nodes, pause);
         Ok(())
     }
 

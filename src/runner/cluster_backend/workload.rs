@@ -289,6 +289,22 @@ pub(super) fn kill_running<'a>(
     Ok(())
 }
 
+/// Pauses (`pause`) or resumes every running node of `nodes` (a consumer's instances): nothing on a
+/// paused node runs, heartbeats included. One rule for share and classic consumers.
+pub(super) fn pause_running<'a>(
+    nodes: impl IntoIterator<Item = &'a Option<NodeHandle>>,
+    pause: bool,
+) {
+    let handle = Handle::current();
+    for node in nodes.into_iter().flatten() {
+        if pause {
+            handle.pause(node.id());
+        } else {
+            handle.resume(node.id());
+        }
+    }
+}
+
 /// The producer's next record (its `sent`-th), stamped `timestamp_ms`, with its poison if it is one and
 /// the partition Kafka's partitioner gives it: one rule for plain and transactional producers.
 fn next_record(
@@ -519,16 +535,8 @@ impl Consumers {
         if self.is_classic(consumer) {
             return self.classic.pause(consumer, pause);
         }
-        let handle = Handle::current();
-        for slot in self.matching(consumer)? {
-            if let Some(node) = &slot.node {
-                if pause {
-                    handle.pause(node.id());
-                } else {
-                    handle.resume(node.id());
-                }
-            }
-        }
+        let nodes = self.matching(consumer)?.into_iter().map(|slot| &slot.node);
+        pause_running(nodes, pause);
         Ok(())
     }
 

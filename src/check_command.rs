@@ -103,6 +103,10 @@ pub struct BoundsArgs {
     /// Do not record reachability events: smaller state space, fewer `sometimes` properties.
     #[arg(long)]
     pub no_witnesses: bool,
+    /// The group has a dead-letter queue (KIP-1191, Kafka 4.4): REJECT and the delivery-count limit
+    /// go through ARCHIVING, and the DEAD-LETTER property is checked. Spec model only.
+    #[arg(long)]
+    pub dead_letter_queue: bool,
     /// A deliberately wrong engine variant for `--model implementation` (the names are listed by
     /// [`engine_mutation_names`]).
     #[arg(long, help = engine_mutation_help())]
@@ -141,8 +145,15 @@ impl BoundsArgs {
             symmetry: false,
             // The checks read uncommitted data; a trace replay sets aborted offsets.
             aborted_offsets: 0,
+            dead_letter_queue: self.dead_letter_queue,
         };
         cfg.validate()?;
+        if cfg.dead_letter_queue && self.model != "spec" {
+            return Err(
+                "--dead-letter-queue needs --model spec (the implementation model keeps the DLQ off)"
+                    .to_string(),
+            );
+        }
         Ok(cfg)
     }
 
@@ -347,11 +358,17 @@ fn run_check_implementation(
 }
 
 fn describe_cfg(cfg: &ShareModelCfg) -> String {
+    // Named only when on, so the line without the DLQ stays as it was.
+    let dead_letter_queue = if cfg.dead_letter_queue {
+        ", dead-letter queue on"
+    } else {
+        ""
+    };
     format!(
         "profile {}, records {}, log batch {}, members {}, delivery limit {}, max in-flight {}, \
          max records {}, acquire {:?}, failovers {}, write failures {}, lock expiries {}, \
          log-start moves {}, corrupt batches {}, deserialization errors {}, offset resets {}, \
-         pending writes {}, witnesses {}, mutation {}",
+         pending writes {}, witnesses {}, mutation {}{dead_letter_queue}",
         cfg.profile,
         cfg.records,
         cfg.log_batch_size,
@@ -645,6 +662,43 @@ mod tests {
         let mut bad = small.to_vec();
         bad.extend_from_slice(&["--threads", "0"]);
         assert_eq!(code(run_check(&args(&bad))), code(ExitCode::from(2)));
+    }
+
+    /// Spec 1.2 #10: `--dead-letter-queue` turns the model's DLQ on; its check passes, its mutation
+    /// is caught (exit 1), and the implementation model refuses it.
+    #[test]
+    fn the_dead_letter_queue_flag_checks_archiving() {
+        let small = [
+            "--records",
+            "1",
+            "--members",
+            "1",
+            "--delivery-count-limit",
+            "1",
+            "--quiet",
+            "--dead-letter-queue",
+        ];
+        let cfg = args(&small).bounds.to_cfg().expect("valid");
+        assert!(cfg.dead_letter_queue);
+        assert!(
+            !args(&small[..7])
+                .bounds
+                .to_cfg()
+                .expect("valid")
+                .dead_letter_queue
+        );
+        assert!(describe_cfg(&cfg).ends_with("dead-letter queue on"));
+        assert_eq!(code(run_check(&args(&small))), code(ExitCode::SUCCESS));
+        let mut mutated = small.to_vec();
+        mutated.extend_from_slice(&["--mutation", "dead-letter-failure-redelivers"]);
+        assert_eq!(code(run_check(&args(&mutated))), code(ExitCode::from(1)));
+        let mut implementation = small.to_vec();
+        implementation.extend_from_slice(&["--model", "implementation"]);
+        let error = args(&implementation)
+            .bounds
+            .to_cfg()
+            .expect_err("spec only");
+        assert!(error.contains("--dead-letter-queue"), "{error}");
     }
 
     #[test]

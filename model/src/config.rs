@@ -158,11 +158,16 @@ pub enum SpecMutation {
     InFlightLimitIgnored,
     /// The ack response is sent before the persister write completes (breaks spec 3.2).
     EarlyAckResponse,
+    /// With the DLQ, a failed dead-letter enqueue makes the ARCHIVING record AVAILABLE again instead
+    /// of ARCHIVED (breaks spec 1.2 #10: phase 2 archives whether the enqueue succeeded or failed).
+    DeadLetterFailureRedelivers,
+    /// With the DLQ, SPSO advancement takes ARCHIVING for terminal (breaks spec 1.1, 1.6).
+    SpsoPassesArchiving,
 }
 
 impl SpecMutation {
     /// Every mutation.
-    pub const ALL: [SpecMutation; 10] = [
+    pub const ALL: [SpecMutation; 12] = [
         SpecMutation::ExpiryIgnoresDeliveryLimit,
         SpecMutation::ReleaseFromNonOwner,
         SpecMutation::FailoverKeepsAcquired,
@@ -173,6 +178,8 @@ impl SpecMutation {
         SpecMutation::TerminalMadeAvailable,
         SpecMutation::InFlightLimitIgnored,
         SpecMutation::EarlyAckResponse,
+        SpecMutation::DeadLetterFailureRedelivers,
+        SpecMutation::SpsoPassesArchiving,
     ];
 
     /// The command-line name.
@@ -188,6 +195,8 @@ impl SpecMutation {
             SpecMutation::TerminalMadeAvailable => "terminal-made-available",
             SpecMutation::InFlightLimitIgnored => "in-flight-limit-ignored",
             SpecMutation::EarlyAckResponse => "early-ack-response",
+            SpecMutation::DeadLetterFailureRedelivers => "dead-letter-failure-redelivers",
+            SpecMutation::SpsoPassesArchiving => "spso-passes-archiving",
         }
     }
 }
@@ -262,10 +271,22 @@ pub struct ShareModelCfg {
     /// state counts do not depend on it. A trace replay (`sharesim conform`) sets it.
     #[serde(default, skip_serializing_if = "no_offsets")]
     pub aborted_offsets: OffsetMask,
+    /// The group has a dead-letter queue (KIP-1191: `errors.deadletterqueue.topic.name` set, with
+    /// `share.version=2`, Kafka 4.4): a REJECT, or the delivery-count limit, moves a record to
+    /// ARCHIVING instead of ARCHIVED, and the DLQ's phase 2 (`ShareAction::DeadLetterCompleted`)
+    /// archives it (spec 1.1, 1.2 #3-#6, #10, 1.3). Off by default, which keeps every state count.
+    /// Kafka has the DLQ only from 4.4, which keeps 4.2's rules otherwise; with an older profile the
+    /// switch is a what-if (the simulator's `dlq_enabled` is independent of the release too).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dead_letter_queue: bool,
 }
 
 fn no_offsets(mask: &OffsetMask) -> bool {
     *mask == 0
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Default for ShareModelCfg {
@@ -291,6 +312,7 @@ impl Default for ShareModelCfg {
             witnesses: true,
             symmetry: false,
             aborted_offsets: 0,
+            dead_letter_queue: false,
         }
     }
 }

@@ -66,6 +66,7 @@ impl NamedWrite {
             WriteKind::Acknowledge(_) => "acknowledge",
             WriteKind::SessionRelease(_) => "session_release",
             WriteKind::LockExpiry => "lock_expiry",
+            WriteKind::DeadLetter => "dead_letter",
         };
         NamedWrite {
             kind: kind.to_string(),
@@ -186,6 +187,17 @@ pub enum NamedStep {
         /// The new state epoch.
         state_epoch: u8,
     },
+    /// The DLQ's phase 2 archives an ARCHIVING record.
+    DeadLetterCompleted {
+        /// Offset.
+        offset: u8,
+        /// Whether the enqueue to the DLQ topic succeeded.
+        enqueued: bool,
+        /// The state afterwards (ARCHIVED).
+        new_state: RecordState,
+        /// Whether the ARCHIVED write reached the coordinator (`false`: it failed).
+        persisted: bool,
+    },
 }
 
 impl fmt::Display for NamedStep {
@@ -233,6 +245,11 @@ impl fmt::Display for NamedStep {
             }
             NamedStep::OffsetReset { start_offset, state_epoch } => {
                 write!(f, "group offsets reset to {start_offset}; state epoch {state_epoch}")
+            }
+            NamedStep::DeadLetterCompleted { offset, enqueued, new_state, persisted } => {
+                let enqueue = if *enqueued { "succeeds" } else { "fails" };
+                let write = if *persisted { "" } else { " (its write fails)" };
+                write!(f, "dead-letter enqueue of offset {offset} {enqueue}: {new_state:?}{write}")
             }
         }
     }
@@ -371,6 +388,16 @@ pub fn name_step(
         ShareAction::OffsetReset { start_offset } => NamedStep::OffsetReset {
             start_offset,
             state_epoch: after.coordinator.state_epoch,
+        },
+        ShareAction::DeadLetterCompleted {
+            offset,
+            enqueued,
+            persisted,
+        } => NamedStep::DeadLetterCompleted {
+            offset,
+            enqueued,
+            new_state: after.record(offset).state,
+            persisted,
         },
     }
 }

@@ -12,12 +12,14 @@
 //! (spec 5.3), a corrupt batch makes the client REJECT the batch (spec 7.6) and a deserialization
 //! error makes it RELEASE the record (spec 7.5). Under read_committed an acquisition archives the
 //! offsets of aborted transactions at once (spec 1.2 #9; [`ShareModelCfg::aborted_offsets`]).
+//! With the dead-letter queue ([`ShareModelCfg::dead_letter_queue`], KIP-1191) a REJECT or the
+//! delivery-count limit moves a record to ARCHIVING, and the DLQ's phase 2 archives it (spec 1.2 #10).
 //!
 //! Time is abstracted: any held lock may expire at any step, and writes complete in any order.
 //! A request that changes nothing (a refused ack, RENEW, an ack below SPSO) is not a transition; its
 //! response code is checked by the unit tests on [`ShareModel::step`].
 //!
-//! Not modelled: the DLQ (ARCHIVING), delivery throttling (KAFKA-17541; it only shrinks acquisitions),
+//! Not modelled: delivery throttling (KAFKA-17541; it only shrinks acquisitions),
 //! compaction and transaction markers (both end in GAP acks or archives, which the model has), and ack
 //! ranges with per-offset types (single-offset acks, plus the whole-batch REJECT of a corrupt batch).
 
@@ -135,6 +137,18 @@ pub enum ShareAction {
         /// The new start offset.
         start_offset: u8,
     },
+    /// The DLQ's phase 2 for an ARCHIVING record whose phase 1 is done (`ShareGroupDLQManager.enqueue`
+    /// completed, spec 1.2 #10): it becomes ARCHIVED and that is written (one-phase, like the lock
+    /// timeout's write: a failure leaves ARCHIVED in memory, spec 3.2's table). Only with
+    /// [`ShareModelCfg::dead_letter_queue`].
+    DeadLetterCompleted {
+        /// The offset.
+        offset: u8,
+        /// Whether the enqueue to the DLQ topic succeeded (Kafka archives either way).
+        enqueued: bool,
+        /// Whether the ARCHIVED write succeeds (a failure uses the write-failure budget).
+        persisted: bool,
+    },
 }
 
 /// The immediate response of a step, with Kafka's error names; `NotEnabled` means the step cannot
@@ -188,8 +202,11 @@ pub mod names {
     pub const OWNER: &str = "OWNER: requests touch only the member's own records";
     /// ACK-OUTCOME.
     pub const ACK_OUTCOME: &str = "ACK-OUTCOME: every ack is answered once, after its write";
-    /// Every `always` property.
-    pub const ALWAYS: [&str; 9] = [
+    /// DEAD-LETTER (checked only with the DLQ).
+    pub const DEAD_LETTER: &str =
+        "DEAD-LETTER: a record sent to the dead-letter queue is never deliverable again";
+    /// Every `always` property (DEAD-LETTER is checked only with the DLQ).
+    pub const ALWAYS: [&str; 10] = [
         EXCLUSIVE,
         TERMINAL_FINAL,
         DC_LIMIT,
@@ -199,6 +216,7 @@ pub mod names {
         INFLIGHT_CAP,
         OWNER,
         ACK_OUTCOME,
+        DEAD_LETTER,
     ];
     /// Sometimes: archived at the limit.
     pub const ARCHIVED_AT_LIMIT: &str = "reached: record archived at the delivery-count limit";
@@ -213,6 +231,8 @@ pub mod names {
     pub const WRITE_FENCED: &str = "reached: stale write fenced by the coordinator";
     /// Sometimes: all done.
     pub const SPSO_PAST_EVERYTHING: &str = "reached: SPSO advanced past every record";
+    /// Sometimes (with the DLQ): phase 2 archived a record.
+    pub const DEAD_LETTERED: &str = "reached: record dead-lettered (ARCHIVING -> ARCHIVED)";
     /// Eventually.
     pub const EVERY_RECORD_TERMINAL: &str = "LIVENESS: every record eventually terminal";
 }
@@ -402,7 +422,24 @@ impl ShareModel {
                     && start_offset >= state.log_start
                     && start_offset <= state.produced,
             ),
+            ShareAction::DeadLetterCompleted {
+                offset, persisted, ..
+            } => {
+                let failure_left =
+                    persisted || state.budgets.write_failures < self.cfg.write_failures_max;
+                enabled(
+                    offset < state.produced
+                        && failure_left
+                        && self.is_dead_lettering(state.record(offset)),
+                )
+            }
         }
+    }
+
+    /// ARCHIVING with phase 1 done (no write pending): the DLQ's phase 2 is under way (spec 1.2 #10,
+    /// 1.4: it starts once the phase-1 write returns, and again at initialization).
+    fn is_dead_lettering(&self, record: &Record) -> bool {
+        record.state == RecordState::Archiving && record.pending.is_none()
     }
 
     fn apply(&self, state: &mut ShareState, action: ShareAction) {
@@ -453,6 +490,11 @@ impl ShareModel {
                 self.move_log_start(state, log_start);
             }
             ShareAction::OffsetReset { start_offset } => self.reset_offsets(state, start_offset),
+            ShareAction::DeadLetterCompleted {
+                offset,
+                enqueued,
+                persisted,
+            } => self.complete_dead_letter(state, offset, enqueued, persisted),
         }
         self.forget_irrelevant_history(state);
         debug_assert!(state.spso <= state.window_end, "SPSO never passes SPEO + 1");
@@ -752,7 +794,21 @@ impl ShareModel {
         Response::None
     }
 
-    /// The target of a return to AVAILABLE: ARCHIVED below SPSO or at the limit (spec 1.2, 1.3).
+    /// Where a REJECT or the delivery-count limit sends a record: ARCHIVING with the DLQ, else
+    /// ARCHIVED (spec 1.2 #3-#6, 1.3).
+    fn archive_target(&self) -> RecordState {
+        if self.cfg.dead_letter_queue {
+            RecordState::Archiving
+        } else {
+            RecordState::Archived
+        }
+    }
+
+    /// The target of a return to AVAILABLE: ARCHIVED below SPSO, ARCHIVED (ARCHIVING with the DLQ)
+    /// at the limit (spec 1.2 #3, #5, #6, 1.3). Below SPSO it is ARCHIVED with the DLQ too: Kafka's
+    /// expiry and session release ask for ARCHIVED there explicitly, and only the limit check of
+    /// `tryUpdateState` (a target of AVAILABLE) turns into ARCHIVING (spec 1.2 #5: "ARCHIVED if the
+    /// offset is below SPSO or dc >= L (ARCHIVING with the DLQ)").
     fn available_or_archived(
         &self,
         state: &mut ShareState,
@@ -763,7 +819,7 @@ impl ShareModel {
             RecordState::Archived
         } else if delivery_count >= self.limit() {
             self.witness(state, event::ARCHIVED_AT_LIMIT);
-            RecordState::Archived
+            self.archive_target()
         } else {
             RecordState::Available
         }
@@ -778,7 +834,9 @@ impl ShareModel {
         }
         let target = match ack_type {
             AckType::Accept => RecordState::Acknowledged,
-            AckType::Reject | AckType::Gap => RecordState::Archived,
+            // Spec 1.2 #4, 2.1: GAP is always ARCHIVED; REJECT is ARCHIVING with the DLQ.
+            AckType::Gap => RecordState::Archived,
+            AckType::Reject => self.archive_target(),
             AckType::Release => self.available_or_archived(state, offset, record.delivery_count),
             AckType::Renew => unreachable!("RENEW changes nothing and is filtered by precheck"),
         };
@@ -835,14 +893,59 @@ impl ShareModel {
         } else {
             Lock::None
         };
-        if target.is_terminal() {
-            state.ghost.terminal |= 1 << offset;
-        }
-        // The handler persists the new state (failure ignored), then advances SPSO (spec 1.4).
+        self.mark_settled(state, offset, target);
+        // The handler persists the new state (failure ignored), then advances SPSO (spec 1.4); with
+        // the DLQ, phase 2 starts for an ARCHIVING record whatever the write did (spec 1.4).
         if persisted {
             let write = self.make_write(state, WriteKind::LockExpiry, 1 << offset);
             if self.deliver(state, &write) == Delivery::Fenced {
                 // A state-epoch bump fenced the live leader: it re-reads the image (spec 3.4).
+                self.reinitialize(state);
+                return;
+            }
+        } else {
+            state.budgets.write_failures += 1;
+        }
+        self.advance_spso(state);
+    }
+
+    /// Records the ghosts of a transition that is committed at once (lock expiry, a rollback after
+    /// expiry): a terminal record must stay terminal, an ARCHIVING one is in the DLQ's phase 2.
+    fn mark_settled(&self, state: &mut ShareState, offset: u8, target: RecordState) {
+        if target.is_terminal() {
+            state.ghost.terminal |= 1 << offset;
+        }
+        if target == RecordState::Archiving {
+            state.ghost.dead_lettered |= 1 << offset;
+        }
+    }
+
+    // ----- the dead-letter queue's phase 2 (spec 1.2 #10, 3.2) -----
+
+    /// Spec 1.2 #10: the enqueue finished (succeeded or failed: Kafka archives either way), so the
+    /// record goes ARCHIVING -> ARCHIVED and that is written; a failed write leaves ARCHIVED in memory
+    /// (spec 3.2's table). SPSO advancement runs after phase 2 (spec 1.6). A write fenced by a
+    /// state-epoch bump makes the leader re-read the image, as for the lock-timeout write.
+    fn complete_dead_letter(
+        &self,
+        state: &mut ShareState,
+        offset: u8,
+        enqueued: bool,
+        persisted: bool,
+    ) {
+        let redelivered = !enqueued && self.mutation(SpecMutation::DeadLetterFailureRedelivers);
+        let record = state.record_mut(offset);
+        if redelivered {
+            record.state = RecordState::Available;
+        } else {
+            record.state = RecordState::Archived;
+            state.ghost.dead_lettered &= !(1 << offset);
+            state.ghost.terminal |= 1 << offset;
+            self.witness(state, event::DEAD_LETTERED);
+        }
+        if persisted {
+            let write = self.make_write(state, WriteKind::DeadLetter, 1 << offset);
+            if self.deliver(state, &write) == Delivery::Fenced {
                 self.reinitialize(state);
                 return;
             }
@@ -1003,7 +1106,12 @@ impl ShareModel {
                     // Commit: the rollback snapshot and the timer go (spec 3.2).
                     record.pending = None;
                     record.lock = Lock::None;
-                    if record.state.is_terminal() {
+                    let committed = record.state;
+                    if committed == RecordState::Archiving {
+                        // Phase 1 of the DLQ is done; phase 2 starts (spec 1.2 #10).
+                        state.ghost.dead_lettered |= 1 << offset;
+                    }
+                    if committed.is_terminal() {
                         state.ghost.terminal |= 1 << offset;
                         // A terminal ack (not a RELEASE whose record a log-start move archived).
                         let terminal_ack = matches!(
@@ -1090,17 +1198,10 @@ impl ShareModel {
                 // reached the limit; never back to ACQUIRED. Below SPSO (a log-start move passed it)
                 // ARCHIVED too, as the expiry itself would have done (spec 1.6; the engine agrees).
                 self.witness(state, event::ROLLED_BACK_AFTER_EXPIRY);
-                let target = if offset < state.spso {
-                    RecordState::Archived
-                } else if rollback.delivery_count >= self.limit() {
-                    self.witness(state, event::ARCHIVED_AT_LIMIT);
-                    RecordState::Archived
-                } else {
-                    RecordState::Available
-                };
-                if target.is_terminal() {
-                    state.ghost.terminal |= 1 << offset;
-                }
+                // With the DLQ the limit gives ARCHIVING (`tryUpdateState`), which is committed at once,
+                // so phase 2 starts; below SPSO stays ARCHIVED, as the expiry would give.
+                let target = self.available_or_archived(state, offset, rollback.delivery_count);
+                self.mark_settled(state, offset, target);
                 let record = state.record_mut(offset);
                 record.state = target;
                 record.owner = None;
@@ -1117,11 +1218,14 @@ impl ShareModel {
     /// transition waits for its write stops it). Public so that a trace replay asks the same rule.
     pub fn advance_spso(&self, state: &mut ShareState) {
         let passes_pending = self.mutation(SpecMutation::SpsoPassesPendingWrite);
+        let passes_archiving = self.mutation(SpecMutation::SpsoPassesArchiving);
         let mut offset = state.spso;
         while offset < state.window_end {
             let record = state.record(offset);
-            let passable =
-                record.is_terminal_committed() || (passes_pending && record.state.is_terminal());
+            // ARCHIVING is not terminal (spec 1.1): SPSO waits for the DLQ's phase 2.
+            let passable = record.is_terminal_committed()
+                || (passes_pending && record.state.is_terminal())
+                || (passes_archiving && self.is_dead_lettering(record));
             if !passable {
                 break;
             }
@@ -1198,6 +1302,7 @@ impl ShareModel {
         state.spso = state.coordinator.start_offset;
         state.window_end = state.spso;
         let mut terminal: OffsetMask = 0;
+        let mut dead_lettered: OffsetMask = 0;
         for offset in 0..self.cfg.records {
             let old = *state.record(offset);
             let mut record = Record {
@@ -1214,6 +1319,10 @@ impl ShareModel {
             } else if let Some(persisted) = old.persisted.state {
                 record.state = persisted.restored();
                 record.delivery_count = old.persisted.delivery_count;
+                if record.state == RecordState::Archiving {
+                    // Spec 1.2 #10: phase 2 resumes for ARCHIVING found at initialization.
+                    dead_lettered |= 1 << offset;
+                }
                 if record.state.is_terminal() {
                     terminal |= 1 << offset;
                     if self.mutation(SpecMutation::TerminalMadeAvailable) {
@@ -1238,6 +1347,7 @@ impl ShareModel {
             state.records[offset as usize] = record;
         }
         state.ghost.terminal = terminal;
+        state.ghost.dead_lettered = dead_lettered;
         state.cached_batch_starts = self.restored_batch_starts(state);
         if new_state_epoch {
             state.ghost.confirmed_terminal = 0;
@@ -1358,6 +1468,23 @@ fn owner(_: &ShareModel, state: &ShareState) -> bool {
 fn ack_outcome(_: &ShareModel, state: &ShareState) -> bool {
     state.ghost.violations & violation::ACK_ANSWERED_TWICE == 0
         && state.writes.iter().flatten().all(|write| !write.answered)
+}
+
+/// Spec 1.1, 1.2 #10: once the DLQ's phase 1 committed, the record stays ARCHIVING until phase 2
+/// archives it: it is never acquirable (AVAILABLE) or acquired again in this leader incarnation.
+fn dead_letter(_: &ShareModel, state: &ShareState) -> bool {
+    (0..RECORDS_MAX as u8)
+        .filter(|offset| state.ghost.dead_lettered & (1 << offset) != 0)
+        .all(|offset| {
+            matches!(
+                state.record(offset).state,
+                RecordState::Archiving | RecordState::Archived
+            )
+        })
+}
+
+fn dead_lettered(_: &ShareModel, state: &ShareState) -> bool {
+    state.ghost.events & event::DEAD_LETTERED != 0
 }
 
 fn archived_at_limit(_: &ShareModel, state: &ShareState) -> bool {
@@ -1498,6 +1625,27 @@ impl ShareModel {
                 }
             }
         }
+        if self.cfg.dead_letter_queue {
+            for offset in 0..state.produced {
+                if !self.is_dead_lettering(state.record(offset)) {
+                    continue;
+                }
+                for enqueued in [true, false] {
+                    actions.push(ShareAction::DeadLetterCompleted {
+                        offset,
+                        enqueued,
+                        persisted: true,
+                    });
+                    if failure_left {
+                        actions.push(ShareAction::DeadLetterCompleted {
+                            offset,
+                            enqueued,
+                            persisted: false,
+                        });
+                    }
+                }
+            }
+        }
         for member in active {
             actions.push(ShareAction::SessionClose { member });
             actions.push(ShareAction::MemberLeave { member });
@@ -1564,6 +1712,13 @@ impl Model for ShareModel {
             Property::always(names::ACK_OUTCOME, ack_outcome),
             Property::sometimes(names::SPSO_PAST_EVERYTHING, spso_past_everything),
         ];
+        // The DLQ's property and event exist only with the DLQ, so checks without it are unchanged.
+        if self.cfg.dead_letter_queue {
+            properties.push(Property::always(names::DEAD_LETTER, dead_letter));
+            if self.cfg.witnesses {
+                properties.push(Property::sometimes(names::DEAD_LETTERED, dead_lettered));
+            }
+        }
         // Only the `sometimes` properties this configuration can reach, so an unreached one is news.
         let witnesses = self.cfg.witnesses;
         if witnesses {
@@ -1606,3 +1761,7 @@ impl Model for ShareModel {
 #[cfg(test)]
 #[path = "share_partition_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "dead_letter_tests.rs"]
+mod dead_letter_tests;

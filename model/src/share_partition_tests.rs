@@ -3,10 +3,10 @@
 use super::*;
 use crate::config::{AcquireModes, Profile};
 
-const M0: Member = Member(0);
-const M1: Member = Member(1);
+pub(super) const M0: Member = Member(0);
+pub(super) const M1: Member = Member(1);
 
-fn model(change: impl FnOnce(&mut ShareModelCfg)) -> ShareModel {
+pub(super) fn model(change: impl FnOnce(&mut ShareModelCfg)) -> ShareModel {
     let mut cfg = ShareModelCfg {
         records: 3,
         members: 2,
@@ -18,7 +18,7 @@ fn model(change: impl FnOnce(&mut ShareModelCfg)) -> ShareModel {
 }
 
 /// Takes steps that must all be accepted.
-fn run(model: &ShareModel, actions: &[ShareAction]) -> ShareState {
+pub(super) fn run(model: &ShareModel, actions: &[ShareAction]) -> ShareState {
     let mut state = model.initial_state();
     for &action in actions {
         let (next, response) = model.step(&state, action);
@@ -28,18 +28,18 @@ fn run(model: &ShareModel, actions: &[ShareAction]) -> ShareState {
     state
 }
 
-fn produce_all(model: &ShareModel) -> Vec<ShareAction> {
+pub(super) fn produce_all(model: &ShareModel) -> Vec<ShareAction> {
     vec![ShareAction::Produce; model.cfg.records.div_ceil(model.cfg.log_batch_size) as usize]
 }
 
-fn acquire(member: Member) -> ShareAction {
+pub(super) fn acquire(member: Member) -> ShareAction {
     ShareAction::Acquire {
         member,
         mode: AcquireMode::BatchOptimized,
     }
 }
 
-fn ack(member: Member, offset: u8, ack_type: AckType) -> ShareAction {
+pub(super) fn ack(member: Member, offset: u8, ack_type: AckType) -> ShareAction {
     ShareAction::Acknowledge {
         member,
         offset,
@@ -47,13 +47,13 @@ fn ack(member: Member, offset: u8, ack_type: AckType) -> ShareAction {
     }
 }
 
-fn with(mut actions: Vec<ShareAction>, more: &[ShareAction]) -> Vec<ShareAction> {
+pub(super) fn with(mut actions: Vec<ShareAction>, more: &[ShareAction]) -> Vec<ShareAction> {
     actions.extend_from_slice(more);
     actions
 }
 
-const SUCCEED: ShareAction = ShareAction::WriteSucceeds { slot: 0 };
-const FAIL: ShareAction = ShareAction::WriteFails { slot: 0 };
+pub(super) const SUCCEED: ShareAction = ShareAction::WriteSucceeds { slot: 0 };
+pub(super) const FAIL: ShareAction = ShareAction::WriteFails { slot: 0 };
 
 /// Spec 1.2 transition 1: acquisition sets the owner, starts a lock and adds one delivery.
 #[test]

@@ -28,7 +28,8 @@ pub fn mask_offsets(mask: OffsetMask) -> Vec<u8> {
         .collect()
 }
 
-/// The in-memory delivery state of one offset (spec 1.1; no ARCHIVING: the DLQ is not modelled).
+/// The in-memory delivery state of one offset (spec 1.1; ARCHIVING only with
+/// [`crate::ShareModelCfg::dead_letter_queue`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RecordState {
@@ -40,6 +41,10 @@ pub enum RecordState {
     Acknowledged,
     /// Rejected, gap, delivery limit reached, or below the log start offset. Terminal.
     Archived,
+    /// On its way to the dead-letter queue (KIP-1191, phase 1 of dead-lettering): not terminal, so
+    /// SPSO stops at it; the DLQ's phase 2 makes it ARCHIVED (spec 1.1, 1.2 #10). Last, so the
+    /// variants above keep their order.
+    Archiving,
 }
 
 impl RecordState {
@@ -54,6 +59,7 @@ impl RecordState {
             RecordState::Available => 0,
             RecordState::Acquired => 1,
             RecordState::Acknowledged => 2,
+            RecordState::Archiving => 3,
             RecordState::Archived => 4,
         }
     }
@@ -94,7 +100,8 @@ pub struct PersistedRecord {
     pub delivery_count: u8,
 }
 
-/// A persisted delivery state (`DeliveryState`: 0 available, 2 acknowledged, 4 archived).
+/// A persisted delivery state (`DeliveryState`: 0 available, 2 acknowledged, 3 archiving (with the
+/// DLQ, spec 1.1), 4 archived).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PersistedState {
@@ -104,6 +111,8 @@ pub enum PersistedState {
     Acknowledged,
     /// 4.
     Archived,
+    /// 3: written by the DLQ's phase 1 (spec 3.2); a new leader resumes phase 2 (spec 1.2 #10).
+    Archiving,
 }
 
 impl PersistedState {
@@ -114,6 +123,7 @@ impl PersistedState {
             RecordState::Acquired => None,
             RecordState::Acknowledged => Some(PersistedState::Acknowledged),
             RecordState::Archived => Some(PersistedState::Archived),
+            RecordState::Archiving => Some(PersistedState::Archiving),
         }
     }
 
@@ -123,6 +133,7 @@ impl PersistedState {
             PersistedState::Available => RecordState::Available,
             PersistedState::Acknowledged => RecordState::Acknowledged,
             PersistedState::Archived => RecordState::Archived,
+            PersistedState::Archiving => RecordState::Archiving,
         }
     }
 }
@@ -195,6 +206,8 @@ pub enum WriteKind {
     SessionRelease(Member),
     /// Lock expiry: one-phase, the in-memory transition stands even if the write fails.
     LockExpiry,
+    /// The DLQ's phase 2 (ARCHIVED): one-phase, a failure leaves ARCHIVED in memory (spec 3.2).
+    DeadLetter,
 }
 
 impl WriteKind {
@@ -202,13 +215,13 @@ impl WriteKind {
     pub fn member(self) -> Option<Member> {
         match self {
             WriteKind::Acknowledge(member) | WriteKind::SessionRelease(member) => Some(member),
-            WriteKind::LockExpiry => None,
+            WriteKind::LockExpiry | WriteKind::DeadLetter => None,
         }
     }
 
     /// Whether the write is part of a two-phase transition (rolled back on failure).
     pub fn is_two_phase(self) -> bool {
-        !matches!(self, WriteKind::LockExpiry)
+        !matches!(self, WriteKind::LockExpiry | WriteKind::DeadLetter)
     }
 }
 
@@ -288,6 +301,8 @@ pub mod event {
     pub const ROLLED_BACK_AFTER_EXPIRY: u8 = 1 << 3;
     /// The coordinator fenced a write.
     pub const WRITE_FENCED: u8 = 1 << 4;
+    /// The DLQ's phase 2 moved a record ARCHIVING -> ARCHIVED.
+    pub const DEAD_LETTERED: u8 = 1 << 5;
 }
 
 /// History variables read only by properties.
@@ -301,6 +316,11 @@ pub struct Ghost {
     pub violations: u8,
     /// [`event`] flags of the last step.
     pub events: u8,
+    /// Offsets whose move to ARCHIVING committed in this leader incarnation (the DLQ's phase 1 is
+    /// done): until phase 2 archives them they must stay ARCHIVING (DEAD-LETTER). Always 0 without
+    /// the DLQ; with it, a function of the records in the unmutated model (cleared at ARCHIVED), so
+    /// it splits no states there.
+    pub dead_lettered: OffsetMask,
 }
 
 /// The whole model state. `Hash` packs the fields into at most 20 words first (injectively: the
@@ -385,6 +405,7 @@ fn record_state_code(state: RecordState) -> u64 {
         RecordState::Acquired => 1,
         RecordState::Acknowledged => 2,
         RecordState::Archived => 3,
+        RecordState::Archiving => 4,
     }
 }
 
@@ -394,6 +415,7 @@ fn persisted_code(persisted: PersistedRecord) -> u64 {
         Some(PersistedState::Available) => 1,
         Some(PersistedState::Acknowledged) => 2,
         Some(PersistedState::Archived) => 3,
+        Some(PersistedState::Archiving) => 4,
     };
     state << 4 | u64::from(persisted.delivery_count & 0xF)
 }
@@ -434,6 +456,7 @@ impl PendingWrite {
             WriteKind::Acknowledge(m) => (1, u64::from(m.0)),
             WriteKind::SessionRelease(m) => (2, u64::from(m.0)),
             WriteKind::LockExpiry => (3, 0),
+            WriteKind::DeadLetter => (4, 0),
         };
         let header = tag
             | member << 8
@@ -502,7 +525,9 @@ impl std::hash::Hash for ShareState {
             | u64::from(budgets.corrupt_batches) << 40
             | u64::from(budgets.deserialization_errors) << 48
             | u64::from(budgets.offset_resets) << 56;
-        words[3] = u64::from(self.cached_batch_starts) | (self.write_count() as u64) << 8;
+        words[3] = u64::from(self.cached_batch_starts)
+            | (self.write_count() as u64) << 8
+            | u64::from(self.ghost.dead_lettered) << 16;
         let mut len = 4;
         for record in &self.records[..self.produced as usize] {
             words[len] = record.packed();

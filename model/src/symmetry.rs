@@ -66,6 +66,7 @@ fn rename_kind(kind: WriteKind, new_name: &[Member; MEMBERS_MAX]) -> WriteKind {
         WriteKind::Acknowledge(m) => WriteKind::Acknowledge(new_name[m.0 as usize]),
         WriteKind::SessionRelease(m) => WriteKind::SessionRelease(new_name[m.0 as usize]),
         WriteKind::LockExpiry => WriteKind::LockExpiry,
+        WriteKind::DeadLetter => WriteKind::DeadLetter,
     }
 }
 

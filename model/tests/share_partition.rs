@@ -143,6 +143,12 @@ fn mutation_case(mutation: SpecMutation) -> (ShareModelCfg, &'static str) {
             names::INFLIGHT_CAP,
         ),
         SpecMutation::EarlyAckResponse => (cfg(|_| {}), names::ACK_OUTCOME),
+        SpecMutation::DeadLetterFailureRedelivers => {
+            (cfg(|c| c.dead_letter_queue = true), names::DEAD_LETTER)
+        }
+        SpecMutation::SpsoPassesArchiving => {
+            (cfg(|c| c.dead_letter_queue = true), names::SPSO_SAFE)
+        }
     }
 }
 
@@ -337,4 +343,78 @@ fn without_witnesses_every_always_verdict_stands() {
             "{mutation}"
         );
     }
+}
+
+/// One of everything at two records, with the dead-letter queue (KIP-1191).
+fn faulty_dlq() -> ShareModelCfg {
+    ShareModelCfg {
+        dead_letter_queue: true,
+        ..faulty()
+    }
+}
+
+/// Spec 1.1, 1.2 #10: with the DLQ every property holds (DEAD-LETTER and liveness included: an
+/// ARCHIVING record is eventually ARCHIVED), phase 2 is reached, and the reduced and unreduced checks
+/// agree. The counts are pinned; without the DLQ they are the ones above, unchanged.
+#[test]
+fn dead_letter_queue_passes() {
+    let small_dlq = ShareModelCfg {
+        dead_letter_queue: true,
+        ..small()
+    };
+    let report = check(small_dlq, Strategy::Bfs, false);
+    assert_all_pass(&report);
+    assert_eq!(report.unique_states, UNIQUE_SMALL_DLQ);
+    let full = check(faulty_dlq(), Strategy::Bfs, false);
+    assert_all_pass(&full);
+    assert_eq!(full.unique_states, UNIQUE_FAULTY_DLQ);
+    for name in [
+        names::DEAD_LETTER,
+        names::DEAD_LETTERED,
+        names::EVERY_RECORD_TERMINAL,
+    ] {
+        assert!(full.result(name).is_some(), "{name} is checked");
+    }
+    assert_eq!(
+        verdicts(&full),
+        verdicts(&check(faulty_dlq(), Strategy::Bfs, true))
+    );
+    assert_eq!(
+        verdicts(&full),
+        verdicts(&check(faulty_dlq(), Strategy::Dfs, true))
+    );
+}
+
+const UNIQUE_SMALL_DLQ: usize = 8754;
+const UNIQUE_FAULTY_DLQ: usize = 77719;
+
+/// Without the DLQ its property and event are not part of the check (so reports are unchanged).
+#[test]
+fn without_the_dead_letter_queue_its_properties_are_absent() {
+    let report = check(small(), Strategy::Bfs, false);
+    assert!(report.result(names::DEAD_LETTER).is_none());
+    assert!(report.result(names::DEAD_LETTERED).is_none());
+}
+
+/// With the DLQ every profile passes, and every fault's interplay with ARCHIVING (log-start moves,
+/// corrupt batches, offset resets) keeps every property.
+#[test]
+fn dead_letter_queue_passes_with_every_profile_and_fault() {
+    for profile in Profile::ALL {
+        let cfg = ShareModelCfg {
+            profile,
+            ..faulty_dlq()
+        };
+        assert_all_pass(&check(cfg, Strategy::Bfs, true));
+    }
+    let cfg = ShareModelCfg {
+        records: 2,
+        members: 1,
+        log_start_moves_max: 1,
+        corrupt_batches_max: 1,
+        offset_resets_max: 1,
+        dead_letter_queue: true,
+        ..faulty()
+    };
+    assert_all_pass(&check(cfg, Strategy::Bfs, false));
 }

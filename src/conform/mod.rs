@@ -12,8 +12,12 @@
 //! Some rules are the model's invariants rather than its steps: SPSO moving back is judged by its
 //! SPSO-SAFE, and the lock an acquisition or RENEW starts (live when its deadline lies after now; the
 //! model abstracts time) by its EXCLUSIVE ([`sharesim_model::ShareModel::always_holds`]).
-//! Not in the model: the DLQ's ARCHIVING (the model has no DLQ; checked against the spec's table in
-//! [`partition`]), and the trace's own consistency (a transition's `from` must be the state the
+//! A group with a dead-letter queue (KIP-1191) is replayed against the model with its
+//! `dead_letter_queue` switch on: REJECT and the delivery-count limit lead to ARCHIVING, which SPSO
+//! does not pass, and the DLQ's phase 2 archives it. The trace does not name its group configs, so
+//! unless the caller says ([`conform_dead_letter_queue`]) a group has the DLQ when its trace shows
+//! ARCHIVING; then every REJECT and limit of the group must go through ARCHIVING.
+//! Not in the model: the trace's own consistency (a transition's `from` must be the state the
 //! replay knows: well-formedness, not a protocol rule). The trace does not name its release, so a
 //! step conforms when the rules of one profile allow it ([`conform_profile`] fixes the profile).
 
@@ -21,6 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use sharesim_model::Profile;
+use sharesim_sim::share::partition::PartitionEvent;
+use sharesim_sim::share::RecordState;
 use sharesim_sim::trace::{TraceEvent, TraceRecord};
 
 use self::partition::SpecPartition;
@@ -77,13 +83,30 @@ pub fn conform(records: &[TraceRecord], delivery_count_limit: u16) -> Conformanc
 }
 
 /// Replays `records` with delivery-count limit `delivery_count_limit` under `profile`'s rules (any
-/// profile's when `None`).
+/// profile's when `None`); a group has the dead-letter queue when its trace shows ARCHIVING.
 pub fn conform_profile(
     records: &[TraceRecord],
     delivery_count_limit: u16,
     profile: Option<Profile>,
 ) -> ConformanceReport {
-    let rules = SpecRules::new(delivery_count_limit, profile);
+    conform_dead_letter_queue(records, delivery_count_limit, profile, None)
+}
+
+/// [`conform_profile`], with every group's dead-letter queue on or off as `dead_letter_queue` says
+/// (KIP-1191: `errors.deadletterqueue.topic.name` set); `None` infers it per group from the trace
+/// (the DLQ is on for a group whose trace shows an ARCHIVING record).
+pub fn conform_dead_letter_queue(
+    records: &[TraceRecord],
+    delivery_count_limit: u16,
+    profile: Option<Profile>,
+    dead_letter_queue: Option<bool>,
+) -> ConformanceReport {
+    let without_dlq = SpecRules::new(delivery_count_limit, profile, false);
+    let with_dlq = SpecRules::new(delivery_count_limit, profile, true);
+    let dlq_groups = match dead_letter_queue {
+        None => groups_showing_archiving(records),
+        Some(_) => BTreeSet::new(),
+    };
     let mut partitions: BTreeMap<(String, u128, i32), SpecPartition> = BTreeMap::new();
     let mut report = ConformanceReport {
         steps: 0,
@@ -106,6 +129,11 @@ pub fn conform_profile(
         else {
             continue;
         };
+        let rules = if dead_letter_queue.unwrap_or_else(|| dlq_groups.contains(group_id)) {
+            &with_dlq
+        } else {
+            &without_dlq
+        };
         let spec = partitions
             .entry((group_id.clone(), topic_id.0, *partition))
             .or_insert_with(|| SpecPartition::new(*leader_epoch));
@@ -120,10 +148,10 @@ pub fn conform_profile(
             // the new start offset; the reloaded share partition starts from nothing.
             *spec = SpecPartition::new(*leader_epoch);
         } else if *leader_epoch > spec.leader_epoch || spec.reinitializes(event) {
-            spec.restore(*leader_epoch, &rules);
+            spec.restore(*leader_epoch, rules);
         }
         report.steps += 1;
-        if let Err((offset, message)) = spec.step(event, record.at_ms, &rules) {
+        if let Err((offset, message)) = spec.step(event, record.at_ms, rules) {
             report.first_divergence = Some(Nonconformance {
                 seq: record.seq,
                 at_ms: record.at_ms,
@@ -134,6 +162,26 @@ pub fn conform_profile(
         }
     }
     report
+}
+
+/// The groups whose share-partition events show an ARCHIVING record: only a dead-letter queue
+/// makes one (spec 1.1).
+fn groups_showing_archiving(records: &[TraceRecord]) -> BTreeSet<String> {
+    let mut groups = BTreeSet::new();
+    for record in records {
+        let TraceEvent::SharePartition {
+            group_id, event, ..
+        } = &record.event
+        else {
+            continue;
+        };
+        if let PartitionEvent::Transition { from, to, .. } = event {
+            if *from == RecordState::Archiving || *to == RecordState::Archiving {
+                groups.insert(group_id.clone());
+            }
+        }
+    }
+    groups
 }
 
 #[cfg(test)]

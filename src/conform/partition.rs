@@ -663,15 +663,16 @@ impl SpecPartition {
                     alternative: None,
                 });
             }
-            // Not in the model: it has no DLQ (no ARCHIVING state; the DLQ is Kafka 4.4's, behind
-            // `share.version=2`, and the model's profiles are 4.0-4.2). Moving it in needs new model
-            // state (ARCHIVING, the DLQ's phase-2 step) behind a config switch that keeps the
-            // default bounds' state counts; until then this is the spec's table (spec 1.2 #10), and
-            // SPSO's stop at ARCHIVING in `move_start` the spec's 1.1.
             TransitionCause::DeadLetterCompleted => {
-                if step.from != RecordState::Archiving || step.to != RecordState::Archived {
-                    return Err("spec 1.2 #10: ARCHIVING -> ARCHIVED only".to_string());
+                let verdict = rules.dead_letter_completed(&before, step.to, step.delivery_count);
+                if verdict == Verdict::Refused && before.rollback_delivery_count.is_some() {
+                    return Err(format!(
+                        "spec 1.2 #10: the DLQ's phase 2 completed while the transition to {:?} \
+                         waits for its write; phase 2 starts once phase 1 is written",
+                        before.state
+                    ));
                 }
+                leads("spec 1.2 #10", "the DLQ's phase 2".to_string(), verdict)?;
             }
             TransitionCause::AbortedTransaction => unreachable!("handled above"),
         }
@@ -715,12 +716,8 @@ impl SpecPartition {
                     continue;
                 };
                 let mut candidates = record.candidates();
-                // The model has no DLQ: ARCHIVING, which it takes for ARCHIVED, is not terminal
-                // (spec 1.1).
-                let passes = candidates.any(|record| {
-                    record.state != RecordState::Archiving
-                        && rules.spso_passes(&self.before(offset, record, None, 0))
-                });
+                let passes = candidates
+                    .any(|record| rules.spso_passes(&self.before(offset, record, None, 0)));
                 if !passes {
                     let message = match &record.pending {
                         Some(_) => format!(

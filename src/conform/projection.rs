@@ -6,7 +6,9 @@
 //! 1.2 #1, 1.6; a new record's first delivery count), acknowledgement (1.2 #2-#4, 2.2), lock expiry
 //! (1.2 #5, 1.3), session release (1.2 #6, per profile), log-start archiving (1.2 #8), the archive of
 //! aborted transactions (1.2 #9), the rollback of a failed write (1.4, 3.2), SPSO advancement (1.6),
-//! the coordinator's merge (3.3) and a new leader's restore (3.5) are written once, in the model.
+//! the coordinator's merge (3.3), a new leader's restore (3.5) and, when the group has a dead-letter
+//! queue, ARCHIVING and the DLQ's phase 2 (1.1, 1.2 #10; the model's `dead_letter_queue` switch) are
+//! written once, in the model.
 //!
 //! Delivery counts and the limit are projected onto the model's small counters: a limit above the
 //! model's largest (10) becomes 10, with counts below the limit kept below it and counts at or past it
@@ -89,7 +91,7 @@ pub(super) struct After {
 }
 
 /// The one-record spec models of a replay: one per profile the trace may follow, each also with the
-/// record in an aborted transaction (read_committed).
+/// record in an aborted transaction (read_committed), all with or all without the dead-letter queue.
 #[derive(Clone, Debug)]
 pub(super) struct SpecRules {
     models: Vec<ShareModel>,
@@ -99,8 +101,9 @@ pub(super) struct SpecRules {
 
 impl SpecRules {
     /// The rules of `profile` (every profile when `None`: a step conforms when one of them allows it)
-    /// with delivery-count limit `limit`.
-    pub fn new(limit: u16, profile: Option<Profile>) -> SpecRules {
+    /// with delivery-count limit `limit`, for a group with a dead-letter queue when
+    /// `dead_letter_queue` (KIP-1191: REJECT and the limit go through ARCHIVING).
+    pub fn new(limit: u16, profile: Option<Profile>, dead_letter_queue: bool) -> SpecRules {
         let profiles = profile.map_or(Profile::ALL.to_vec(), |profile| vec![profile]);
         let model = |profile: Profile, aborted_offsets: u8| {
             ShareModel::new(ShareModelCfg {
@@ -117,6 +120,7 @@ impl SpecRules {
                 pending_writes_max: 1,
                 witnesses: false,
                 aborted_offsets,
+                dead_letter_queue,
                 ..ShareModelCfg::default()
             })
         };
@@ -346,7 +350,17 @@ impl SpecRules {
         self.allows(before, ShareAction::WriteFails { slot: 0 }, to, count)
     }
 
-    /// Spec 1.6: whether SPSO may move past the record (terminal, no write pending).
+    /// Spec 1.2 #10: the DLQ's phase 2 finished for the record (ARCHIVING -> ARCHIVED).
+    pub fn dead_letter_completed(&self, before: &Before, to: RecordState, count: u16) -> Verdict {
+        let action = ShareAction::DeadLetterCompleted {
+            offset: 0,
+            enqueued: true,
+            persisted: true,
+        };
+        self.allows(before, action, to, count)
+    }
+
+    /// Spec 1.6: whether SPSO may move past the record (terminal, no write pending; not ARCHIVING).
     pub fn spso_passes(&self, before: &Before) -> bool {
         self.models.iter().any(|model| {
             let mut state = self.state(model, before);
@@ -448,7 +462,7 @@ impl SpecRules {
         let known: Vec<u16> = before.persisted.iter().map(|&(_, count)| count).collect();
         let state = match before.persisted {
             // The model forgets which terminal state a settled record is in (nothing reads it again);
-            // it is the persisted one (the DLQ's ARCHIVING too, which the model does not have).
+            // it is the persisted one.
             Some((persisted, _))
                 if record.state.is_terminal() && spec_state(persisted).is_terminal() =>
             {
@@ -487,13 +501,14 @@ pub(super) enum Verdict {
     Refused,
 }
 
-/// The model's state of an engine state (ARCHIVING is ARCHIVED: the model has no DLQ).
+/// The model's state of an engine state.
 pub(super) fn spec_state(state: RecordState) -> SpecState {
     match state {
         RecordState::Available => SpecState::Available,
         RecordState::Acquired => SpecState::Acquired,
         RecordState::Acknowledged => SpecState::Acknowledged,
-        RecordState::Archiving | RecordState::Archived => SpecState::Archived,
+        RecordState::Archiving => SpecState::Archiving,
+        RecordState::Archived => SpecState::Archived,
     }
 }
 
@@ -502,6 +517,7 @@ fn engine_state(state: SpecState) -> RecordState {
         SpecState::Available => RecordState::Available,
         SpecState::Acquired => RecordState::Acquired,
         SpecState::Acknowledged => RecordState::Acknowledged,
+        SpecState::Archiving => RecordState::Archiving,
         SpecState::Archived => RecordState::Archived,
     }
 }

@@ -625,8 +625,8 @@ fn a_new_share_partition_of_the_same_leader_restores_the_persisted_image() {
     assert!(divergence.message.contains("new record"), "{divergence}");
 }
 
-/// Spec 1.1 and 1.6: ARCHIVING (the DLQ's first phase) is not terminal, so SPSO does not pass it; its
-/// ARCHIVED is.
+/// Spec 1.1 and 1.6 (the model's SPSO advancement with its DLQ on): ARCHIVING (the DLQ's first
+/// phase) is not terminal, so SPSO does not pass it; its ARCHIVED is.
 #[test]
 fn spso_passing_an_archiving_record_is_reported() {
     use RecordState::*;
@@ -834,8 +834,7 @@ fn a_transition_from_a_state_the_trace_did_not_leave_is_reported() {
     );
 }
 
-/// Spec 1.2 #10 (the spec's table; the model has no DLQ): the DLQ's phase 2 only completes an
-/// ARCHIVING record.
+/// Spec 1.2 #10 (the model's phase-2 step): the DLQ's phase 2 only completes an ARCHIVING record.
 #[test]
 fn a_dead_letter_completion_of_a_record_not_archiving_is_reported() {
     use RecordState::*;
@@ -848,3 +847,5 @@ fn a_dead_letter_completion_of_a_record_not_archiving_is_reported() {
     assert_eq!((divergence.seq, divergence.offset), (1, Some(0)));
     assert!(divergence.message.contains("spec 1.2 #10"), "{divergence}");
 }
+
+mod dead_letter;

@@ -186,6 +186,8 @@ pub fn abstract_state(model: &ImplModel, state: &ImplState) -> ShareState {
             confirmed_terminal: state.ghost.confirmed_terminal,
             violations: state.ghost.violations,
             events: 0,
+            // The implementation model keeps the DLQ off: nothing is ever ARCHIVING.
+            dead_lettered: 0,
         },
     };
     abstracted.normalize_writes();

@@ -31,7 +31,9 @@ pub fn engine_switch_for(mutation: SpecMutation) -> Option<&'static str> {
         | SpecMutation::SessionReleasesOthers
         | SpecMutation::PersistedStartRegresses
         | SpecMutation::TerminalMadeAvailable
-        | SpecMutation::EarlyAckResponse => None,
+        | SpecMutation::EarlyAckResponse
+        | SpecMutation::DeadLetterFailureRedelivers
+        | SpecMutation::SpsoPassesArchiving => None,
     }
 }
 
@@ -47,6 +49,13 @@ pub fn scenario_from_counterexample(
 ) -> Result<(String, Scenario, Vec<String>), String> {
     let cfg = &example.config;
     let mut warnings = Vec::new();
+    if cfg.dead_letter_queue {
+        return Err(
+            "scripted scenarios have no dead-letter queue step; check without \
+                    --dead-letter-queue"
+                .to_string(),
+        );
+    }
     if cfg.delivery_count_limit < 2 {
         return Err(format!(
             "delivery-count limit {} is below the broker's minimum of 2 \
@@ -190,6 +199,8 @@ fn script_step(step: &NamedStep, max_records: u8, epochs: bool) -> Value {
         NamedStep::OffsetReset { start_offset, .. } => {
             json!({"step": "offset_reset", "start_offset": start_offset})
         }
+        // Refused in `scenario_from_counterexample`: no DLQ step exists.
+        NamedStep::DeadLetterCompleted { .. } => json!({"step": "dead_letter_completed"}),
     }
 }
 

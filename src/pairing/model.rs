@@ -410,6 +410,8 @@ impl ImplModel {
     fn drive(&self, state: &mut ImplState, action: ShareAction) -> Option<Vec<u8>> {
         let before = state.abstract_state.clone();
         match action {
+            // The implementation model keeps the DLQ off (`dlq_enabled: false`).
+            ShareAction::DeadLetterCompleted { .. } => return None,
             ShareAction::Produce => {
                 if state.produced >= self.cfg.records {
                     return None;

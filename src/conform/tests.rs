@@ -849,3 +849,4 @@ fn a_dead_letter_completion_of_a_record_not_archiving_is_reported() {
 }
 
 mod dead_letter;
+mod engine_dead_letter;

@@ -699,6 +699,14 @@ mod tests {
             .to_cfg()
             .expect_err("spec only");
         assert!(error.contains("--dead-letter-queue"), "{error}");
+        // Scripted scenarios have no DLQ step: emitting one is refused (exit 2), nothing written.
+        let file = std::env::temp_dir().join(format!("sharesim-dlq-{}.json", std::process::id()));
+        let mut emit = small.to_vec();
+        emit[5] = "2";
+        emit.extend_from_slice(&["--mutation", "dead-letter-failure-redelivers"]);
+        emit.extend_from_slice(&["--emit-scenario", file.to_str().expect("utf-8 temp path")]);
+        assert_eq!(code(run_check(&args(&emit))), code(ExitCode::from(2)));
+        assert!(!file.exists());
     }
 
     #[test]

@@ -418,3 +418,30 @@ fn dead_letter_queue_passes_with_every_profile_and_fault() {
     };
     assert_all_pass(&check(cfg, Strategy::Bfs, false));
 }
+
+/// Spec 1.2 #10 broken by the mutation: the counterexample names the DLQ's phase 2 with its failed
+/// enqueue, and its JSON (config with the DLQ on) round-trips.
+#[test]
+fn dead_letter_counterexample_names_phase_two() {
+    let (cfg, name) = mutation_case(SpecMutation::DeadLetterFailureRedelivers);
+    let model = cfg.into_model().expect("valid");
+    let report = run_check(model.clone(), &CheckOptions::default(), None);
+    let path = report
+        .result(name)
+        .and_then(|r| r.path.clone())
+        .expect("a counterexample");
+    let example = counterexample(&model, name, path);
+    assert!(example.config.dead_letter_queue);
+    let last = serde_json::to_string(example.steps.last().expect("steps")).expect("serializes");
+    assert_eq!(
+        last,
+        concat!(
+            r#"{"action":"dead_letter_completed","offset":0,"enqueued":false,"#,
+            r#""new_state":"AVAILABLE","persisted":true}"#
+        )
+    );
+    let json = serde_json::to_string(&example).expect("serializes");
+    assert!(json.contains(r#""dead_letter_queue":true"#), "{json}");
+    let back: Counterexample = serde_json::from_str(&json).expect("deserializes");
+    assert_eq!(back, example);
+}

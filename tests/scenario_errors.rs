@@ -249,6 +249,36 @@ fn config_value_outside_the_broker_bounds() {
     assert!(ScenarioFile::parse("ok.json", lowered).is_ok());
 }
 
+/// Spec 4.1: a share group's session timeout lies within the broker's
+/// `group.share.{min,max}.session.timeout.ms` (45 s to 60 s by default), and, as Kafka's
+/// `GroupConfig.validateValues` requires, above the group's heartbeat interval.
+#[test]
+fn share_session_timeout_out_of_the_broker_bounds_or_not_above_the_heartbeat() {
+    let text = r#"{"groups": [{"name": "w", "configs": {"share.session.timeout.ms": 10000}}]}"#;
+    let (kind, message) = error_of(text);
+    assert_eq!(kind, ScenarioErrorKind::InvalidValue);
+    assert!(
+        message.contains("groups[0].configs.\"share.session.timeout.ms\"")
+            && message.contains("must be in the range [45000, 60000]"),
+        "{message}"
+    );
+    // Lowered bounds admit it, but not at or below the heartbeat interval (5 s by default).
+    let text = r#"{"cluster": {"configs": {"group.share.min.session.timeout.ms": 1000}},
+                   "groups": [{"name": "w", "configs": {"share.session.timeout.ms": 5000}}]}"#;
+    let (kind, message) = error_of(text);
+    assert_eq!(kind, ScenarioErrorKind::InvalidValue);
+    assert!(
+        message.contains("groups[0].configs.\"share.session.timeout.ms\"")
+            && message.contains(
+                "share.session.timeout.ms (5000) must be greater than share.heartbeat.interval.ms (5000)"
+            ),
+        "{message}"
+    );
+    let ok = r#"{"cluster": {"configs": {"group.share.min.session.timeout.ms": 1000}},
+                 "groups": [{"name": "w", "configs": {"share.session.timeout.ms": 10000}}]}"#;
+    assert!(ScenarioFile::parse("ok.json", ok).is_ok());
+}
+
 #[test]
 fn integer_config_out_of_range() {
     let text = r#"{"cluster": {"configs": {"group.share.delivery.count.limit": 11}}}"#;

@@ -817,6 +817,34 @@ pub fn validate_share_group_config(
         .map_err(|error| from_group_error(ConfigScope::ShareGroup, name, error))
 }
 
+/// Parses a share group's configs against the broker settings `broker`, then applies Kafka's
+/// cross-field rule (the session timeout above the heartbeat interval). The error names the config.
+pub fn share_group_config<'a>(
+    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    broker: &GroupCoordinatorConfig,
+) -> Result<ShareGroupConfig, (String, ConfigProblem)> {
+    let mut config = ShareGroupConfig::default();
+    for (name, value) in entries {
+        config.set(name, value, broker).map_err(|error| {
+            (
+                name.to_string(),
+                from_group_error(ConfigScope::ShareGroup, name, error),
+            )
+        })?;
+    }
+    config.validate(broker).map_err(|error| {
+        let name = match &error {
+            GroupConfigError::Conflict { name, .. } => name.clone(),
+            _ => String::new(),
+        };
+        (
+            name.clone(),
+            from_group_error(ConfigScope::ShareGroup, &name, error),
+        )
+    })?;
+    Ok(config)
+}
+
 /// Parses the broker's `group.share.*` configs among `entries` over the release's defaults, with the
 /// group coordinator's parser, then applies Kafka's cross-field rules. The error names the config.
 pub fn broker_group_config<'a>(

@@ -10,7 +10,8 @@ use sharesim_sim::coordinator::group::GroupCoordinatorConfig;
 use sharesim_sim::faults::FaultNode;
 
 use super::configs::{
-    broker_group_config, validate_config, validate_share_group_config, ConfigProblem, ConfigScope,
+    broker_group_config, share_group_config, validate_config, validate_share_group_config,
+    ConfigProblem, ConfigScope,
 };
 use super::error::{FieldError, ScenarioErrorKind as Kind};
 use super::expectations::{InvariantSet, METRICS};
@@ -433,6 +434,16 @@ impl Context<'_> {
                         validate_share_group_config(name, value.as_str(), broker)
                             .map_err(|problem| config_error(problem, configs.key(name)))?;
                     }
+                    // Kafka's cross-field rule on the group's configs, with the group coordinator's.
+                    let entries = group.configs.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+                    share_group_config(entries, broker).map_err(|(name, problem)| {
+                        let at = if group.configs.contains_key(&name) {
+                            configs.key(&name)
+                        } else {
+                            configs.clone()
+                        };
+                        config_error(problem, at)
+                    })?;
                 }
                 GroupType::Classic => {
                     self.configs(ConfigScope::ClassicConsumer, &group.configs, &configs)?

@@ -51,7 +51,8 @@ pub struct ClassicConsumerSetup {
     pub faults: NetFaults,
     /// The run's trace.
     pub trace: SharedTrace,
-    /// The node's clock.
+    /// The node's clock: every timer of the client and the application reads it (the `clock_skew`
+    /// lever moves it); shared with the fault scheduler.
     pub clock: NodeClock,
     /// Set it to close the consumer (it commits and leaves); the node then returns.
     pub close: Arc<AtomicBool>,
@@ -113,7 +114,7 @@ pub async fn run_classic_consumer(setup: ClassicConsumerSetup) -> Vec<ClassicRec
         let mut waited_ms = 0;
         while lock(&shared).engine.state() != MemberState::Closed && waited_ms < CLOSE_TIMEOUT_MS {
             let _ = madsim::time::timeout(
-                Duration::from_millis(POLL_WAIT_MS),
+                local_duration(&setup.clock, POLL_WAIT_MS),
                 wakes.application.1.recv(),
             )
             .await;
@@ -155,7 +156,7 @@ async fn run_application(
         wakes.network();
         if records.is_empty() {
             let _ = madsim::time::timeout(
-                Duration::from_millis(POLL_WAIT_MS),
+                local_duration(&setup.clock, POLL_WAIT_MS),
                 wakes.application.1.recv(),
             )
             .await;
@@ -165,7 +166,7 @@ async fn run_application(
             let decision =
                 application.on_record(&mut rng, setup.clock.now_ms(), &as_share_record(&record));
             let processing_ms = decision.processing_ms;
-            madsim::time::sleep(Duration::from_millis(processing_ms)).await;
+            madsim::time::sleep(local_duration(&setup.clock, processing_ms)).await;
             let mut guard = lock(shared);
             guard
                 .engine
@@ -279,11 +280,23 @@ fn resolve(
     }
 }
 
+/// How long, in true time, until the node's clock has moved `local_ms` on from now: the node's waits
+/// (a poll's timeout, the application's processing) run on its own clock, as a Java client's `Timer`s
+/// read `time.milliseconds()`, so a skewed clock stretches or shrinks them. A perfect clock gives
+/// `local_ms` itself.
+fn local_duration(clock: &NodeClock, local_ms: u64) -> Duration {
+    let deadline_ms = clock.now_ms().saturating_add(local_ms);
+    Duration::from_millis(clock.until_ms(deadline_ms))
+}
+
 /// Moves the engine's trace events into the run's trace; application events are not used here.
+///
+/// Stamped with the simulator's true time, not the consumer's clock (which the `clock_skew` lever
+/// moves): the trace is the simulator's observation, and the `classic.*` latencies are measured on it.
 fn flush_trace(setup: &ClassicConsumerSetup, engine: &mut ClassicConsumer) {
     while let Some(event) = engine.poll_trace() {
         setup.trace.record(
-            setup.clock.now_ms(),
+            setup.clock.true_now_ms(),
             &setup.node_name,
             TraceEvent::Classic { event },
         );

@@ -165,7 +165,7 @@ impl ClassicConsumers {
             let mut setup = slot.setup.clone();
             setup.node_name = format!("{}-r{}", slot.setup.node_name, slot.generation);
             setup.seed ^= u64::from(slot.generation) << 48;
-            setup.clock = NodeClock::new();
+            // The restarted client runs on the same machine: it keeps its clock (and any skew).
             let node = cluster.client_node(&setup.node_name);
             node.spawn(run_classic_consumer(setup));
             slot.node = Some(node);
@@ -183,6 +183,17 @@ impl ClassicConsumers {
         let nodes = self.matching(consumer)?.into_iter().map(|slot| &slot.node);
         pause_running(nodes, pause);
         Ok(())
+    }
+
+    /// The clocks of a classic consumer reference (the `clock_skew` lever sets them, as it sets a share
+    /// consumer's: `Consumers::set_clock`). A clock belongs to the instance's machine, so a crashed
+    /// instance's clock is still returned and a restart keeps it.
+    pub(super) fn clocks(&mut self, consumer: FaultNode) -> Result<Vec<NodeClock>, FaultError> {
+        Ok(self
+            .matching(consumer)?
+            .into_iter()
+            .map(|slot| slot.setup.clock.clone())
+            .collect())
     }
 
     /// The madsim nodes of a classic consumer reference (for network partitions).

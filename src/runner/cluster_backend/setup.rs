@@ -97,16 +97,7 @@ impl ClusterSetup {
             heartbeat_interval_ms: u64::from(group_config.heartbeat_interval_ms(&broker)),
             ..OracleConfig::default()
         };
-        let default_timeouts = OracleConfig::default();
-        if oracle_config.session_timeout_ms != default_timeouts.session_timeout_ms
-            || oracle_config.heartbeat_interval_ms != default_timeouts.heartbeat_interval_ms
-        {
-            notes.push(
-                "the cluster's group coordinator runs Kafka's default session timeout and \
-                 heartbeat interval, not the scenario's"
-                    .to_string(),
-            );
-        }
+        let group_coordinator = group_coordinator_config(&broker, &group_config);
         let mut cluster_config = ShareGroupClusterConfig {
             cluster: SimClusterConfig {
                 brokers: scenario.cluster.brokers.max(1) as i32,
@@ -121,10 +112,10 @@ impl ClusterSetup {
             .services
             .share_coordinator
             .skip_leader_epoch_fencing = mutations.skip_leader_epoch_fencing;
-        cluster_config
-            .services
-            .group_coordinator
-            .assignor_skips_a_member = mutations.assignor_skips_a_member;
+        cluster_config.services.group_coordinator = GroupCoordinatorConfig {
+            assignor_skips_a_member: mutations.assignor_skips_a_member,
+            ..group_coordinator
+        };
         cluster_config.services.share_partition = partition_config;
         if scenario.cluster.controller != "dedicated" {
             // The harness always runs a dedicated controller node.
@@ -257,4 +248,21 @@ fn consumer_failures(scenario: &Scenario) -> Vec<ScheduledFault> {
         }
     }
     faults
+}
+
+/// The brokers' group coordinator config: the scenario's broker `group.share.*` configs
+/// (`cluster.configs`, bounded and cross-checked by Kafka's rules when parsed), with the share group's
+/// `share.session.timeout.ms` and `share.heartbeat.interval.ms` (bounded by the broker's min/max when
+/// parsed) as its session timeout and heartbeat interval. Kafka's coordinator reads a group's override
+/// at each use and falls back to the broker default; the cluster's brokers hold one set of group
+/// configs (as for the share partitions), so the first share group's values stand for every group.
+fn group_coordinator_config(
+    broker: &GroupCoordinatorConfig,
+    group: &ShareGroupConfig,
+) -> GroupCoordinatorConfig {
+    GroupCoordinatorConfig {
+        session_timeout_ms: group.session_timeout_ms(broker),
+        heartbeat_interval_ms: group.heartbeat_interval_ms(broker),
+        ..broker.clone()
+    }
 }

@@ -564,9 +564,11 @@ impl Consumers {
     /// Sets the clocks of a producer or consumer reference (every instance of an entry without one):
     /// the `clock_skew` lever. A consumer's clock is everything its client reads time for, as a Java
     /// client's `time.milliseconds()` is: poll and heartbeat timers, request timeouts, the
-    /// application's processing time; a forward step times out what is in flight, a step back (the
-    /// clock holds until true time catches up) makes timers wait longer. A restarted instance keeps
-    /// its machine's clock. The trace is stamped on the simulator's time (latencies stay true).
+    /// application's processing time (a classic consumer's too: its heartbeat, poll-interval and
+    /// auto-commit timers; the coordinator judges its session on the broker's clock); a forward step
+    /// times out what is in flight, a step back (the clock holds until true time catches up) makes
+    /// timers wait longer. A restarted instance keeps its machine's clock. The trace is stamped on the
+    /// simulator's time (latencies stay true).
     pub(super) fn set_clock(
         &mut self,
         node: FaultNode,
@@ -579,6 +581,7 @@ impl Consumers {
                 .get(index)
                 .cloned()
                 .ok_or_else(|| FaultError::UnknownTarget(node.to_string()))?],
+            FaultNode::Consumer { .. } if self.is_classic(node) => self.classic.clocks(node)?,
             FaultNode::Consumer { .. } => self
                 .matching(node)?
                 .into_iter()

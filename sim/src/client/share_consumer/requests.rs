@@ -422,7 +422,11 @@ impl ShareConsumer {
             }
             let epoch = session.epoch;
             if epoch == INITIAL_EPOCH {
-                // Spec 2.3/2.4: no acknowledgements without a session; Kafka fails them locally.
+                // Spec 2.3/2.4: no acknowledgements without a session; Kafka fails them locally, with
+                // NETWORK_EXCEPTION as Kafka 4.2's client does (`ShareConsumeRequestManager
+                // .maybeAddAcknowledgements`, KAFKA-19485, apache/kafka#20135, cherry-picked to 4.1 as
+                // #20670): a new session means the connection to the leader was lost and re-established.
+                // Earlier clients used INVALID_SHARE_SESSION_EPOCH here (KAFKA-18198, #18944); not modelled.
                 if let Some(partitions) = self.pending.remove(&node) {
                     for (tip, pending) in partitions {
                         self.report_outcome(

@@ -879,6 +879,53 @@ fn no_acks_on_an_epoch_0_fetch() {
     )));
 }
 
+/// Spec 2.3/2.4, Kafka's KAFKA-19485 case: a ShareAcknowledge answered SHARE_SESSION_NOT_FOUND (the
+/// leader restarted) fails its own acks with that error and restarts the session at epoch 0; an ack the
+/// application makes afterwards cannot ride the epoch-0 fetch and fails locally with NETWORK_EXCEPTION,
+/// as Kafka 4.2's client does (not INVALID_SHARE_SESSION_EPOCH, which only 4.1.0's client used).
+#[test]
+fn an_ack_made_after_a_lost_session_fails_with_network_exception_not_a_session_error() {
+    let mut h = Harness::joined(&[("share.acknowledgement.mode", "explicit")], &[0]);
+    let (_, records) = h.deliver(plain_batch(0, 2), vec![acquired(0, 1, 1)]);
+    let records = records.unwrap();
+    h.consumer.acknowledge(&records[0], Accept).unwrap();
+    h.consumer.commit_async(h.now_ms).unwrap();
+    let (request_id, request) = h.expect_acknowledge();
+    assert_eq!(request.share_session_epoch, 1);
+    let response = ShareAcknowledgeResponse {
+        error: Some(ResponseError::ShareSessionNotFound),
+        acquisition_lock_timeout_ms: None,
+        partitions: vec![],
+    };
+    h.consumer
+        .handle_share_acknowledge_response(h.now_ms, request_id, &response);
+    h.drain();
+    assert_eq!(h.consumer.share_session_epoch(LEADER), 0);
+    assert_eq!(
+        h.callbacks(),
+        vec![(tip(0), vec![0], Some(ResponseError::ShareSessionNotFound))],
+        "the ack that went on the wire fails with the broker's session error"
+    );
+    h.consumer.acknowledge(&records[1], Release).unwrap();
+    assert!(h.poll().unwrap().is_empty());
+    let (_, reopen) = h.expect_fetch();
+    assert_eq!(reopen.share_session_epoch, 0);
+    assert!(reopen
+        .partitions
+        .iter()
+        .all(|p| p.acknowledgement_batches.is_empty()));
+    assert_eq!(
+        h.callbacks()[1..],
+        [(tip(0), vec![1], Some(ResponseError::NetworkException))],
+        "the ack made after the reset never goes on the wire"
+    );
+    assert!(h.trace.iter().any(|e| matches!(
+        e,
+        ClientTraceEvent::AcknowledgementOutcome { unsent_offsets, error_code: 13, .. }
+            if unsent_offsets == &vec![1]
+    )));
+}
+
 /// Spec 2.4: a failed request (disconnect) restarts the session; its acks fail with the disconnect.
 #[test]
 fn disconnect_fails_in_flight_acks_and_resets_session() {

@@ -203,7 +203,8 @@ pub enum GroupConfigError {
         /// The allowed range, from the broker's `group.share.min.*`/`group.share.max.*` configs.
         range: ConfigRange,
     },
-    /// Two broker configs contradict each other (checked by [`GroupCoordinatorConfig::validate`]).
+    /// Two configs contradict each other (checked by [`GroupCoordinatorConfig::validate`] and
+    /// [`ShareGroupConfig::validate`]).
     Conflict {
         /// The config that must change.
         name: String,
@@ -358,6 +359,29 @@ impl ShareGroupConfig {
             .unwrap_or(broker.heartbeat_interval_ms)
     }
 
+    /// Kafka's cross-field rule on a group's configs (`GroupConfig.validateValues`): the share session
+    /// timeout must be greater than the share heartbeat interval. Kafka fills the unset one with the
+    /// static default; here it is the broker's value (the same unless `cluster.configs` changes it).
+    pub fn validate(&self, broker: &GroupCoordinatorConfig) -> Result<(), GroupConfigError> {
+        let session_timeout_ms = self.session_timeout_ms(broker);
+        let heartbeat_interval_ms = self.heartbeat_interval_ms(broker);
+        if session_timeout_ms <= heartbeat_interval_ms {
+            let name = if self.session_timeout_ms.is_some() {
+                "share.session.timeout.ms"
+            } else {
+                "share.heartbeat.interval.ms"
+            };
+            return Err(GroupConfigError::Conflict {
+                name: name.to_string(),
+                reason: format!(
+                    "share.session.timeout.ms ({session_timeout_ms}) must be greater than \
+                     share.heartbeat.interval.ms ({heartbeat_interval_ms})"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The effective acquisition lock duration: the override, else `group.share.record.lock.duration.ms`.
     pub fn record_lock_duration_ms(&self, broker: &GroupCoordinatorConfig) -> u32 {
         self.record_lock_duration_ms
@@ -504,6 +528,45 @@ mod tests {
         assert_eq!(broker.initialize_retry_interval_ms, 30_000);
         let old = GroupCoordinatorConfig::new(&Semantics::for_release(Release::Kafka4_0));
         assert_eq!(old.partition_max_record_locks, 200);
+    }
+
+    /// Spec 4.1 (Kafka's `GroupConfig.validateValues`): a group's share session timeout must be greater
+    /// than its heartbeat interval, each the override or else the broker's value.
+    #[test]
+    fn session_timeout_must_exceed_heartbeat_interval() {
+        let broker = GroupCoordinatorConfig {
+            session_timeout_range_ms: ConfigRange {
+                min: 1_000,
+                max: 60_000,
+            },
+            heartbeat_interval_range_ms: ConfigRange {
+                min: 1_000,
+                max: 15_000,
+            },
+            ..broker()
+        };
+        let group = |entries: &[(&str, &str)]| {
+            ShareGroupConfig::from_entries(entries.iter().copied(), &broker)
+                .unwrap()
+                .validate(&broker)
+        };
+        assert_eq!(group(&[("share.session.timeout.ms", "10000")]), Ok(()));
+        assert!(matches!(
+            group(&[("share.session.timeout.ms", "5000")]),
+            Err(GroupConfigError::Conflict { name, .. }) if name == "share.session.timeout.ms"
+        ));
+        assert!(matches!(
+            group(&[
+                ("share.heartbeat.interval.ms", "15000"),
+                ("share.session.timeout.ms", "15000")
+            ]),
+            Err(GroupConfigError::Conflict { .. })
+        ));
+        let quick = [
+            ("share.session.timeout.ms", "6000"),
+            ("share.heartbeat.interval.ms", "2000"),
+        ];
+        assert_eq!(group(&quick), Ok(()));
     }
 
     /// Spec 4.1, 1.4: group overrides inside the broker bounds are taken; the defaults apply otherwise.

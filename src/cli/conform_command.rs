@@ -8,7 +8,7 @@ use clap::Args;
 use sharesim_sim::trace::read_json_lines;
 
 use super::fail;
-use crate::conform::conform_profile;
+use crate::conform::conform_dead_letter_queue;
 
 /// Arguments of `conform`.
 #[derive(Args, Debug, Clone)]
@@ -22,6 +22,10 @@ pub struct ConformArgs {
     /// release's rules allow it.
     #[arg(long)]
     pub profile: Option<String>,
+    /// Whether the run's share groups have a dead-letter queue (KIP-1191): `true` or `false`;
+    /// default: a group has one when its trace shows an ARCHIVING record.
+    #[arg(long)]
+    pub dead_letter_queue: Option<bool>,
 }
 
 /// Runs `sharesim conform`: exit 0 when every step is allowed, 1 at the first step that is not, 2 on bad
@@ -47,7 +51,12 @@ pub fn run_conform(args: &ConformArgs) -> ExitCode {
         Ok(records) => records,
         Err(error) => return fail(format!("{}: {error}", args.trace.display())),
     };
-    let report = conform_profile(&records, args.delivery_count_limit, profile);
+    let report = conform_dead_letter_queue(
+        &records,
+        args.delivery_count_limit,
+        profile,
+        args.dead_letter_queue,
+    );
     match &report.first_divergence {
         None => {
             println!(

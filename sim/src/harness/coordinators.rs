@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::SimCluster;
 use crate::coordinator::classic::{classic_group_plugins, ClassicGroupConfig};
 use crate::coordinator::placement::InternalTopicsConfig;
-use crate::coordinator::transaction::transaction_plugins;
+use crate::coordinator::transaction::{transaction_plugins, ProducerIdBlocks};
 use crate::node::ServiceFactory;
 use crate::ResponseError;
 
@@ -23,9 +23,11 @@ pub fn classic_group_services(
 }
 
 /// Every broker gets a transaction coordinator (and FindCoordinator for TRANSACTION keys); producer
-/// ids come from per-broker ranges.
+/// ids come in blocks from one counter of the cluster's, which outlives broker restarts as Kafka's
+/// controller's record of the next block does.
 pub fn transaction_services(internal_topics: InternalTopicsConfig) -> ServiceFactory {
-    Arc::new(move |broker_id| transaction_plugins(broker_id, &internal_topics))
+    let producer_id_blocks = ProducerIdBlocks::default();
+    Arc::new(move |_| transaction_plugins(&producer_id_blocks, &internal_topics))
 }
 
 /// One factory giving each broker the services of every factory in `factories`, in order (for a key

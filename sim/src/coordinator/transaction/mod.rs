@@ -38,7 +38,7 @@ pub use markers::{
     marker_results, serve_write_txn_markers, write_txn_markers_request, MarkerAppend,
     MarkerResults, WRITE_TXN_MARKERS_VERSION,
 };
-pub use producer_ids::{ProducerIdAllocator, PRODUCER_IDS_PER_BROKER};
+pub use producer_ids::{ProducerIdAllocator, ProducerIdBlocks, PRODUCER_ID_BLOCK_SIZE};
 pub use service::{transaction_plugins, TransactionService};
 pub use txn_log::{encode_txn_record, replay_txn_records, TRANSACTION_LOG_RECORD_TYPE};
 pub use txn_metadata::{TransactionMetadata, TxnState};

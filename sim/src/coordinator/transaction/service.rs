@@ -15,7 +15,7 @@ use kafka_protocol::messages::{
 
 use super::{
     add_partitions_to_txn_answer, encode_txn_record, marker_results, replay_txn_records,
-    serve_write_txn_markers, write_txn_markers_request, ProducerIdAllocator,
+    serve_write_txn_markers, write_txn_markers_request, ProducerIdAllocator, ProducerIdBlocks,
     TransactionCoordinator, TransactionCoordinatorConfig, TxnMarkerWrite,
     WRITE_TXN_MARKERS_VERSION,
 };
@@ -79,12 +79,15 @@ pub struct TransactionService {
 }
 
 impl TransactionService {
-    /// The service of broker `broker_id` (its producer id range follows from the id).
-    pub fn new(broker_id: i32, internal_topics: InternalTopicsConfig) -> Self {
+    /// A broker's service, taking producer ids from the cluster's `producer_id_blocks`.
+    pub fn new(
+        producer_id_blocks: ProducerIdBlocks,
+        internal_topics: InternalTopicsConfig,
+    ) -> Self {
         TransactionService {
             coordinator: TransactionCoordinator::new(
                 TransactionCoordinatorConfig::default(),
-                ProducerIdAllocator::for_broker(broker_id),
+                ProducerIdAllocator::from_blocks(producer_id_blocks),
                 0,
             ),
             internal_topics,
@@ -584,16 +587,19 @@ fn end_txn_error(_request: &RequestKind, error: ResponseError) -> ResponseKind {
     ResponseKind::EndTxn(EndTxnResponse::default().with_error_code(error.code()))
 }
 
-/// The plug-ins a broker needs for idempotent and transactional producers: the transaction
-/// coordinator of broker `broker_id` and FindCoordinator for TRANSACTION keys (declining other key
+/// The plug-ins a broker needs for idempotent and transactional producers: a transaction coordinator
+/// taking producer ids from the cluster's `producer_id_blocks`, and FindCoordinator for TRANSACTION keys (declining other key
 /// types, so it composes with the group plug-ins). `__transaction_state` must exist
 /// (`InternalTopicsConfig::spec`).
 pub fn transaction_plugins(
-    broker_id: i32,
+    producer_id_blocks: &ProducerIdBlocks,
     internal_topics: &InternalTopicsConfig,
 ) -> Vec<Box<dyn BrokerService>> {
     vec![
-        Box::new(TransactionService::new(broker_id, internal_topics.clone())),
+        Box::new(TransactionService::new(
+            producer_id_blocks.clone(),
+            internal_topics.clone(),
+        )),
         Box::new(FindCoordinatorPlugin::new(
             &[CoordinatorType::Transaction],
             internal_topics.clone(),

@@ -22,7 +22,7 @@ const TOPIC: &str = "payments";
 fn coordinator() -> TransactionCoordinator {
     TransactionCoordinator::new(
         TransactionCoordinatorConfig::default(),
-        ProducerIdAllocator::for_broker(1),
+        ProducerIdAllocator::new(1000, 1000),
         7,
     )
 }
@@ -162,7 +162,7 @@ impl Logs {
     }
 }
 
-/// Plain InitProducerId hands out distinct ids from the broker's range, epoch 0.
+/// Plain InitProducerId hands out distinct ids from the coordinator's block, epoch 0.
 #[test]
 fn idempotent_producers_get_distinct_ids() {
     let mut c = coordinator();
@@ -174,11 +174,11 @@ fn idempotent_producers_get_distinct_ids() {
     let b = c.handle_init_producer_id(0, &request);
     assert_eq!((a.error_code, b.error_code), (0, 0));
     assert_ne!(a.producer_id, b.producer_id);
-    assert!(a.producer_id.0 >= PRODUCER_IDS_PER_BROKER);
+    assert!((1000..2000).contains(&a.producer_id.0));
     assert_eq!(a.producer_epoch, 0);
     let mut other = TransactionCoordinator::new(
         TransactionCoordinatorConfig::default(),
-        ProducerIdAllocator::for_broker(2),
+        ProducerIdAllocator::new(2000, 1000),
         0,
     );
     let c2 = other.handle_init_producer_id(0, &request);

@@ -233,11 +233,15 @@ impl SharePartition {
                         let mut limit_reached = false;
                         if expired {
                             // Spec 1.4: the lock expired meanwhile, so never back to ACQUIRED; ARCHIVED
-                            // if the previous count reached the limit. Offsets that fell below SPSO are
-                            // archived too (Kafka's expiry rule; the rollback would otherwise leave an
-                            // AVAILABLE record below SPSO).
-                            limit_reached = pending.rollback_delivery_count >= limit;
-                            state.state = if limit_reached || unit_last < start_offset {
+                            // (ARCHIVING with the DLQ) if the previous count reached the limit. Offsets
+                            // that fell below SPSO are ARCHIVED, DLQ or not, as Kafka's expiry asks for
+                            // ARCHIVED there (the rollback would otherwise leave an AVAILABLE record below
+                            // SPSO); only the limit check dead-letters.
+                            let below_spso = unit_last < start_offset;
+                            limit_reached = !below_spso && pending.rollback_delivery_count >= limit;
+                            state.state = if below_spso {
+                                RecordState::Archived
+                            } else if limit_reached {
                                 archive_target(dlq_enabled)
                             } else {
                                 RecordState::Available

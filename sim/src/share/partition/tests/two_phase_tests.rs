@@ -113,6 +113,30 @@ fn expiry_during_ack_write_at_the_limit_archives_on_failure() {
     );
 }
 
+/// Spec 1.2 #5, 1.4 with the DLQ: the same rollback at the limit goes to ARCHIVING (the DLQ's phase 1),
+/// but an offset that fell below SPSO meanwhile goes to ARCHIVED, as the expiry itself would take it
+/// there (only the limit check turns ARCHIVED into ARCHIVING; the model's `available_or_archived`).
+#[test]
+fn expiry_during_ack_write_with_the_dlq_archives_below_spso_and_dead_letters_at_the_limit() {
+    for (log_start_offset, expected) in [(0, RecordState::Archiving), (1, RecordState::Archived)] {
+        let config = SharePartitionConfig {
+            delivery_count_limit: 2,
+            dlq_enabled: true,
+            ..Default::default()
+        };
+        let mut h = Harness::with_config(config, Semantics::default());
+        h.fetch("a", &[(0, 0)], params(500));
+        h.fetch("a", &[(1, 1)], params(500));
+        h.ack_committed("a", 0, 0, AcknowledgeType::Release);
+        h.fetch_log("a", &log(0, &[(0, 0)]), params(500));
+        h.ack("a", 0, 0, AcknowledgeType::Release).unwrap();
+        h.sp.handle_log_start_offset(h.now_ms, log_start_offset);
+        h.advance(30_000);
+        h.complete_writes(Err(ResponseError::UnknownServerError));
+        assert_eq!(h.state(0), expected, "log start offset {log_start_offset}");
+    }
+}
+
 /// Spec 3.2: a failed ack write with the lock still live rolls back to ACQUIRED by the same member.
 #[test]
 fn failed_ack_write_rolls_back_to_acquired() {

@@ -896,10 +896,22 @@ impl ShareModel {
         self.mark_settled(state, offset, target);
         // The handler persists the new state (failure ignored), then advances SPSO (spec 1.4); with
         // the DLQ, phase 2 starts for an ARCHIVING record whatever the write did (spec 1.4).
+        self.persist_settled(state, WriteKind::LockExpiry, offset, persisted);
+    }
+
+    /// Writes the state of `offset` after a transition that stands whatever the write does (lock
+    /// expiry, the DLQ's phase 2; `persisted` says whether the write succeeds), then advances SPSO.
+    /// A write fenced by a state-epoch bump makes the live leader re-read the image (spec 3.4).
+    fn persist_settled(
+        &self,
+        state: &mut ShareState,
+        kind: WriteKind,
+        offset: u8,
+        persisted: bool,
+    ) {
         if persisted {
-            let write = self.make_write(state, WriteKind::LockExpiry, 1 << offset);
+            let write = self.make_write(state, kind, 1 << offset);
             if self.deliver(state, &write) == Delivery::Fenced {
-                // A state-epoch bump fenced the live leader: it re-reads the image (spec 3.4).
                 self.reinitialize(state);
                 return;
             }
@@ -943,16 +955,7 @@ impl ShareModel {
             state.ghost.terminal |= 1 << offset;
             self.witness(state, event::DEAD_LETTERED);
         }
-        if persisted {
-            let write = self.make_write(state, WriteKind::DeadLetter, 1 << offset);
-            if self.deliver(state, &write) == Delivery::Fenced {
-                self.reinitialize(state);
-                return;
-            }
-        } else {
-            state.budgets.write_failures += 1;
-        }
-        self.advance_spso(state);
+        self.persist_settled(state, WriteKind::DeadLetter, offset, persisted);
     }
 
     // ----- session release (spec 1.2 transition 6, 2.5) -----

@@ -84,19 +84,30 @@ fn expiry_during_ack_write_then_write_failure() {
     assert_eq!(h.sp.next_fetch_offset(), 0);
 }
 
-/// Spec 1.4: the same rollback with the previous count at the limit archives.
-#[test]
-fn expiry_during_ack_write_at_the_limit_archives_on_failure() {
-    let mut config = SharePartitionConfig::default();
-    config.delivery_count_limit = 2;
+/// Delivery-count limit 2: offset 0 delivered twice, its second RELEASE in flight; then the log start
+/// moves to `log_start_offset`, the lock expires and the RELEASE's write fails.
+fn expiry_during_a_release_write_at_the_limit(dlq_enabled: bool, log_start_offset: i64) -> Harness {
+    let config = SharePartitionConfig {
+        delivery_count_limit: 2,
+        dlq_enabled,
+        ..Default::default()
+    };
     let mut h = Harness::with_config(config, Semantics::default());
     h.fetch("a", &[(0, 0)], params(500));
     h.fetch("a", &[(1, 1)], params(500));
     h.ack_committed("a", 0, 0, AcknowledgeType::Release);
     h.fetch_log("a", &log(0, &[(0, 0)]), params(500));
     h.ack("a", 0, 0, AcknowledgeType::Release).unwrap();
+    h.sp.handle_log_start_offset(h.now_ms, log_start_offset);
     h.advance(30_000);
     h.complete_writes(Err(ResponseError::UnknownServerError));
+    h
+}
+
+/// Spec 1.4: the same rollback with the previous count at the limit archives.
+#[test]
+fn expiry_during_ack_write_at_the_limit_archives_on_failure() {
+    let h = expiry_during_a_release_write_at_the_limit(false, 0);
     assert!(h.events.iter().any(|e| matches!(
         e,
         PartitionEvent::Transition {
@@ -119,20 +130,7 @@ fn expiry_during_ack_write_at_the_limit_archives_on_failure() {
 #[test]
 fn expiry_during_ack_write_with_the_dlq_archives_below_spso_and_dead_letters_at_the_limit() {
     for (log_start_offset, expected) in [(0, RecordState::Archiving), (1, RecordState::Archived)] {
-        let config = SharePartitionConfig {
-            delivery_count_limit: 2,
-            dlq_enabled: true,
-            ..Default::default()
-        };
-        let mut h = Harness::with_config(config, Semantics::default());
-        h.fetch("a", &[(0, 0)], params(500));
-        h.fetch("a", &[(1, 1)], params(500));
-        h.ack_committed("a", 0, 0, AcknowledgeType::Release);
-        h.fetch_log("a", &log(0, &[(0, 0)]), params(500));
-        h.ack("a", 0, 0, AcknowledgeType::Release).unwrap();
-        h.sp.handle_log_start_offset(h.now_ms, log_start_offset);
-        h.advance(30_000);
-        h.complete_writes(Err(ResponseError::UnknownServerError));
+        let h = expiry_during_a_release_write_at_the_limit(true, log_start_offset);
         assert_eq!(h.state(0), expected, "log start offset {log_start_offset}");
     }
 }

@@ -1,12 +1,13 @@
 //! Fidelity of the cluster backend's consumers: `clock_skew` on a classic consumer (its client's timers,
 //! heartbeats, poll and auto-commit, run on its own clock, as a Java consumer's read
 //! `time.milliseconds()`, while the coordinator judges its session on the broker's clock), and the
-//! scenario's share session timeout honoured by the brokers' group coordinator.
+//! scenario's share session timeout honoured by the brokers' group coordinator, and an offset reset of
+//! an emptied group seen by the restarted consumers' first fetches.
 
 use sharesim::runner::{run_scenario, ClusterBackend, RunOptions, RunOutcome};
 use sharesim::scenario::parse_scenario;
 use sharesim_sim::coordinator::group::{GroupTraceEvent, MemberRemovalCause};
-use sharesim_sim::trace::{ClassicTraceEvent, TraceEvent};
+use sharesim_sim::trace::{ClassicTraceEvent, ShareConsumerEvent, TraceEvent};
 
 /// A classic group (beside an idle share group, which the cluster backend needs) whose member
 /// heartbeats every 5.7 s against a 6 s session; `clock` is the member's `cluster.clocks` entry (none
@@ -208,4 +209,77 @@ fn a_crashed_share_member_is_fenced_after_the_scenarios_session_timeout() {
         (40_000..=46_000).contains(&after_ms),
         "fenced {after_ms} ms after the crash with Kafka's defaults"
     );
+}
+
+/// Spec 5.3 with Kafka 4.1+'s `onGroupEmpty` (KAFKA-19116, apache/kafka#19666): both consumers of a
+/// share group crash, their connections close, and the leader, left with no share session of the
+/// group, drops its share partitions; once the group coordinator has fenced them (6 s sessions), the
+/// admin resets the emptied group forward to offset 150, and the consumers restart. Their first fetches
+/// re-read the partition's state from the share coordinator, so nothing below 150 is delivered after
+/// the reset (before, the leader served them from its old in-memory state until a write was fenced),
+/// and every record from 150 on is.
+#[test]
+fn consumers_restarted_after_a_reset_of_an_emptied_group_fetch_from_the_reset_state() {
+    let scenario = parse_scenario(
+        "reset_empty_group.json",
+        r#"{
+          "duration_ms": 20000, "liveness_bound_ms": 60000,
+          "cluster": {"brokers": 3, "configs": {"group.share.min.session.timeout.ms": 6000,
+                                                "group.share.min.heartbeat.interval.ms": 1000}},
+          "topics": [{"name": "orders", "partitions": 1}],
+          "groups": [{"name": "workers", "configs": {"share.auto.offset.reset": "earliest",
+                      "share.session.timeout.ms": 6000, "share.heartbeat.interval.ms": 2000}}],
+          "producers": [{"topic": "orders", "count": 200, "rate_per_sec": 100}],
+          "consumers": [{"group": "workers", "count": 2, "configs": {"max.poll.records": 10},
+                         "processing": {"kind": "fixed", "ms": 5}}],
+          "faults": [
+            {"at_ms": 1000, "kind": "consumer_crash", "consumer": "consumer:0", "restart_after_ms": 11000},
+            {"at_ms": 11000, "kind": "offset_reset", "group": "workers", "topic": "orders",
+             "start_offset": 150}
+          ]
+        }"#,
+    )
+    .expect("a valid scenario");
+    let outcome =
+        run_scenario(&ClusterBackend, &scenario, 1, RunOptions::default()).expect("the run");
+    let reset_ms = outcome
+        .records
+        .iter()
+        .find_map(|record| match &record.event {
+            TraceEvent::Fault { lever, detail }
+                if lever == "offset_reset" && detail.starts_with("answer: ") =>
+            {
+                assert!(
+                    detail.ends_with(": NONE"),
+                    "the reset was refused: {detail}"
+                );
+                Some(record.at_ms)
+            }
+            _ => None,
+        })
+        .expect("the reset was answered");
+    let delivered_after: Vec<i64> = outcome
+        .records
+        .iter()
+        .filter(|record| record.at_ms > reset_ms)
+        .filter_map(|record| match &record.event {
+            TraceEvent::ShareConsumer {
+                event: ShareConsumerEvent::RecordDelivered { offset, .. },
+                ..
+            } => Some(*offset),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        delivered_after.iter().all(|offset| *offset >= 150),
+        "delivered below the reset: {:?}",
+        delivered_after
+            .iter()
+            .filter(|o| **o < 150)
+            .collect::<Vec<_>>()
+    );
+    for offset in 150..200 {
+        assert!(delivered_after.contains(&offset), "{offset} not delivered");
+    }
+    assert!(outcome.oracle.passed(), "{:#?}", outcome.violation_texts());
 }

@@ -49,6 +49,9 @@ pub struct ShareFetchService {
     /// ShareFetch errors answered only after the request's MaxWaitMs (SHARE_SESSION_LIMIT_REACHED):
     /// token → (deadline, error, AcquisitionLockTimeoutMs).
     pub(super) delayed_errors: BTreeMap<RequestToken, (u64, ResponseError, i32)>,
+    /// Groups left with no share session here (`onGroupEmpty`) whose share partitions still await a
+    /// persister answer: each is dropped once its answers are in (see `drop_group_partitions`).
+    empty_groups: BTreeSet<String>,
 }
 
 impl ShareFetchService {
@@ -77,6 +80,7 @@ impl ShareFetchService {
             outputs: VecDeque::new(),
             woken: BTreeSet::new(),
             delayed_errors: BTreeMap::new(),
+            empty_groups: BTreeSet::new(),
         }
     }
 
@@ -216,9 +220,83 @@ impl ShareFetchService {
         if let Some(released) = outcome.released {
             self.release_session_records(now_ms, &released, host);
         }
-        // `onGroupEmpty` would drop the group's share partitions here; sharesim keeps them (their state
-        // is the same as a re-read would give, and dropping them would orphan in-flight release writes).
+        if let Some(group_id) = outcome.group_empty {
+            self.drop_group_partitions(now_ms, &group_id, host);
+        }
         self.process_wakeups(now_ms, host);
+    }
+
+    /// The group has no share session left on this broker (4.1+, `SPM.ShareGroupListenerImpl
+    /// .onGroupEmpty`, KAFKA-19116/KAFKA-19258, apache/kafka#19666): its share partitions are fenced
+    /// and dropped from the cache, so the next fetch re-reads their state from the share coordinator
+    /// (an offset reset made while the group was empty then takes effect at once).
+    ///
+    /// Kafka drops them at once and lets the release writes just started complete on the discarded
+    /// objects. Here a persister answer is matched to its partition by key, leader epoch and write id,
+    /// which a re-created partition of the same epoch could reuse; so a partition still waiting for an
+    /// answer is dropped when the last one arrives (milliseconds later), if the group is still empty.
+    fn drop_group_partitions(&mut self, now_ms: u64, group_id: &str, host: &impl ShareFetchHost) {
+        let keys: Vec<SharePartitionKey> = self
+            .partitions
+            .keys()
+            .filter(|key| key.group_id == group_id)
+            .cloned()
+            .collect();
+        for key in keys {
+            if !self.drop_if_idle(now_ms, &key, host) {
+                self.empty_groups.insert(group_id.to_string());
+            }
+        }
+    }
+
+    /// Fences and drops `key`'s partition of an empty group unless it awaits a persister answer;
+    /// whether it is gone.
+    fn drop_if_idle(
+        &mut self,
+        now_ms: u64,
+        key: &SharePartitionKey,
+        host: &impl ShareFetchHost,
+    ) -> bool {
+        let Some(partition) = self.partitions.get_mut(key) else {
+            return true;
+        };
+        if partition.pending_write_count() > 0
+            || partition.partition_state() == PartitionState::Initializing
+        {
+            return false;
+        }
+        partition.handle_fenced(now_ms);
+        self.drain_partition(now_ms, key, host);
+        self.drop_partition(now_ms, key, ResponseError::NotLeaderOrFollower, host);
+        true
+    }
+
+    /// After a persister answer: the partitions of groups left empty are dropped once idle; a group
+    /// that has a session again keeps them.
+    fn drop_idle_partitions_of_empty_groups(&mut self, now_ms: u64, host: &impl ShareFetchHost) {
+        // Taken out while dropping: a drop drains the partition, which flushes the persister, which
+        // comes back here.
+        let groups = std::mem::take(&mut self.empty_groups);
+        let mut waiting = BTreeSet::new();
+        for group_id in groups {
+            if self.sessions.group_session_count(&group_id) > 0 {
+                continue;
+            }
+            let keys: Vec<SharePartitionKey> = self
+                .partitions
+                .keys()
+                .filter(|key| key.group_id == group_id)
+                .cloned()
+                .collect();
+            let mut all_gone = true;
+            for key in keys {
+                all_gone &= self.drop_if_idle(now_ms, &key, host);
+            }
+            if !all_gone {
+                waiting.insert(group_id);
+            }
+        }
+        self.empty_groups.extend(waiting);
     }
 
     /// Metadata changed: every share partition whose topic-partition this broker no longer leads at the
@@ -431,6 +509,9 @@ impl ShareFetchService {
                 }
             }
             self.drain_partition(now_ms, &key, host);
+        }
+        if !self.empty_groups.is_empty() {
+            self.drop_idle_partitions_of_empty_groups(now_ms, host);
         }
     }
 

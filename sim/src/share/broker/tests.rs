@@ -546,13 +546,16 @@ fn final_acknowledge_closes_the_session_and_releases() {
     assert_eq!(h.acquired(other), vec![(1, 3, 2)]);
 }
 
-/// Spec 2.5: closing the connection releases the session's records (4.1+).
+/// Spec 2.5: closing the connection releases the session's records (4.1+); another member's session
+/// keeps the group alive on the broker, so the share partition stays.
 #[test]
 fn connection_close_releases_the_members_records() {
     let mut h = Harness::new();
     h.broker.produce(2);
     let first = h.fetch_with("a", 0, &[], 500, 7, 1);
     assert_eq!(h.acquired(first), vec![(0, 1, 1)]);
+    let other = h.fetch_with("b", 0, &[], 0, 8, 1);
+    assert_eq!(h.acquired(other), vec![]);
     let connection = h.connection(7);
     h.service
         .handle_connection_closed(h.now_ms, connection, &h.broker);
@@ -561,7 +564,34 @@ fn connection_close_releases_the_members_records() {
         h.partition().record(0).unwrap().state,
         RecordState::Available
     );
+    assert_eq!(h.service.sessions().len(), 1);
+}
+
+/// Spec 2.5, 5.3 (4.1+, `onGroupEmpty`): when the closed connection held the group's last share session
+/// on the broker, the released records are written and the share partition is then dropped; the next
+/// fetch re-reads the state from the share coordinator (so an offset reset made meanwhile is seen).
+#[test]
+fn the_last_session_of_a_group_closing_drops_its_share_partitions() {
+    let mut h = Harness::new();
+    h.broker.produce(2);
+    let first = h.fetch_with("a", 0, &[], 500, 7, 1);
+    assert_eq!(h.acquired(first), vec![(0, 1, 1)]);
+    let writes_before = h.writes.len();
+    let connection = h.connection(7);
+    h.service
+        .handle_connection_closed(h.now_ms, connection, &h.broker);
+    h.answer_calls();
     assert!(h.service.sessions().is_empty());
+    assert_eq!(h.writes.len(), writes_before + 1, "the release was written");
+    let key = SharePartitionKey::new("g", TP);
+    assert!(
+        h.service.share_partition(&key).is_none(),
+        "dropped once the release write was answered"
+    );
+    // The next fetch re-reads the coordinator's state (this fake coordinator stores nothing, so the
+    // records come back with delivery count 1; the dropped in-memory state would have given 2).
+    let again = h.fetch_with("b", 0, &[], 500, 8, 1);
+    assert_eq!(h.acquired(again), vec![(0, 1, 1)]);
 }
 
 /// Spec 1.4, 2.6: a lock expiry through `handle_timeout` makes the record AVAILABLE and wakes a delayed

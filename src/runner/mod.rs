@@ -18,7 +18,7 @@ pub mod sweep;
 pub mod transaction_metrics;
 
 pub use backend::{Backend, BackendRun, FaultFact, ProducedPartition, RunError, RunFacts};
-pub use cluster_backend::ClusterBackend;
+pub use cluster_backend::{ClusterBackend, ClusterBackendWithLimits};
 pub use engine_backend::{
     EngineBackend, MutationSwitch, CLUSTER_ONLY_MUTATION_SWITCHES, MUTATION_SWITCHES,
 };

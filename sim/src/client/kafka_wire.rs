@@ -31,6 +31,9 @@ use crate::ResponseError;
 
 /// ShareGroupHeartbeat version sent (the crate's only one).
 pub const SHARE_GROUP_HEARTBEAT_VERSION: i16 = 1;
+/// `PartitionMaxBytes` of a ShareFetch v0 (4.0 only): the 4.0 client's `max.partition.fetch.bytes`
+/// default, 1 MiB. The simulated broker bounds its reads by `MaxBytes` alone.
+const V0_PARTITION_MAX_BYTES: i32 = 1_048_576;
 
 fn error_of(code: i16) -> Option<ResponseError> {
     (code != 0)
@@ -77,6 +80,7 @@ pub fn share_fetch_request(request: &ShareFetchRequest) -> RequestKind {
             tp.topic_id,
             FetchPartition::default()
                 .with_partition_index(tp.partition)
+                .with_partition_max_bytes(V0_PARTITION_MAX_BYTES)
                 .with_acknowledgement_batches(fetch_batches(&partition.acknowledgement_batches)),
         )
     }))

@@ -18,8 +18,8 @@ use crate::faults::BrokerFaultSwitches;
 use crate::log::LogStore;
 use crate::net::NetFaults;
 use crate::node::{
-    run_broker, run_controller, BrokerNodeSetup, NodeClock, ServiceFactory, SharedController,
-    SharedTrace,
+    run_broker, run_controller, BrokerNodeSetup, NodeClock, RunLimits, ServiceFactory,
+    SharedController, SharedTrace,
 };
 use crate::trace::{Trace, TraceEvent, TraceHash};
 use crate::ResponseError;
@@ -42,6 +42,8 @@ pub struct SimClusterConfig {
     pub services: ServiceFactory,
     /// Keep the trace's records (for the oracle), not only its hash.
     pub keep_trace_records: bool,
+    /// The run's explicit limits (steps per virtual millisecond, trace records).
+    pub limits: RunLimits,
 }
 
 impl Default for SimClusterConfig {
@@ -52,6 +54,7 @@ impl Default for SimClusterConfig {
             configure_broker: Arc::new(|_| {}),
             services: Arc::new(|_| Vec::new()),
             keep_trace_records: false,
+            limits: RunLimits::default(),
         }
     }
 }
@@ -85,11 +88,14 @@ impl SimCluster {
         let handle = Handle::current();
         let faults = NetFaults::new();
         let switches = BrokerFaultSwitches::default();
-        let trace = SharedTrace::new(if config.keep_trace_records {
-            Trace::keeping_records()
-        } else {
-            Trace::hashing_only()
-        });
+        let trace = SharedTrace::with_limits(
+            if config.keep_trace_records {
+                Trace::keeping_records()
+            } else {
+                Trace::hashing_only()
+            },
+            config.limits.clone(),
+        );
         let controller_addr = SocketAddr::new(IpAddr::from([10, 0, 0, 100]), CONTROLLER_PORT);
         let controller = SharedController::new(
             config.controller,

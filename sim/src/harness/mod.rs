@@ -27,4 +27,4 @@ pub use share_groups::{
 };
 pub use test_client::{FetchedPartition, TestClient};
 
-pub use crate::node::SharedTrace;
+pub use crate::node::{RunLimitExceeded, RunLimits, SharedTrace};

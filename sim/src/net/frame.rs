@@ -201,10 +201,8 @@ pub fn encode_response(
         ResponseKind::ShareAcknowledge(body) => {
             share_v2::encode_share_acknowledge_response(body, api_version, &mut buf)
         }
-        // ShareFetchResponse v2 is v1 on the wire.
-        ResponseKind::ShareFetch(body) => body
-            .encode(&mut buf, api_version.min(1))
-            .map_err(|e| e.to_string()),
+        // ShareFetchResponse v0 (4.0) and v2 are v1 on the wire.
+        ResponseKind::ShareFetch(body) => body.encode(&mut buf, 1).map_err(|e| e.to_string()),
         other => share_state_v1::encode_response_body(other, api_version, &mut buf).unwrap_or_else(
             || {
                 other
@@ -241,8 +239,8 @@ pub fn decode_response(
             share_v2::decode_share_acknowledge_response(&mut buf, api_version)
                 .map(ResponseKind::ShareAcknowledge)
         }
-        // ShareFetchResponse v2 is v1 on the wire.
-        ApiKey::ShareFetch => decode_response_body(api_key, &mut buf, api_version.min(1)),
+        // ShareFetchResponse v0 (4.0) and v2 are v1 on the wire.
+        ApiKey::ShareFetch => decode_response_body(api_key, &mut buf, 1),
         _ => share_state_v1::decode_response_body(api_key, &mut buf, api_version)
             .unwrap_or_else(|| decode_response_body(api_key, &mut buf, api_version)),
     };

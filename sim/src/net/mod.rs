@@ -24,6 +24,7 @@ pub mod frame;
 
 mod server;
 pub mod share_state_v1;
+pub mod share_v0;
 pub mod share_v2;
 
 use std::fmt;

@@ -38,13 +38,17 @@ const KEY_IS_RENEW_ACK: i32 = -78_002;
 /// Carrier key of `AcquisitionLockTimeoutMs` (ShareAcknowledge response).
 const KEY_LOCK_TIMEOUT_MS: i32 = -79_001;
 
-/// The version range the transport accepts for `api_key`: kafka-protocol's, widened to v2 for ShareFetch
-/// and ShareAcknowledge.
+/// The lowest ShareFetch / ShareAcknowledge version sharesim speaks: v0, Kafka 4.0's early-access version
+/// (ShareFetch request v0 in [`super::share_v0`]; the other three v0 bodies are v1 on the wire).
+pub const SHARE_RPC_MIN_VERSION: i16 = 0;
+
+/// The version range the transport accepts for `api_key`: kafka-protocol's, widened to v0..v2 for
+/// ShareFetch and ShareAcknowledge.
 pub fn version_range(api_key: ApiKey) -> VersionRange {
     let range = api_key.valid_versions();
     if is_share_rpc(api_key) {
         VersionRange {
-            min: range.min,
+            min: SHARE_RPC_MIN_VERSION,
             max: SHARE_RPC_MAX_VERSION,
         }
     } else {
@@ -133,12 +137,15 @@ fn strip(fields: &mut std::collections::BTreeMap<i32, Bytes>) {
 /// Why a share message could not be encoded.
 pub type CodecError = String;
 
-/// Encodes a ShareFetch request body at `version` (1 or 2).
+/// Encodes a ShareFetch request body at `version` (0, 1 or 2).
 pub fn encode_share_fetch_request(
     request: &ShareFetchRequest,
     version: i16,
     buf: &mut BytesMut,
 ) -> Result<(), CodecError> {
+    if version == 0 {
+        return super::share_v0::encode_share_fetch_request_v0(request, buf);
+    }
     let v1 = {
         let mut clean = request.clone();
         strip(&mut clean.unknown_tagged_fields);
@@ -155,10 +162,13 @@ pub fn encode_share_fetch_request(
     Ok(())
 }
 
-/// Decodes a ShareFetch request body at `version` (1 or 2); `None` when malformed.
+/// Decodes a ShareFetch request body at `version` (0, 1 or 2); `None` when malformed.
 pub fn decode_share_fetch_request(buf: &mut Bytes, version: i16) -> Option<ShareFetchRequest> {
+    if version == 0 {
+        return super::share_v0::decode_share_fetch_request_v0(buf);
+    }
     if version < 2 {
-        return ShareFetchRequest::decode(buf, version).ok();
+        return ShareFetchRequest::decode(buf, 1).ok();
     }
     let at = skip_compact_strings(buf, 0, 2)? + 6 * 4;
     let (mode, renew) = (*buf.get(at)? as i8, *buf.get(at + 1)?);
@@ -201,7 +211,8 @@ pub fn decode_share_acknowledge_request(
     version: i16,
 ) -> Option<ShareAcknowledgeRequest> {
     if version < 2 {
-        return ShareAcknowledgeRequest::decode(buf, version).ok();
+        // v0 (4.0) is v1 on the wire.
+        return ShareAcknowledgeRequest::decode(buf, 1).ok();
     }
     let at = skip_compact_strings(buf, 0, 2)? + 4;
     let renew = *buf.get(at)?;
@@ -244,7 +255,8 @@ pub fn decode_share_acknowledge_response(
     version: i16,
 ) -> Option<ShareAcknowledgeResponse> {
     if version < 2 {
-        return ShareAcknowledgeResponse::decode(buf, version).ok();
+        // v0 (4.0) is v1 on the wire.
+        return ShareAcknowledgeResponse::decode(buf, 1).ok();
     }
     let at = skip_compact_strings(buf, 6, 1)?;
     let timeout: [u8; 4] = buf.get(at..at + 4)?.try_into().ok()?;

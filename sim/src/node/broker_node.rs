@@ -89,6 +89,14 @@ pub async fn run_broker(setup: BrokerNodeSetup) {
     > = BTreeMap::new();
     let mut race = TimerRace::default();
     loop {
+        if setup
+            .trace
+            .step(setup.clock.true_now_ms(), &setup.node_name)
+            .is_err()
+        {
+            // The run exceeded its limits: the broker stops; the backend reports the failure.
+            return;
+        }
         while let Some(output) = core.poll_output() {
             match output {
                 BrokerOutput::Respond {

@@ -333,6 +333,15 @@ pub async fn run_share_consumer(setup: ShareConsumerSetup) {
     let mut waiting_commit: Option<CommitId> = None;
     let mut tasks: BTreeMap<(TopicIdPartition, i64), RenewTask> = BTreeMap::new();
     loop {
+        if setup
+            .trace
+            .step(clock.true_now_ms(), &setup.node_name)
+            .is_err()
+        {
+            // The run exceeded its limits (it stopped making virtual-time progress): stop, as a
+            // crash would; the backend reports the run as failed.
+            return;
+        }
         let now_ms = clock.now_ms();
         if setup.crash_at_ms.is_some_and(|at| now_ms >= at) {
             // A crash: the node's connections drop with it (the client is dropped on return).

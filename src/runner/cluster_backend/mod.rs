@@ -9,6 +9,10 @@
 //! faults count. Without it the consumers, which need a heartbeat round to get an assignment, would
 //! join seconds after the producers, and `share.auto.offset.reset=latest` (Kafka's default) would skip
 //! every record (the zero-consumption bug of the first draft).
+//!
+//! Limits: a run is bounded by its `sharesim_sim::node::RunLimits` (node steps per window of virtual
+//! time, trace records per run). A run over them stops its nodes and fails with the limit's text, the
+//! virtual time reached and the spinning node, as any other run error (a sweep counts it as a failure).
 
 mod admin;
 mod classic;
@@ -19,12 +23,13 @@ mod workload;
 
 use std::time::Duration;
 
+use madsim::export::futures::future::select;
 use madsim::runtime::Runtime;
 use sharesim_sim::coordinator::placement::TRANSACTION_STATE_TOPIC_NAME;
 use sharesim_sim::faults::{run_fault_plan, virtual_now_ms, FaultScheduler};
 use sharesim_sim::harness::{
     classic_group_services, combine_services, share_group_services, transaction_services,
-    SimCluster, SimClusterConfig,
+    RunLimits, SharedTrace, SimCluster, SimClusterConfig,
 };
 use sharesim_sim::trace::{RunMarker, Trace, TraceEvent, TraceRecord};
 
@@ -46,6 +51,11 @@ const DRAIN_CHECK_INTERVAL_MS: u64 = 200;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ClusterBackend;
 
+/// The cluster backend with run limits other than [`RunLimits::default`] (tests that provoke a limit;
+/// a run over its limits fails with the limit's text, see [`sharesim_sim::harness::RunLimitExceeded`]).
+#[derive(Clone, Debug, Default)]
+pub struct ClusterBackendWithLimits(pub RunLimits);
+
 /// What the simulation hands back out of the madsim runtime.
 struct Simulated {
     records: Vec<TraceRecord>,
@@ -64,45 +74,65 @@ impl Backend for ClusterBackend {
     }
 
     fn run(&self, scenario: &Scenario, seed: u64) -> Result<BackendRun, RunError> {
-        let setup = ClusterSetup::from_scenario(scenario, seed)?;
-        let runtime = Runtime::with_seed_and_config(seed, setup.madsim_config.clone());
-        let scenario = scenario.clone();
-        let oracle_config = setup.oracle_config.clone();
-        let mut notes = setup.notes.clone();
-        let simulated = runtime
-            .block_on(simulate(scenario.clone(), seed, setup))
-            .map_err(RunError)?;
-        notes.extend(simulated.notes);
-        let mut trace = Trace::keeping_records_and_text();
-        let mut facts = RunFacts::new("cluster", oracle_config);
-        facts.produced = produced_partitions(&scenario, &simulated.records);
-        facts.workload_start_ms = simulated.workload_start_ms;
-        facts.drained_at_ms = simulated.drained_at_ms;
-        facts.notes = notes;
-        for record in simulated.records {
-            match &record.event {
-                TraceEvent::Fault { lever, detail } => {
-                    let fact = FaultFact {
-                        at_ms: record.at_ms,
-                        kind: lever.clone(),
-                        detail: detail.clone(),
-                    };
-                    if detail.starts_with("skipped") {
-                        facts.faults_skipped.push(fact);
-                    } else {
-                        facts.faults_applied.push(fact);
-                    }
-                }
-                TraceEvent::Run {
-                    marker: RunMarker::LivenessPhaseStarted { .. },
-                } => facts.liveness_started_ms = Some(record.at_ms),
-                _ => {}
-            }
-            facts.end_ms = facts.end_ms.max(record.at_ms);
-            trace.record(record.at_ms, &record.node, record.event);
-        }
-        Ok(BackendRun { trace, facts })
+        run_cluster(scenario, seed, RunLimits::default())
     }
+}
+
+impl Backend for ClusterBackendWithLimits {
+    fn name(&self) -> &'static str {
+        ClusterBackend.name()
+    }
+
+    fn carries_mutation(&self, name: &str) -> bool {
+        ClusterBackend.carries_mutation(name)
+    }
+
+    fn run(&self, scenario: &Scenario, seed: u64) -> Result<BackendRun, RunError> {
+        run_cluster(scenario, seed, self.0.clone())
+    }
+}
+
+/// One run of `scenario` on the cluster under `limits`.
+fn run_cluster(scenario: &Scenario, seed: u64, limits: RunLimits) -> Result<BackendRun, RunError> {
+    let mut setup = ClusterSetup::from_scenario(scenario, seed)?;
+    setup.cluster_config.cluster.limits = limits;
+    let runtime = Runtime::with_seed_and_config(seed, setup.madsim_config.clone());
+    let scenario = scenario.clone();
+    let oracle_config = setup.oracle_config.clone();
+    let mut notes = setup.notes.clone();
+    let simulated = runtime
+        .block_on(simulate(scenario.clone(), seed, setup))
+        .map_err(RunError)?;
+    notes.extend(simulated.notes);
+    let mut trace = Trace::keeping_records_and_text();
+    let mut facts = RunFacts::new("cluster", oracle_config);
+    facts.produced = produced_partitions(&scenario, &simulated.records);
+    facts.workload_start_ms = simulated.workload_start_ms;
+    facts.drained_at_ms = simulated.drained_at_ms;
+    facts.notes = notes;
+    for record in simulated.records {
+        match &record.event {
+            TraceEvent::Fault { lever, detail } => {
+                let fact = FaultFact {
+                    at_ms: record.at_ms,
+                    kind: lever.clone(),
+                    detail: detail.clone(),
+                };
+                if detail.starts_with("skipped") {
+                    facts.faults_skipped.push(fact);
+                } else {
+                    facts.faults_applied.push(fact);
+                }
+            }
+            TraceEvent::Run {
+                marker: RunMarker::LivenessPhaseStarted { .. },
+            } => facts.liveness_started_ms = Some(record.at_ms),
+            _ => {}
+        }
+        facts.end_ms = facts.end_ms.max(record.at_ms);
+        trace.record(record.at_ms, &record.node, record.event);
+    }
+    Ok(BackendRun { trace, facts })
 }
 
 /// The cluster with the share-group services on every broker, plus the classic group coordinator
@@ -129,15 +159,22 @@ async fn start_cluster(setup: &ClusterSetup) -> Result<SimCluster, String> {
     };
     let brokers = config.brokers;
     let cluster = SimCluster::start(config).await;
+    let trace = cluster.trace().clone();
+    // A run over its limits has stopped brokers: that, not the topic, is the error.
+    let failed = |what: String| check_limits(&trace).err().unwrap_or(what);
     cluster
         .create_internal_topics(&internal_topics, brokers)
         .await
-        .map_err(|error| format!("creating the internal topics: {error:?}"))?;
+        .map_err(|error| failed(format!("creating the internal topics: {error:?}")))?;
     if transactions {
         cluster
             .create_internal_topic(&internal_topics, TRANSACTION_STATE_TOPIC_NAME)
             .await
-            .map_err(|error| format!("creating {TRANSACTION_STATE_TOPIC_NAME}: {error:?}"))?;
+            .map_err(|error| {
+                failed(format!(
+                    "creating {TRANSACTION_STATE_TOPIC_NAME}: {error:?}"
+                ))
+            })?;
     }
     Ok(cluster)
 }
@@ -147,6 +184,7 @@ async fn start_cluster(setup: &ClusterSetup) -> Result<SimCluster, String> {
 async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<Simulated, String> {
     let mut cluster = start_cluster(&setup).await?;
     let trace = cluster.trace().clone();
+    check_limits(&trace)?;
     trace.record(
         virtual_now_ms(),
         "sim",
@@ -163,7 +201,12 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
         cluster
             .create_topic(&topic.name, topic.partitions as i32, replication as i16)
             .await
-            .map_err(|error| format!("creating topic {}: {error:?}", topic.name))?;
+            .map_err(|error| {
+                // A run over its limits has stopped brokers: that, not the topic, is the error.
+                check_limits(&trace)
+                    .err()
+                    .unwrap_or(format!("creating topic {}: {error:?}", topic.name))
+            })?;
     }
     let mut consumers = Consumers::new(&cluster, &scenario, seed, &setup);
     consumers.spawn_starting_at(&cluster, 0);
@@ -173,6 +216,7 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     let mut watch = DrainWatch::new(&scenario);
     let ready_deadline_ms = virtual_now_ms() + READY_BOUND_MS;
     loop {
+        check_limits(&trace)?;
         watch.catch_up(&trace);
         if watch.ready() {
             break;
@@ -200,7 +244,13 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     plan.liveness_at_ms += workload_start_ms;
     let mut target = ClusterFaultTarget::new(&mut cluster, &mut consumers, &setup);
     target.set_initial_clocks(workload_start_ms);
-    drop(run_fault_plan(FaultScheduler::new(plan), &mut target).await);
+    {
+        // The plan runs to the liveness phase unless the run exceeds its limits first.
+        let plan = std::pin::pin!(run_fault_plan(FaultScheduler::new(plan), &mut target));
+        let limits = std::pin::pin!(limit_exceeded(&trace));
+        drop(select(plan, limits).await);
+    }
+    check_limits(&trace)?;
     let liveness_started_ms = virtual_now_ms();
     let bound_ms = scenario.liveness_bound_ms;
     trace.record(
@@ -213,6 +263,7 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
     let deadline_ms = liveness_started_ms + bound_ms;
     let mut drained_at_ms = None;
     loop {
+        check_limits(&trace)?;
         watch.catch_up(&trace);
         let producers_done =
             watch.producers_done() && transactional_done.at_least(setup.transactional_producers);
@@ -241,4 +292,23 @@ async fn simulate(scenario: Scenario, seed: u64, setup: ClusterSetup) -> Result<
         drained_at_ms,
         notes,
     })
+}
+
+/// The run's error once it exceeded one of its [`RunLimits`] (the nodes stopped; see
+/// `sharesim_sim::node::run_limits`).
+fn check_limits(trace: &SharedTrace) -> Result<(), String> {
+    match trace.limit_exceeded() {
+        Some(exceeded) => Err(format!(
+            "the cluster run stopped at virtual time {} ms: {exceeded}",
+            virtual_now_ms()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Completes once the run exceeded one of its limits (polled every [`DRAIN_CHECK_INTERVAL_MS`]).
+async fn limit_exceeded(trace: &SharedTrace) {
+    while trace.limit_exceeded().is_none() {
+        madsim::time::sleep(Duration::from_millis(DRAIN_CHECK_INTERVAL_MS)).await;
+    }
 }

@@ -1,5 +1,6 @@
 //! ShareFetch (78) and ShareAcknowledge (79) handling (spec 2.2-2.6): session checks, acknowledgements
-//! (piggybacked or not), acquisition with MaxRecords / BatchSize / ShareAcquireMode, delayed fetches
+//! (piggybacked or not), acquisition with MaxRecords / BatchSize / ShareAcquireMode (v0, Kafka 4.0: no
+//! MaxRecords, see [`fetch_record_limits`]), delayed fetches
 //! (MinBytes / MaxWaitMs), renew-only requests, FINAL epochs, and the responses.
 //!
 //! A response is sent once every acknowledgement of the request completed (after its persister write)
@@ -43,6 +44,28 @@ use crate::share::partition::{
 use crate::share::session::{ShareAcknowledgeContext, ShareFetchContext, ShareFetchSessionRequest};
 use crate::share::MemberId;
 use crate::ResponseError;
+
+/// Kafka 4.0's internal broker config `share.fetch.max.fetch.records` (`ShareGroupConfig`, default
+/// `Integer.MAX_VALUE`): the records one ShareFetch v0 may acquire. A v0 request has no `MaxRecords` (nor
+/// `BatchSize`; spec 2.6: both v1+), so a 4.0 fetch acquires what the log read returns, up to the
+/// in-flight limit (`group.share.partition.max.record.locks`, 200 in 4.0), and the 4.0 client hands the
+/// application `max.poll.records` of them per poll from its buffer.
+const SHARE_FETCH_V0_MAX_FETCH_RECORDS: u32 = i32::MAX as u32;
+
+/// `MaxRecords` and `BatchSize` of a ShareFetch of `version`: the request's (v1+), else (v0) Kafka 4.0's
+/// `share.fetch.max.fetch.records` for both (acquired records then follow the log's batches).
+fn fetch_record_limits(version: i16, request: &ShareFetchRequest) -> (u32, u32) {
+    if version == 0 {
+        return (
+            SHARE_FETCH_V0_MAX_FETCH_RECORDS,
+            SHARE_FETCH_V0_MAX_FETCH_RECORDS,
+        );
+    }
+    (
+        request.max_records.max(0) as u32,
+        request.batch_size.max(1) as u32,
+    )
+}
 
 /// Which RPC a pending request answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,10 +289,11 @@ impl ShareFetchService {
                 pending.answer(*tp);
             }
             let max_wait_ms = request.max_wait_ms.max(0) as u64;
+            let (remaining_records, batch_size) = fetch_record_limits(version, request);
             pending.fetch = Some(FetchPart {
                 fetch_order,
-                remaining_records: request.max_records.max(0) as u32,
-                batch_size: request.batch_size.max(1) as u32,
+                remaining_records,
+                batch_size,
                 mode: if version >= 2 && share_v2::share_acquire_mode(request) == 1 {
                     AcquireMode::RecordLimit
                 } else {

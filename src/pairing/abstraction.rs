@@ -28,7 +28,8 @@ fn persisted_state(state: EngineState) -> Option<PersistedState> {
         EngineState::Available => Some(PersistedState::Available),
         EngineState::Acknowledged => Some(PersistedState::Acknowledged),
         EngineState::Archived => Some(PersistedState::Archived),
-        EngineState::Acquired | EngineState::Archiving => None,
+        EngineState::Archiving => Some(PersistedState::Archiving),
+        EngineState::Acquired => None,
     }
 }
 
@@ -48,8 +49,9 @@ fn record_state(state: EngineState) -> RecordState {
         EngineState::Available => RecordState::Available,
         EngineState::Acquired => RecordState::Acquired,
         EngineState::Acknowledged => RecordState::Acknowledged,
-        // ARCHIVING exists only with the DLQ, which the model keeps off.
-        EngineState::Archiving | EngineState::Archived => RecordState::Archived,
+        // Only with the DLQ (`ShareModelCfg::dead_letter_queue`).
+        EngineState::Archiving => RecordState::Archiving,
+        EngineState::Archived => RecordState::Archived,
     }
 }
 
@@ -186,8 +188,7 @@ pub fn abstract_state(model: &ImplModel, state: &ImplState) -> ShareState {
             confirmed_terminal: state.ghost.confirmed_terminal,
             violations: state.ghost.violations,
             events: 0,
-            // The implementation model keeps the DLQ off: nothing is ever ARCHIVING.
-            dead_lettered: 0,
+            dead_lettered: state.ghost.dead_lettered,
         },
     };
     abstracted.normalize_writes();

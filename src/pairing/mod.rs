@@ -54,6 +54,13 @@
 //!   as above and every lock-expiry write the engine emits fails; each held record that expired is
 //!   one spec expiry with a failed write (one write failure each), a record in transition writes
 //!   nothing (its spec expiry is the `persisted: true` one).
+//! - The dead-letter queue (KIP-1191, `ShareModelCfg::dead_letter_queue`): the engine runs with
+//!   `dlq_enabled`; α maps its ARCHIVING (in memory and persisted as state 3) to the spec's. The
+//!   engine's `EnqueueDeadLetters` ranges are kept as requests; `DeadLetterCompleted { offset }`
+//!   reports the request holding `offset` whole (`handle_dead_letter_result`, as the broker does) and
+//!   delivers the ARCHIVED write within the step (failed when not `persisted`): one spec phase-2 step
+//!   per offset archived. `enqueued` is no engine input (Kafka archives either way). The DEAD-LETTER
+//!   ghost marks offsets seen ARCHIVING with phase 1 done, until phase 2 or a new incarnation.
 //!
 //! Delivery throttling (KAFKA-17541) is off in the engine profile used here, as the spec does not
 //! model it. The engine gets `BatchSize` 1, so its cached batches are the log batches the spec's
@@ -64,6 +71,9 @@ pub mod counterexample;
 pub mod emit_scenario;
 pub mod model;
 pub mod refinement;
+
+#[cfg(test)]
+mod dead_letter_tests;
 
 pub use counterexample::impl_counterexample;
 pub use model::{check_implementation, ImplModel, ImplState, CYCLIC_ACQUISITIONS_MAX, REFINEMENT};

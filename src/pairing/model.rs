@@ -95,6 +95,9 @@ pub struct ImplGhost {
     pub rollbacks: [Option<Rollback>; RECORDS_MAX],
     /// Offsets with a delivery attempt lost at a failover (spec 3.5: not counted), as in the spec.
     pub attempt_lost: OffsetMask,
+    /// Offsets seen ARCHIVING with phase 1 done, until the DLQ's phase 2 archived them or a new
+    /// leader incarnation restarted (DEAD-LETTER). Always 0 without the DLQ.
+    pub dead_lettered: OffsetMask,
 }
 
 /// One state of the implementation model.
@@ -114,6 +117,9 @@ pub struct ImplState {
     pub members: [MemberStatus; MEMBERS_MAX],
     /// Writes in flight, oldest first.
     pub writes: Vec<InFlightWrite>,
+    /// The dead-letter enqueues the engine asked for (`PartitionEffect::EnqueueDeadLetters`) and the
+    /// host has not reported yet, as offset ranges, sorted. Empty without the DLQ.
+    pub dead_letter_requests: Vec<(u8, u8)>,
     /// Faults used.
     pub budgets: Budgets,
     /// Acquisitions so far, counted only under [`ImplModel::acquisitions_max`] (else 0, so that it
@@ -138,7 +144,7 @@ impl ImplState {
             self.produced,
             self.log_start,
             self.members,
-            &self.writes,
+            (&self.writes, &self.dead_letter_requests),
             self.budgets,
             self.acquisitions,
             self.ghost,
@@ -205,6 +211,8 @@ struct Drained {
     completions: Vec<(AcknowledgeTicket, Result<(), ResponseError>)>,
     /// Writes emitted.
     writes: Vec<(WriteId, WriteShareGroupState)>,
+    /// Dead-letter enqueues asked for (DLQ phase 2, spec 1.2 #10).
+    dead_letters: Vec<(u8, u8)>,
 }
 
 fn drain(engine: &mut SharePartition) -> Drained {
@@ -217,9 +225,25 @@ fn drain(engine: &mut SharePartition) -> Drained {
             PartitionEffect::WriteState { write_id, request } => {
                 drained.writes.push((write_id, request))
             }
+            PartitionEffect::EnqueueDeadLetters {
+                first_offset,
+                last_offset,
+            } => drained.dead_letters.push((
+                first_offset.clamp(0, i64::from(u8::MAX)) as u8,
+                last_offset.clamp(0, i64::from(u8::MAX)) as u8,
+            )),
             _ => {}
         }
     }
+    drained
+}
+
+/// Drains the live engine's effects and files the dead-letter enqueues it asked for.
+fn drain_state(state: &mut ImplState) -> Drained {
+    let drained = drain(&mut state.engine);
+    state
+        .dead_letter_requests
+        .extend_from_slice(&drained.dead_letters);
     drained
 }
 
@@ -277,7 +301,7 @@ impl ImplModel {
             renew_acknowledge_enable: true,
             isolation_level: IsolationLevel::ReadUncommitted,
             auto_offset_reset: AutoOffsetReset::Earliest,
-            dlq_enabled: false,
+            dlq_enabled: self.cfg.dead_letter_queue,
         }
     }
 
@@ -314,6 +338,7 @@ impl ImplModel {
             log_start: 0,
             members,
             writes: Vec::new(),
+            dead_letter_requests: Vec::new(),
             budgets: Budgets::default(),
             acquisitions: 0,
             ghost: ImplGhost::default(),
@@ -410,8 +435,9 @@ impl ImplModel {
     fn drive(&self, state: &mut ImplState, action: ShareAction) -> Option<Vec<u8>> {
         let before = state.abstract_state.clone();
         match action {
-            // The implementation model keeps the DLQ off (`dlq_enabled: false`).
-            ShareAction::DeadLetterCompleted { .. } => return None,
+            ShareAction::DeadLetterCompleted {
+                offset, persisted, ..
+            } => return self.complete_dead_letters(state, offset, persisted, &before),
             ShareAction::Produce => {
                 if state.produced >= self.cfg.records {
                     return None;
@@ -450,7 +476,7 @@ impl ImplModel {
                     .engine
                     .handle_fetch(state.now_ms, &member_id(member), &log, params)
                     .ok()?;
-                drain(&mut state.engine);
+                drain_state(state);
                 if acquired.is_empty() {
                     return None;
                 }
@@ -569,7 +595,7 @@ impl ImplModel {
                 state
                     .engine
                     .handle_log_start_offset(state.now_ms, i64::from(log_start));
-                let drained = drain(&mut state.engine);
+                let drained = drain_state(state);
                 debug_assert!(
                     drained.writes.is_empty(),
                     "a log-start move persists nothing"
@@ -621,7 +647,7 @@ impl ImplModel {
                 }
                 state.now_ms = state.now_ms.max(deadline_ms);
                 state.engine.handle_timeout(state.now_ms);
-                let drained = drain(&mut state.engine);
+                let drained = drain_state(state);
                 // The one-phase lock-expiry writes reach the coordinator within the step, or all fail
                 // (the transitions stand, spec 1.2 transition 5).
                 let mut fenced = false;
@@ -635,7 +661,7 @@ impl ImplModel {
                     state
                         .engine
                         .handle_write_result(state.now_ms, write_id, result);
-                    drain(&mut state.engine);
+                    drain_state(state);
                 }
                 if fenced {
                     // A state-epoch bump fenced the live leader: it re-reads the image (spec 3.4).
@@ -666,7 +692,7 @@ impl ImplModel {
                 state
                     .engine
                     .handle_release_session(state.now_ms, &member_id(member));
-                let drained = drain(&mut state.engine);
+                let drained = drain_state(state);
                 if drained.writes.is_empty() && !leaving {
                     return None;
                 }
@@ -706,7 +732,7 @@ impl ImplModel {
                 state
                     .engine
                     .handle_write_result(state.now_ms, write.write_id, result);
-                let drained = drain(&mut state.engine);
+                let drained = drain_state(state);
                 if let Some(ticket) = write.ticket {
                     let answers: Vec<_> = drained
                         .completions
@@ -758,7 +784,7 @@ impl ImplModel {
         let result = state
             .engine
             .handle_acknowledge(state.now_ms, &member_id(member), acks);
-        let drained = drain(&mut state.engine);
+        let drained = drain_state(state);
         let agrees = matches!(
             (&result, expected),
             (Ok(_), sharesim_model::Response::None)
@@ -814,6 +840,9 @@ impl ImplModel {
         engine.set_mutation(self.mutation);
         engine.begin_initialize(now_ms);
         drain(&mut engine);
+        // The old incarnation's dead-letter enqueues die with it; the new one asks again for the
+        // ARCHIVING records it restores (spec 1.2 #10).
+        let mut dead_letter_requests = Vec::new();
         let read = state.shard.handle_read(now_ms, &key, leader_epoch);
         replay(&mut state.shard, &read.records);
         let reset = ResetOffsets {
@@ -822,16 +851,19 @@ impl ImplModel {
             offset_by_duration: Some(i64::from(state.log_start)),
         };
         engine.handle_read_state_result(now_ms, read.response, reset);
-        drain(&mut engine);
+        dead_letter_requests.extend(drain(&mut engine).dead_letters);
         if i64::from(state.log_start) > engine.start_offset() {
             // The first fetch gets OFFSET_OUT_OF_RANGE and moves SPSO to the log start (spec 6).
             engine.handle_log_start_offset(now_ms, i64::from(state.log_start));
-            drain(&mut engine);
+            dead_letter_requests.extend(drain(&mut engine).dead_letters);
         }
         let new_state_epoch = i64::from(engine.state_epoch()) != i64::from(before.state_epoch);
         state.engine = engine;
+        state.dead_letter_requests = dead_letter_requests;
         state.ghost.rollbacks = [None; RECORDS_MAX];
         state.ghost.terminal = 0;
+        // `observe` marks the restored ARCHIVING records again, as the spec's `reinitialize` does.
+        state.ghost.dead_lettered = 0;
         if new_state_epoch {
             state.ghost.deliveries = [0; RECORDS_MAX];
             state.ghost.attempt_lost = 0;
@@ -858,6 +890,81 @@ impl ImplModel {
         }
     }
 
+    /// The offsets the engine holds ARCHIVING with no write pending: the DLQ's phase 1 is done.
+    fn idle_archiving(&self, state: &ImplState) -> OffsetMask {
+        (0..self.cfg.records)
+            .filter(|&offset| {
+                state
+                    .engine
+                    .record(i64::from(offset))
+                    .is_some_and(|view| view.state == EngineRecordState::Archiving && !view.pending)
+            })
+            .fold(0, |mask, offset| mask | 1 << offset)
+    }
+
+    /// DLQ phase 2 (spec 1.2 #10): the host reports the enqueue the engine asked for, the range
+    /// holding `offset` whole (the broker reports each `EnqueueDeadLetters` range as one). Kafka
+    /// archives whether the enqueue succeeded or not, so the spec's `enqueued` is no engine input.
+    /// The engine's one-phase ARCHIVED write reaches the coordinator within the step (or fails, when
+    /// not `persisted`), as the spec's step does. Returns the offsets archived: one spec step each.
+    fn complete_dead_letters(
+        &self,
+        state: &mut ImplState,
+        offset: u8,
+        persisted: bool,
+        before: &ShareState,
+    ) -> Option<Vec<u8>> {
+        let index = state
+            .dead_letter_requests
+            .iter()
+            .position(|&(first, last)| first <= offset && offset <= last)?;
+        let (first, last) = state.dead_letter_requests.remove(index);
+        let archiving = self.idle_archiving(state);
+        state
+            .engine
+            .handle_dead_letter_result(state.now_ms, i64::from(first), i64::from(last));
+        let drained = drain_state(state);
+        let archived: Vec<u8> = (first..=last.min(self.cfg.records.saturating_sub(1)))
+            .filter(|&o| {
+                archiving & (1 << o) != 0
+                    && state
+                        .engine
+                        .record(i64::from(o))
+                        .is_some_and(|view| view.state == EngineRecordState::Archived)
+            })
+            .collect();
+        if !persisted {
+            // One failed write per spec step, as the spec writes each offset on its own.
+            let failures = usize::from(state.budgets.write_failures) + archived.len();
+            if archived.is_empty() || failures > usize::from(self.cfg.write_failures_max) {
+                return None;
+            }
+            state.budgets.write_failures = failures as u8;
+        }
+        let mut fenced = false;
+        for (write_id, request) in drained.writes {
+            let result = if persisted {
+                self.deliver(state, &request)
+            } else {
+                Err(ResponseError::CoordinatorNotAvailable)
+            };
+            fenced |= is_fencing(&result);
+            state
+                .engine
+                .handle_write_result(state.now_ms, write_id, result);
+            drain_state(state);
+        }
+        for &o in &archived {
+            state.ghost.dead_lettered &= !(1 << o);
+        }
+        if fenced {
+            // A state-epoch bump fenced the live leader: it re-reads the image (spec 3.4).
+            let leader_epoch = state.engine.leader_epoch();
+            self.reinitialize(state, leader_epoch, before);
+        }
+        Some(archived)
+    }
+
     /// The offsets whose armed locks are due at `deadline_ms`, oldest deadline first.
     fn locks_due(&self, state: &ImplState, deadline_ms: u64) -> Vec<u8> {
         let mut due: Vec<(u64, u8)> = (0..self.cfg.records)
@@ -871,8 +978,18 @@ impl ImplModel {
         due.into_iter().map(|(_, offset)| offset).collect()
     }
 
-    /// The ghosts a step updates from what it observed: rollbacks, ownership, SPSO, terminal offsets.
+    /// The ghosts a step updates from what it observed: rollbacks, ownership, SPSO, terminal offsets,
+    /// the DLQ's phase 2 (and its requests, kept only while an offset in them is still ARCHIVING, so
+    /// that a correct engine's requests split no state).
     fn observe(&self, state: &mut ImplState, action: ShareAction, before: &ShareState) {
+        let archiving = self.idle_archiving(state);
+        state.ghost.dead_lettered |= archiving;
+        let requests = &mut state.dead_letter_requests;
+        requests.retain(|&(first, last)| {
+            (first..=last.min(RECORDS_MAX as u8 - 1)).any(|o| archiving & (1 << o) != 0)
+        });
+        requests.sort_unstable();
+        requests.dedup();
         let actor = match action {
             ShareAction::Acknowledge { member, .. }
             | ShareAction::CorruptBatch { member, .. }
@@ -1008,7 +1125,12 @@ impl Model for ImplModel {
                 next.ghost.violations |= violation::FOREIGN_RECORD_TOUCHED;
             }
         }
-        if after.spso < before.spso {
+        // Within one leader incarnation only, as the spec's `set_spso`: a new leader restarts from the
+        // image, whose start offset may lag SPSO (a failed one-phase write: lock expiry, the DLQ's
+        // phase 2), like the spec's `reinitialize`.
+        let same_incarnation =
+            after.leader_epoch == before.leader_epoch && after.state_epoch == before.state_epoch;
+        if same_incarnation && after.spso < before.spso {
             next.ghost.violations |= violation::SPSO_REGRESSED;
         }
         for offset in 0..self.cfg.records {

@@ -66,6 +66,20 @@ fn candidates(before: &ShareState, action: ShareAction, fired: &[u8]) -> Vec<Vec
                 persisted: persisted || !before.record(offset).is_held(),
             })
             .collect()],
+        // The host reports a whole enqueued range: one spec phase-2 step per offset archived, each
+        // with its own write (all failed, or all applied).
+        ShareAction::DeadLetterCompleted {
+            enqueued,
+            persisted,
+            ..
+        } => vec![fired
+            .iter()
+            .map(|&offset| ShareAction::DeadLetterCompleted {
+                offset,
+                enqueued,
+                persisted,
+            })
+            .collect()],
         // Slots are positions in a sorted array: any slot holding an equal write is the same step.
         ShareAction::WriteSucceeds { .. } => (0..before.write_count() as u8)
             .map(|slot| vec![ShareAction::WriteSucceeds { slot }])

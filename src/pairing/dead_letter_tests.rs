@@ -326,8 +326,8 @@ fn spso_passing_a_pending_reject_is_caught() {
     assert_eq!(spec_after.record(0).state, RecordState::Archiving);
 }
 
-/// The CLI's default bounds (`sharesim check --model implementation --dead-letter-queue`), with a
-/// write failure and a failover on top (minutes in a debug build).
+/// The CLI's default bounds (`sharesim check --model implementation --dead-letter-queue`: 690,090
+/// unique states, half a minute; adding a write failure and a failover is millions of states).
 #[test]
 #[ignore = "long: run with --ignored"]
 fn the_dead_letter_queue_refines_the_spec_at_the_default_bounds() {
@@ -335,11 +335,7 @@ fn the_dead_letter_queue_refines_the_spec_at_the_default_bounds() {
         dead_letter_queue: true,
         ..ShareModelCfg::default()
     };
-    assert_all_hold(&check(cfg.clone(), None));
-    let faults = ShareModelCfg {
-        write_failures_max: 1,
-        failovers_max: 1,
-        ..cfg
-    };
-    assert_all_hold(&check(faults, None));
+    let report = check(cfg, None);
+    assert_all_hold(&report);
+    assert_eq!(report.unique_states, 690_090, "pinned state count");
 }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 use sharesim_sim::client::application::ProcessingTime;
+use sharesim_sim::semantics::Semantics;
+use sharesim_sim::share::broker::share_fetch_record_limits;
 use sharesim_sim::share::partition::{
     AcknowledgementBatch, AcquireMode, AcquireParams, EngineMutation,
 };
@@ -92,11 +94,13 @@ fn member_name(entry: usize, instance: u32, generation: u32) -> MemberId {
 }
 
 impl ConsumerState {
+    /// Instance `instance` of `consumers[entry]`, speaking the ShareFetch version of `semantics`.
     pub(super) fn new(
         entry: usize,
         instance: u32,
         spec: &ConsumerSpec,
         assigned: Vec<usize>,
+        semantics: &Semantics,
     ) -> Result<ConsumerState, RunError> {
         let config = |name: &str| {
             spec.configs
@@ -109,6 +113,14 @@ impl ConsumerState {
             })?,
             None => 500,
         };
+        // The broker's rule, as the cluster's brokers apply it: 4.0's ShareFetch v0 carries no
+        // MaxRecords, so a fetch acquires up to the in-flight limit, not max.poll.records.
+        let max_poll_records = i32::try_from(max_poll_records).unwrap_or(i32::MAX);
+        let (max_records, batch_size) = share_fetch_record_limits(
+            semantics.share_rpc_version,
+            max_poll_records,
+            max_poll_records,
+        );
         let mode = match config("share.acquire.mode").as_deref() {
             Some("record_limit") => AcquireMode::RecordLimit,
             _ => AcquireMode::BatchOptimized,
@@ -122,8 +134,8 @@ impl ConsumerState {
             next_partition: instance as usize,
             assigned,
             params: AcquireParams {
-                max_records: max_poll_records.max(1),
-                batch_size: max_poll_records.max(1),
+                max_records: max_records.max(1),
+                batch_size: batch_size.max(1),
                 mode,
             },
             processing: processing_time(&spec.processing),

@@ -173,7 +173,13 @@ impl World {
                 .map(|(index, _)| index)
                 .collect();
             for instance in 0..spec.count {
-                consumers.push(ConsumerState::new(entry, instance, spec, assigned.clone())?);
+                consumers.push(ConsumerState::new(
+                    entry,
+                    instance,
+                    spec,
+                    assigned.clone(),
+                    &semantics,
+                )?);
             }
         }
         let unsimulated = super::unsimulated::unsimulated_fields(scenario);

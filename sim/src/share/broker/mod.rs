@@ -39,4 +39,5 @@ pub use persister::{
     FIND_COORDINATOR_VERSION, RETRY_BACKOFF_INITIAL_MS, RETRY_BACKOFF_MAX_MS,
 };
 pub use plugin::{ShareFetchBrokerService, PERSISTER_CALL_TIMEOUT_MS};
+pub use requests::share_fetch_record_limits;
 pub use service::ShareFetchService;

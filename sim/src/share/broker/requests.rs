@@ -1,6 +1,6 @@
 //! ShareFetch (78) and ShareAcknowledge (79) handling (spec 2.2-2.6): session checks, acknowledgements
 //! (piggybacked or not), acquisition with MaxRecords / BatchSize / ShareAcquireMode (v0, Kafka 4.0: no
-//! MaxRecords, see [`fetch_record_limits`]), delayed fetches
+//! MaxRecords, see [`share_fetch_record_limits`]), delayed fetches
 //! (MinBytes / MaxWaitMs), renew-only requests, FINAL epochs, and the responses.
 //!
 //! A response is sent once every acknowledgement of the request completed (after its persister write)
@@ -52,19 +52,18 @@ use crate::ResponseError;
 /// application `max.poll.records` of them per poll from its buffer.
 const SHARE_FETCH_V0_MAX_FETCH_RECORDS: u32 = i32::MAX as u32;
 
-/// `MaxRecords` and `BatchSize` of a ShareFetch of `version`: the request's (v1+), else (v0) Kafka 4.0's
-/// `share.fetch.max.fetch.records` for both (acquired records then follow the log's batches).
-fn fetch_record_limits(version: i16, request: &ShareFetchRequest) -> (u32, u32) {
+/// The records a ShareFetch of `version` may acquire and its batch size, from the request's `MaxRecords`
+/// and `BatchSize` (the client's `max.poll.records`, spec 2.6, v1+); a v0 request has neither, so both
+/// are Kafka 4.0's `share.fetch.max.fetch.records` (acquired records then follow the log's batches).
+/// The engine backend's consumers ask the same question with their profile's `share_rpc_version`.
+pub fn share_fetch_record_limits(version: i16, max_records: i32, batch_size: i32) -> (u32, u32) {
     if version == 0 {
         return (
             SHARE_FETCH_V0_MAX_FETCH_RECORDS,
             SHARE_FETCH_V0_MAX_FETCH_RECORDS,
         );
     }
-    (
-        request.max_records.max(0) as u32,
-        request.batch_size.max(1) as u32,
-    )
+    (max_records.max(0) as u32, batch_size.max(1) as u32)
 }
 
 /// Which RPC a pending request answers.
@@ -289,7 +288,8 @@ impl ShareFetchService {
                 pending.answer(*tp);
             }
             let max_wait_ms = request.max_wait_ms.max(0) as u64;
-            let (remaining_records, batch_size) = fetch_record_limits(version, request);
+            let (remaining_records, batch_size) =
+                share_fetch_record_limits(version, request.max_records, request.batch_size);
             pending.fetch = Some(FetchPart {
                 fetch_order,
                 remaining_records,

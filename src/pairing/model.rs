@@ -374,6 +374,31 @@ impl ImplModel {
     }
 
     /// Delivers `request` to the shard: fenced, or merged into the image.
+    /// Answers one-phase writes (lock expiry, the DLQ's phase 2) within the step: each reaches the
+    /// coordinator if `persisted`, else fails, and the transitions stand either way (spec 1.2 #5, #10);
+    /// whether a state-epoch bump fenced one.
+    fn answer_settled_writes(
+        &self,
+        state: &mut ImplState,
+        writes: Vec<(WriteId, WriteShareGroupState)>,
+        persisted: bool,
+    ) -> bool {
+        let mut fenced = false;
+        for (write_id, request) in writes {
+            let result = if persisted {
+                self.deliver(state, &request)
+            } else {
+                Err(ResponseError::CoordinatorNotAvailable)
+            };
+            fenced |= is_fencing(&result);
+            state
+                .engine
+                .handle_write_result(state.now_ms, write_id, result);
+            drain_state(state);
+        }
+        fenced
+    }
+
     fn deliver(
         &self,
         state: &mut ImplState,
@@ -650,19 +675,7 @@ impl ImplModel {
                 let drained = drain_state(state);
                 // The one-phase lock-expiry writes reach the coordinator within the step, or all fail
                 // (the transitions stand, spec 1.2 transition 5).
-                let mut fenced = false;
-                for (write_id, request) in drained.writes {
-                    let result = if persisted {
-                        self.deliver(state, &request)
-                    } else {
-                        Err(ResponseError::CoordinatorNotAvailable)
-                    };
-                    fenced |= is_fencing(&result);
-                    state
-                        .engine
-                        .handle_write_result(state.now_ms, write_id, result);
-                    drain_state(state);
-                }
+                let fenced = self.answer_settled_writes(state, drained.writes, persisted);
                 if fenced {
                     // A state-epoch bump fenced the live leader: it re-reads the image (spec 3.4).
                     let leader_epoch = state.engine.leader_epoch();
@@ -941,19 +954,7 @@ impl ImplModel {
             }
             state.budgets.write_failures = failures as u8;
         }
-        let mut fenced = false;
-        for (write_id, request) in drained.writes {
-            let result = if persisted {
-                self.deliver(state, &request)
-            } else {
-                Err(ResponseError::CoordinatorNotAvailable)
-            };
-            fenced |= is_fencing(&result);
-            state
-                .engine
-                .handle_write_result(state.now_ms, write_id, result);
-            drain_state(state);
-        }
+        let fenced = self.answer_settled_writes(state, drained.writes, persisted);
         for &o in &archived {
             state.ghost.dead_lettered &= !(1 << o);
         }

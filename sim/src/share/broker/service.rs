@@ -236,17 +236,20 @@ impl ShareFetchService {
     /// which a re-created partition of the same epoch could reuse; so a partition still waiting for an
     /// answer is dropped when the last one arrives (milliseconds later), if the group is still empty.
     fn drop_group_partitions(&mut self, now_ms: u64, group_id: &str, host: &impl ShareFetchHost) {
-        let keys: Vec<SharePartitionKey> = self
-            .partitions
-            .keys()
-            .filter(|key| key.group_id == group_id)
-            .cloned()
-            .collect();
-        for key in keys {
+        for key in self.group_partition_keys(group_id) {
             if !self.drop_if_idle(now_ms, &key, host) {
                 self.empty_groups.insert(group_id.to_string());
             }
         }
+    }
+
+    /// The keys of `group_id`'s share partitions on this broker.
+    fn group_partition_keys(&self, group_id: &str) -> Vec<SharePartitionKey> {
+        self.partitions
+            .keys()
+            .filter(|key| key.group_id == group_id)
+            .cloned()
+            .collect()
     }
 
     /// Fences and drops `key`'s partition of an empty group unless it awaits a persister answer;
@@ -282,14 +285,8 @@ impl ShareFetchService {
             if self.sessions.group_session_count(&group_id) > 0 {
                 continue;
             }
-            let keys: Vec<SharePartitionKey> = self
-                .partitions
-                .keys()
-                .filter(|key| key.group_id == group_id)
-                .cloned()
-                .collect();
             let mut all_gone = true;
-            for key in keys {
+            for key in self.group_partition_keys(&group_id) {
                 all_gone &= self.drop_if_idle(now_ms, &key, host);
             }
             if !all_gone {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use sharesim_sim::broker::ClusterEvent;
 use sharesim_sim::coordinator::share::{SharePartitionKey, TopicId};
-use sharesim_sim::share::partition::PartitionEvent;
+use sharesim_sim::share::partition::{PartitionEvent, PartitionState};
 use sharesim_sim::trace::{TraceEvent, TraceRecord};
 
 use super::checker::{keep_first, partition_event, violation_at, Checker, OracleConfig, Violation};
@@ -118,6 +118,20 @@ impl Checker for InflightCap {
             };
         } else if leader_epoch < window.leader_epoch {
             return;
+        }
+        // The same leader's new share partition after it dropped the old one (a fenced write, a group
+        // left empty, spec 2.5, 3.4) starts its window afresh from the persisted image.
+        if matches!(
+            event,
+            PartitionEvent::PartitionStateChanged {
+                to: PartitionState::Initializing,
+                ..
+            }
+        ) {
+            *window = Window {
+                leader_epoch,
+                ..Window::default()
+            };
         }
         let message = match event {
             PartitionEvent::StartOffsetMoved { to, .. } => {

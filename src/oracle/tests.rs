@@ -442,6 +442,26 @@ mod inflight_cap {
         s.spso(2, 0, 3, StartOffsetMoveCause::Advance).speo(3, 4, 6);
         s.assert_passes("INFLIGHT-CAP");
     }
+
+    /// Spec 2.5, 3.4: the same leader re-initializes its share partition after dropping it (a group
+    /// left empty); the new partition's window starts afresh, not from the old one's full window.
+    #[test]
+    fn a_reinitialized_partition_starts_a_new_window() {
+        let mut s = Script::new();
+        s.spso(0, 0, 0, StartOffsetMoveCause::Initialization)
+            .speo(1, -1, 3);
+        s.partition(
+            2,
+            PartitionEvent::PartitionStateChanged {
+                from: PartitionState::Empty,
+                to: PartitionState::Initializing,
+                error_code: 0,
+            },
+        );
+        s.spso(3, 0, 0, StartOffsetMoveCause::Initialization)
+            .speo(4, -1, 2);
+        s.assert_passes("INFLIGHT-CAP");
+    }
 }
 
 mod batch_wf {

@@ -11,12 +11,14 @@ use sharesim::runner::{run_scenario, ClusterBackend, RunOptions};
 use sharesim::scenario::load_scenario;
 
 /// Spec 3.2, 3.5: seeds 38 (restore after a leader fenced while initializing), 54 (several writes in
-/// flight, one of them landed) and 150 (both) conform, and DURABLE holds.
+/// flight, one of them landed), 150 (both) and 171 (an ACCEPT's write answered with a failure after
+/// the persister's retries, and rolled back, yet restored ACKNOWLEDGED by the next leader: an
+/// earlier attempt had landed) conform, and DURABLE holds.
 #[test]
 fn cluster_swarm_seeds_with_unanswered_writes_conform() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/swarm.json");
     let scenario = load_scenario(&path).expect("swarm scenario").scenario;
-    for seed in [38, 54, 150] {
+    for seed in [38, 54, 150, 171] {
         let outcome =
             run_scenario(&ClusterBackend, &scenario, seed, RunOptions::default()).expect("runs");
         let conformance = outcome.conformance.as_ref().expect("replayed");

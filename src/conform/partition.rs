@@ -102,6 +102,11 @@ pub(super) struct SpecPartition {
     /// carries them.
     since_write: Vec<i64>,
     writes: BTreeMap<WriteId, WriteInFlight>,
+    /// Writes answered with a failure since the last restore: the persister retries a write whose
+    /// answer was lost, so an earlier attempt may have landed although the last one failed (cluster
+    /// swarm seed 171: an ACCEPT rolled back after COORDINATOR_LOAD_IN_PROGRESS, restored ACKNOWLEDGED
+    /// by the next leader). A restore takes them as possibly landed, as unanswered ones.
+    failed_writes: BTreeMap<WriteId, WriteInFlight>,
     /// The coordinator's start offset as the committed writes show it (spec 3.3: the largest).
     persisted_start: Option<i64>,
     /// Records have changed since the last restore (a share partition is serving).
@@ -150,6 +155,7 @@ impl SpecPartition {
             records: BTreeMap::new(),
             since_write: Vec::new(),
             writes: BTreeMap::new(),
+            failed_writes: BTreeMap::new(),
             persisted_start: None,
             serving: false,
         }
@@ -233,17 +239,19 @@ impl SpecPartition {
     /// is an event of the old, now stale, leader, or never comes: swarm seeds 38, 54 and 150 of the
     /// cluster backend), so every record the new leader may have restored is kept: each candidate
     /// of the old leader (a restore that never served settled nothing) with any of those writes
-    /// landed. Writes carry each record's entry and the start offset, so each record's candidates
+    /// landed, and so may any write answered with a failure since the last restore (see
+    /// `failed_writes`). Writes carry each record's entry and the start offset, so each record's candidates
     /// are taken on their own (a write landing for one record and not another is allowed too: an
     /// over-approximation that keeps the replay per record). A write the coordinator committed is
-    /// durable (its `write_committed` event merged it into `persisted`); only an unanswered one is
-    /// uncertain.
+    /// durable (its `write_committed` event merged it into `persisted`); only an unanswered or a
+    /// failed one is uncertain.
     pub fn restore(&mut self, leader_epoch: i32, rules: &SpecRules) {
         self.leader_epoch = leader_epoch;
         self.spso = None;
         self.serving = false;
         self.since_write.clear();
-        let in_flight = std::mem::take(&mut self.writes);
+        let mut in_flight = std::mem::take(&mut self.writes);
+        in_flight.append(&mut self.failed_writes);
         let persisted_start = self.persisted_start;
         for (&offset, record) in self.records.iter_mut() {
             let below = |start: i64| offset < start;
@@ -768,7 +776,7 @@ impl SpecPartition {
         let Some(write) = self.writes.remove(&write_id) else {
             return;
         };
-        for (offset, entry) in write.entries {
+        for &(offset, entry) in &write.entries {
             let Some(record) = self.records.get_mut(&offset) else {
                 continue;
             };
@@ -788,6 +796,8 @@ impl SpecPartition {
         if committed {
             self.persisted_start = self.persisted_start.max(Some(write.start_offset));
             self.prune();
+        } else {
+            self.failed_writes.insert(write_id, write);
         }
     }
 

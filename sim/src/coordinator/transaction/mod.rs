@@ -16,8 +16,9 @@
 //! before the request that caused it is answered ([`encode_txn_record`]); a broker that becomes leader of such a
 //! partition replays it and completes what was in flight.
 //!
-//! Departures (also noted where made): producer ids come from a per-broker range, not
-//! AllocateProducerIds blocks; transaction protocol 1 only (EndTxn up to v4, AddPartitionsToTxn v0-3).
+//! Departures (also noted where made): producer id blocks of 1000 come from the cluster's one counter
+//! read directly, not through AllocateProducerIds; transaction protocol 1 only (EndTxn up to v4,
+//! AddPartitionsToTxn v0-3).
 
 mod config;
 mod coordinator;

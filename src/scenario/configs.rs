@@ -832,17 +832,20 @@ pub fn share_group_config<'a>(
             )
         })?;
     }
-    config.validate(broker).map_err(|error| {
-        let name = match &error {
-            GroupConfigError::Conflict { name, .. } => name.clone(),
-            _ => String::new(),
-        };
-        (
-            name.clone(),
-            from_group_error(ConfigScope::ShareGroup, &name, error),
-        )
-    })?;
+    config
+        .validate(broker)
+        .map_err(|error| cross_field_error(ConfigScope::ShareGroup, error))?;
     Ok(config)
+}
+
+/// A cross-field rule's error (`validate`) with the config it names (empty when it names none).
+fn cross_field_error(scope: ConfigScope, error: GroupConfigError) -> (String, ConfigProblem) {
+    let name = match &error {
+        GroupConfigError::Conflict { name, .. } => name.clone(),
+        _ => String::new(),
+    };
+    let problem = from_group_error(scope, &name, error);
+    (name, problem)
 }
 
 /// Parses the broker's `group.share.*` configs among `entries` over the release's defaults, with the
@@ -862,16 +865,9 @@ pub fn broker_group_config<'a>(
             })?;
         }
     }
-    config.validate().map_err(|error| {
-        let name = match &error {
-            GroupConfigError::Conflict { name, .. } => name.clone(),
-            _ => String::new(),
-        };
-        (
-            name.clone(),
-            from_group_error(ConfigScope::Broker, &name, error),
-        )
-    })?;
+    config
+        .validate()
+        .map_err(|error| cross_field_error(ConfigScope::Broker, error))?;
     Ok(config)
 }
 
